@@ -1,0 +1,86 @@
+package train
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestProgressLineMode(t *testing.T) {
+	var buf bytes.Buffer
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	no := false
+	p := NewProgress(&buf, ProgressOptions{Terminal: &no, Interval: 10 * time.Second, Now: clk.now})
+	p.Start("train")
+	for i := 1; i <= 30; i++ {
+		clk.t = clk.t.Add(time.Second)
+		p.Update(Stat{Done: int64(i), Total: 30, Epoch: 1, Epochs: 2, Loss: math.Log(100), PPL: true, LR: 1e-3, Tokens: int64(i) * 1000})
+	}
+	p.Done()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	// One line after the first update sets the clock, then every 10s (at
+	// steps 11 and 21), plus the final line from Done.
+	if len(lines) != 3 {
+		t.Fatalf("got %d lines, want 3:\n%s", len(lines), buf.String())
+	}
+	if strings.Contains(buf.String(), "\r") {
+		t.Errorf("line mode wrote a carriage return")
+	}
+	last := lines[len(lines)-1]
+	for _, want := range []string{"train", "epoch 1/2", "30/30", "loss 4.6052", "ppl 100.0", "lr 0.001", "1000 tok/s"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("final line %q lacks %q", last, want)
+		}
+	}
+	if !strings.Contains(lines[0], "eta") {
+		t.Errorf("intermediate line %q lacks eta", lines[0])
+	}
+}
+
+func TestProgressBarModeAndQuiet(t *testing.T) {
+	var buf bytes.Buffer
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	yes := true
+	p := NewProgress(&buf, ProgressOptions{Terminal: &yes, Now: clk.now, Width: 200})
+	p.Start("valid")
+	clk.t = clk.t.Add(time.Second)
+	p.Update(Stat{Done: 5, Total: 10, Loss: 1, Extra: []Metric{{"acc", 0.5}}})
+	p.Printf("note %d", 7)
+	p.Done()
+	out := buf.String()
+	if !strings.Contains(out, "\r\033[K") || !strings.Contains(out, "[============            ]") {
+		t.Errorf("bar mode output %q lacks a redrawn bar", out)
+	}
+	if !strings.Contains(out, "note 7\n") || !strings.Contains(out, "acc 0.5000") {
+		t.Errorf("bar mode output %q lacks message or extra metric", out)
+	}
+
+	buf.Reset()
+	q := NewProgress(&buf, ProgressOptions{Quiet: true, Terminal: &yes})
+	q.Start("x")
+	q.Update(Stat{Done: 1, Total: 2, Loss: 1})
+	q.Printf("hello")
+	q.Done()
+	if buf.Len() != 0 {
+		t.Errorf("quiet progress wrote %q", buf.String())
+	}
+	var nilp *Progress
+	nilp.Update(Stat{}) // must not panic
+}
+
+func TestFormatDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{{12 * time.Second, "12s"}, {185 * time.Second, "3m05s"}, {3720 * time.Second, "1h02m"}, {-time.Second, "0s"}} {
+		if got := FormatDuration(tc.d); got != tc.want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
