@@ -16,7 +16,7 @@ import (
 // grouped into the three plots of the report.
 type Curves struct {
 	XLabel string
-	Loss   []Series // fields whose name contains "loss" or "ppl"/"perplexity"
+	Loss   []Series // fields whose name contains "loss"
 	Score  []Series // fields containing "error", "acc" or "f1"
 	LR     []Series // fields named lr or starting with "lr"
 }
@@ -27,11 +27,13 @@ var xKeys = []string{"step", "iter", "epoch"}
 
 // skipKeys are numeric fields that are not curves.
 var skipKeys = map[string]bool{"time": true, "elapsed": true, "elapsed_s": true, "tokens_per_s": true,
-	"tok_s": true, "docs_per_s": true, "seconds": true, "group": true, "groups": true, "rss": true, "peak_rss": true, "batch": true}
+	"tok_s": true, "tokens": true, "tokens_per_sec": true, "seq_len": true, "docs_per_s": true, "seconds": true, "group": true, "groups": true, "rss": true, "peak_rss": true, "batch": true}
 
 // ReadCurves parses JSONL logs (one JSON object per line) and collects every
 // numeric field as a curve over the first x field present in each record
-// (step, iter or epoch; else the line number). Records that carry a string
+// (step, iter or epoch; else the line number). Fields of a nested object
+// (nn/train's "extra") are read as top-level fields; of an array (the
+// per-group "lr"), the last element is plotted. Records that carry a string
 // "event", "type", "kind" or "phase" field get it as a series prefix, so
 // step-level and epoch-level lines do not mix. With several logs the file
 // name (without extension) prefixes the series too.
@@ -64,7 +66,22 @@ func ReadCurves(paths []string) (*Curves, error) {
 					break
 				}
 			}
+			flat := map[string]any{}
 			for field, v := range rec {
+				switch v := v.(type) {
+				case map[string]any: // e.g. nn/train's "extra"
+					for k, e := range v {
+						flat[k] = e
+					}
+				case []any: // per-group values such as lr: plot the last group's
+					if len(v) > 0 {
+						flat[field] = v[len(v)-1]
+					}
+				default:
+					flat[field] = v
+				}
+			}
+			for field, v := range flat {
 				fv, ok := v.(float64)
 				if !ok || skipKeys[field] || slicesContains(xKeys, field) || math.IsNaN(fv) || math.IsInf(fv, 0) {
 					continue
@@ -105,7 +122,7 @@ func ReadCurves(paths []string) (*Curves, error) {
 		s := *all[k]
 		field := strings.ToLower(s.Name[strings.LastIndex(s.Name, ".")+1:])
 		switch {
-		case strings.Contains(field, "loss") || strings.Contains(field, "ppl") || strings.Contains(field, "perplexity"):
+		case strings.Contains(field, "loss"):
 			c.Loss = append(c.Loss, s)
 		case strings.Contains(field, "error") || strings.Contains(field, "acc") || strings.Contains(field, "f1"):
 			c.Score = append(c.Score, s)

@@ -14,11 +14,11 @@ import (
 func TestBuild(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "train.jsonl")
-	lines := `{"event":"step","step":1,"loss":2.0,"lr":0.001}
-{"event":"step","step":2,"loss":1.5,"lr":0.002}
+	lines := `{"type":"step","step":1,"loss":2.0,"lr":[0.0001,0.001]}
+{"event":"step","step":2,"loss":1.5,"lr":[0.0002,0.002],"tokens_per_sec":500}
 {"event":"epoch","step":2,"epoch":1,"train_loss":1.7,"valid_loss":1.6,"valid_error":0.4}
 {"event":"step","step":3,"loss":1.1,"lr":0.001}
-{"event":"epoch","step":3,"epoch":2,"train_loss":1.2,"valid_loss":1.3,"valid_error":0.3}
+{"event":"epoch","step":3,"epoch":2,"train_loss":1.2,"valid_loss":1.3,"extra":{"valid_error":0.3}}
 `
 	if err := os.WriteFile(log, []byte(lines), 0o644); err != nil {
 		t.Fatal(err)

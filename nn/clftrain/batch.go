@@ -79,12 +79,19 @@ func (bt *Batcher) Make(idx []int) *Batch {
 	return b
 }
 
+// Shuffler is the randomness SortishOrder needs; *nn.RNG and
+// *math/rand/v2.Rand both satisfy it.
+type Shuffler interface {
+	Perm(n int) []int
+	IntN(n int) int
+}
+
 // SortishOrder returns the training order of fastai's SortishSampler: a
 // random permutation cut into chunks of 50*bs, each chunk sorted by
 // decreasing length, cut into batches of bs; the batch with the longest
 // document goes first and the others are shuffled. The result is a list of
 // batches of dataset indices.
-func SortishOrder(lens []int, bs int, rng *rand.Rand) [][]int {
+func SortishOrder(lens []int, bs int, rng Shuffler) [][]int {
 	if bs < 1 {
 		bs = 1
 	}
@@ -108,7 +115,10 @@ func SortishOrder(lens []int, bs int, rng *rand.Rand) [][]int {
 	}
 	batches[0], batches[maxB] = batches[maxB], batches[0]
 	rest := batches[1:]
-	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	for i := len(rest) - 1; i > 0; i-- {
+		j := rng.IntN(i + 1)
+		rest[i], rest[j] = rest[j], rest[i]
+	}
 	return batches
 }
 
