@@ -1,0 +1,135 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// TrainStateVersion is the version of the TrainState JSON layout.
+const TrainStateVersion = 1
+
+// TrainState is the resume state stored as JSON in a checkpoint artifact
+// (artifacts.Model.TrainState), next to the weights and the optimizer
+// moments (Model.OptState). Random numbers are drawn from streams derived
+// from (Seed, stream, epoch, step) (see NewRNG), so the generator "state" is
+// just Seed, Epoch and StepInEpoch; a resumed run re-derives the same
+// streams and, together with the saved weights, moments and hidden state,
+// continues bit for bit as if it had never stopped.
+type TrainState struct {
+	Version int    `json:"version"`
+	Stage   string `json:"stage"`  // e.g. "pretrain", "lmtune", "clftune"
+	Seed    uint64 `json:"seed"`   // run seed
+	RNG     string `json:"rng"`    // how streams are derived (documentation)
+	Epochs  int    `json:"epochs"` // planned epochs
+	// Epoch is the 0-based epoch in progress (== Epochs when finished).
+	Epoch int `json:"epoch"`
+	// StepInEpoch counts the optimizer steps taken in Epoch.
+	StepInEpoch int `json:"step_in_epoch"`
+	// Step is the global optimizer step (Adam's t).
+	Step int64 `json:"step"`
+	// DataPos is the token position within the rows of the current epoch
+	// (language models) or the batch index (classifiers).
+	DataPos int `json:"data_pos"`
+	// SchedulePos is the position in the LR schedule, in [0,1].
+	SchedulePos float64 `json:"schedule_pos"`
+	// Tokens trained so far (all epochs).
+	Tokens int64 `json:"tokens"`
+	// SmoothLoss and SmoothCount are the state of the smoothed training loss.
+	SmoothLoss  float64 `json:"smooth_loss"`
+	SmoothCount int     `json:"smooth_count"`
+	// Best validation metric so far (lower is better for losses) and the
+	// epoch it was reached in; BadEpochs counts epochs without improvement
+	// (early stopping).
+	BestMetric *float64 `json:"best_metric,omitempty"`
+	BestEpoch  int      `json:"best_epoch,omitempty"`
+	BadEpochs  int      `json:"bad_epochs,omitempty"`
+	// Phase names a stage-specific phase (e.g. gradual unfreezing).
+	Phase string `json:"phase,omitempty"`
+	// Finished is true in the final artifact of a completed run.
+	Finished bool `json:"finished"`
+	// Extra holds stage-specific state.
+	Extra json.RawMessage `json:"extra,omitempty"`
+}
+
+// RNGScheme describes the random stream derivation, stored in TrainState.RNG.
+const RNGScheme = "pcg(splitmix(seed,stream,epoch,step))"
+
+// Marshal encodes the state as JSON.
+func (s *TrainState) Marshal() (json.RawMessage, error) {
+	s.Version = TrainStateVersion
+	if s.RNG == "" {
+		s.RNG = RNGScheme
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("train state: %w", err)
+	}
+	return b, nil
+}
+
+// ParseTrainState decodes a state written by Marshal.
+func ParseTrainState(raw json.RawMessage) (*TrainState, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("no training state (not a checkpoint: it was not written by a training run)")
+	}
+	var s TrainState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("training state: %w", err)
+	}
+	if s.Version != TrainStateVersion {
+		return nil, fmt.Errorf("training state version %d, this binary reads version %d", s.Version, TrainStateVersion)
+	}
+	return &s, nil
+}
+
+// Smooth updates the bias-corrected exponential moving average of the loss
+// (beta 0.98, as fastai's SmoothLoss) and returns its value.
+func (s *TrainState) Smooth(loss float64) float64 {
+	const beta = 0.98
+	s.SmoothLoss = beta*s.SmoothLoss + (1-beta)*loss
+	s.SmoothCount++
+	return s.SmoothLoss / (1 - math.Pow(beta, float64(s.SmoothCount)))
+}
+
+// ErrNonFinite is wrapped by the error returned when the loss becomes NaN or
+// infinite.
+var ErrNonFinite = errors.New("loss is not finite")
+
+// CheckFinite returns an error naming the epoch (1-based in the message) and
+// step if loss is NaN or ±Inf.
+func CheckFinite(loss float64, epoch int, step int64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("%w (%v) at epoch %d, step %d: training diverged; lower --lr or --clip, the last good checkpoint is kept",
+			ErrNonFinite, loss, epoch+1, step)
+	}
+	return nil
+}
+
+// Ticker says when a periodic checkpoint is due.
+type Ticker struct {
+	Every time.Duration // 0 disables
+	Now   func() time.Time
+	last  time.Time
+}
+
+// NewTicker returns a ticker that is first due Every after now.
+func NewTicker(every time.Duration) *Ticker {
+	t := &Ticker{Every: every, Now: time.Now}
+	t.last = t.Now()
+	return t
+}
+
+// Due reports whether Every has passed since the last Reset (or creation).
+func (t *Ticker) Due() bool {
+	return t != nil && t.Every > 0 && t.Now().Sub(t.last) >= t.Every
+}
+
+// Reset restarts the interval (call after writing a checkpoint).
+func (t *Ticker) Reset() {
+	if t != nil {
+		t.last = t.Now()
+	}
+}
