@@ -1,0 +1,96 @@
+package artifacts
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// atomicFile is a temporary file in the destination's folder that becomes
+// the destination on commit.
+type atomicFile struct {
+	path string
+	tmp  *os.File
+	bw   *bufio.Writer
+	done bool
+}
+
+func createAtomic(path string) (*atomicFile, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if base == "" {
+		return nil, &Error{Path: path, Msg: "output path names a folder, want a file"}
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, &Error{Path: path, Msg: "cannot create temporary file: " + errText(err) + " (does the folder exist and is it writable?)", Err: err}
+	}
+	return &atomicFile{path: path, tmp: tmp, bw: bufio.NewWriterSize(tmp, 1<<20)}, nil
+}
+
+func (a *atomicFile) Write(p []byte) (int, error) { return a.bw.Write(p) }
+
+// commit flushes, fsyncs and renames the temporary file into place, then
+// fsyncs the folder so the rename itself is durable.
+func (a *atomicFile) commit() error {
+	if a.done {
+		return fmt.Errorf("%s: already closed", a.path)
+	}
+	a.done = true
+	fail := func(what string, err error) error {
+		a.tmp.Close()
+		os.Remove(a.tmp.Name())
+		return &Error{Path: a.path, Msg: what + ": " + errText(err), Err: err}
+	}
+	if err := a.bw.Flush(); err != nil {
+		return fail("cannot write", err)
+	}
+	if err := a.tmp.Chmod(0o644); err != nil {
+		return fail("cannot chmod", err)
+	}
+	if err := a.tmp.Sync(); err != nil {
+		return fail("cannot fsync", err)
+	}
+	if err := a.tmp.Close(); err != nil {
+		return fail("cannot close", err)
+	}
+	if err := os.Rename(a.tmp.Name(), a.path); err != nil {
+		os.Remove(a.tmp.Name())
+		return &Error{Path: a.path, Msg: "cannot rename temporary file into place: " + errText(err), Err: err}
+	}
+	if d, err := os.Open(filepath.Dir(a.path)); err == nil {
+		d.Sync() // best effort: some file systems refuse to fsync folders
+		d.Close()
+	}
+	return nil
+}
+
+// abort removes the temporary file; it is a no-op after commit.
+func (a *atomicFile) abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.tmp.Close()
+	os.Remove(a.tmp.Name())
+}
+
+// WriteFileAtomic writes a file through write: the bytes go to a temporary
+// file in the same folder, which is fsynced and renamed to path only if
+// write succeeds. A crash or an error never leaves a partial file at path.
+// Use it for every output of a stage (JSON, Markdown, PNG, ...).
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
+	a, err := createAtomic(path)
+	if err != nil {
+		return err
+	}
+	if err := write(a); err != nil {
+		a.abort()
+		return err
+	}
+	return a.commit()
+}
