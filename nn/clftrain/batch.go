@@ -13,7 +13,6 @@ package clftrain
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 )
 
@@ -158,8 +157,8 @@ func Lens(data []Example) []int {
 // parts, holding out round(frac*n_c) documents of each class c (at least one
 // when the class has two or more documents and frac > 0). Multi-label
 // documents are stratified by their label set. The split depends only on
-// the labels, frac and seed. Both parts come back in dataset order.
-func StratifiedSplit(data []Example, frac float64, seed uint64) (train, valid []int, err error) {
+// the labels, frac and the random stream. Both parts come back in dataset order.
+func StratifiedSplit(data []Example, frac float64, rng Shuffler) (train, valid []int, err error) {
 	if frac < 0 || frac >= 1 {
 		return nil, nil, fmt.Errorf("valid fraction %g: want 0 <= frac < 1", frac)
 	}
@@ -176,11 +175,13 @@ func StratifiedSplit(data []Example, frac float64, seed uint64) (train, valid []
 		groups[k] = append(groups[k], i)
 	}
 	sort.Strings(keys)
-	rng := rand.New(rand.NewPCG(seed, 0x5eed5711))
 	isValid := make([]bool, len(data))
 	for _, k := range keys {
 		g := groups[k]
-		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
+		for i := len(g) - 1; i > 0; i-- {
+			j := rng.IntN(i + 1)
+			g[i], g[j] = g[j], g[i]
+		}
 		nv := int(frac*float64(len(g)) + 0.5)
 		if nv == 0 && frac > 0 && len(g) >= 2 {
 			nv = 1

@@ -100,7 +100,7 @@ func TestStratifiedSplit(t *testing.T) {
 		}
 	}
 	data = append(data, Example{Label: 3}) // a singleton class stays in train
-	tr, va, err := StratifiedSplit(data, 0.1, 7)
+	tr, va, err := StratifiedSplit(data, 0.1, rand.New(rand.NewPCG(7, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,15 +116,15 @@ func TestStratifiedSplit(t *testing.T) {
 			t.Errorf("class %d: %d held out, want %d", c, count[c], want)
 		}
 	}
-	tr2, va2, _ := StratifiedSplit(data, 0.1, 7)
+	tr2, va2, _ := StratifiedSplit(data, 0.1, rand.New(rand.NewPCG(7, 0)))
 	if !slices.Equal(tr, tr2) || !slices.Equal(va, va2) {
 		t.Fatal("same seed, different split")
 	}
-	_, va3, _ := StratifiedSplit(data, 0.1, 8)
+	_, va3, _ := StratifiedSplit(data, 0.1, rand.New(rand.NewPCG(8, 0)))
 	if slices.Equal(va, va3) {
 		t.Fatal("different seed, same split")
 	}
-	if _, _, err := StratifiedSplit(data, 1, 1); err == nil {
+	if _, _, err := StratifiedSplit(data, 1, rand.New(rand.NewPCG(1, 0))); err == nil {
 		t.Fatal("frac 1 accepted")
 	}
 }
