@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/spf13/pflag"
+)
+
+// Presets are the values --preset accepts.
+var presets = []string{"paper", "small", "tiny"}
+
+// Common holds the flags that every stage shares. Values set before
+// Register become the flags' defaults.
+type Common struct {
+	Out      string // --out: output path
+	Preset   string // --preset: paper | small | tiny
+	Seed     uint64 // --seed
+	Threads  int    // --threads: 0 = all cores
+	Backward bool   // --backward: the right-to-left model
+	Log      string // --log: metrics as JSON lines
+	Quiet    bool   // --quiet: errors only
+}
+
+// CommonFlags lists the flag names Register knows, in order.
+func CommonFlags() []string {
+	return []string{"out", "preset", "seed", "threads", "backward", "log", "quiet"}
+}
+
+// Register adds the named common flags to fs (all of them if which is
+// empty). It panics on an unknown name, which is a programming error.
+// Change a flag's help afterwards with fs.Lookup(name).Usage = "...".
+func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
+	if len(which) == 0 {
+		which = CommonFlags()
+	}
+	if c.Preset == "" {
+		c.Preset = "paper"
+	}
+	for _, name := range which {
+		switch name {
+		case "out":
+			fs.StringVarP(&c.Out, "out", "o", c.Out, "output `path`")
+		case "preset":
+			fs.StringVar(&c.Preset, "preset", c.Preset, "hyperparameter preset: paper (the paper's sizes), small (CPU-friendly), tiny (tests)")
+		case "seed":
+			fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed; the same seed and inputs give the same output bytes")
+		case "threads":
+			fs.IntVar(&c.Threads, "threads", c.Threads, "compute threads (0 = all cores)")
+		case "backward":
+			fs.BoolVar(&c.Backward, "backward", c.Backward, "the backward (right-to-left) model")
+		case "log":
+			fs.StringVar(&c.Log, "log", c.Log, "write metrics as JSON lines to this `file`")
+		case "quiet":
+			fs.BoolVarP(&c.Quiet, "quiet", "q", c.Quiet, "print errors only (no progress, no summary)")
+		default:
+			panic(fmt.Sprintf("cli: unknown common flag %q", name))
+		}
+	}
+}
+
+// Validate checks the values of the common flags (after Parse).
+func (c *Common) Validate() error {
+	if c.Preset != "" && !slices.Contains(presets, c.Preset) {
+		return Usage("--preset %q: want one of paper, small, tiny", c.Preset)
+	}
+	if c.Threads < 0 {
+		return Usage("--threads %d: want 0 (all cores) or more", c.Threads)
+	}
+	return nil
+}
+
+// Direction is "bwd" with --backward, else "fwd".
+func (c *Common) Direction() string {
+	if c.Backward {
+		return "bwd"
+	}
+	return "fwd"
+}
