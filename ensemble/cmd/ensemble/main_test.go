@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+)
+
+func writePreds(t *testing.T, path string, names []string, rows []artifacts.Prediction) {
+	t.Helper()
+	p := &artifacts.Predictions{
+		Lineage:    artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "test"},
+		LabelNames: names,
+		Rows:       rows,
+	}
+	if err := artifacts.WritePredictions(path, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runCmd(args ...string) (int, string) {
+	var stderr bytes.Buffer
+	code := cli.Run(context.Background(), "ensemble", args, &stderr, run)
+	return code, stderr.String()
+}
+
+func TestEnsemble(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"neg", "pos"}
+	// fwd gets row 1 wrong, bwd gets row 2 wrong; the average gets both right.
+	fwd := []artifacts.Prediction{
+		{ID: 10, Label: 0, Probs: []float32{0.9, 0.1}, Pred: 0},
+		{ID: 11, Label: 1, Probs: []float32{0.6, 0.4}, Pred: 0},
+		{ID: 12, Label: 1, Probs: []float32{0.1, 0.9}, Pred: 1},
+		{ID: 13, Label: -1, Probs: []float32{0.5, 0.5}, Pred: 0},
+	}
+	bwd := []artifacts.Prediction{
+		{ID: 10, Label: 0, Probs: []float32{0.7, 0.3}, Pred: 0},
+		{ID: 11, Label: 1, Probs: []float32{0.2, 0.8}, Pred: 1},
+		{ID: 12, Label: 1, Probs: []float32{0.55, 0.45}, Pred: 0},
+		{ID: 13, Label: -1, Probs: []float32{0.3, 0.7}, Pred: 1},
+	}
+	a, b := filepath.Join(dir, "fwd.arrow"), filepath.Join(dir, "bwd.arrow")
+	writePreds(t, a, names, fwd)
+	writePreds(t, b, names, bwd)
+	out := filepath.Join(dir, "ens.arrow")
+	code, msg := runCmd(a, b, "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	got, err := artifacts.ReadPredictions(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Producer != "ensemble" || len(got.Inputs) != 2 {
+		t.Errorf("lineage: producer %q, %d inputs", got.Producer, len(got.Inputs))
+	}
+	for i, r := range got.Rows {
+		for j := range r.Probs {
+			want := (fwd[i].Probs[j] + bwd[i].Probs[j]) / 2
+			if math.Abs(float64(r.Probs[j]-want)) > 1e-6 {
+				t.Fatalf("row %d probs %v, want mean of %v and %v", i, r.Probs, fwd[i].Probs, bwd[i].Probs)
+			}
+		}
+		if r.ID != fwd[i].ID || r.Label != fwd[i].Label {
+			t.Fatalf("row %d: id %d label %d", i, r.ID, r.Label)
+		}
+	}
+	if got.Rows[1].Pred != 1 || got.Rows[2].Pred != 1 {
+		t.Errorf("preds %d %d, want 1 1", got.Rows[1].Pred, got.Rows[2].Pred)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, "ens.metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Inputs []struct {
+			Metrics struct {
+				ErrorRate float64 `json:"error_rate"`
+			} `json:"metrics"`
+		} `json:"inputs"`
+		Ensemble struct {
+			ErrorRate float64 `json:"error_rate"`
+			N         int     `json:"n"`
+		} `json:"ensemble"`
+	}
+	if err := json.Unmarshal(js, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Ensemble.N != 3 || m.Ensemble.ErrorRate != 0 || math.Abs(m.Inputs[0].Metrics.ErrorRate-1.0/3) > 1e-9 {
+		t.Errorf("metrics %s", js)
+	}
+
+	// Weights: all weight on fwd reproduces fwd's probabilities.
+	code, msg = runCmd(a, b, "--out", out, "--weights", "1,0", "-q")
+	if code != 0 {
+		t.Fatalf("weights: exit %d: %s", code, msg)
+	}
+	got, _ = artifacts.ReadPredictions(out)
+	if got.Rows[1].Probs[0] != 0.6 {
+		t.Errorf("weights 1,0: probs %v", got.Rows[1].Probs)
+	}
+	// Same inputs, same bytes.
+	out2 := filepath.Join(dir, "ens2.arrow")
+	runCmd(a, b, "--out", out2, "--weights", "1,0", "-q")
+	b1, _ := os.ReadFile(out)
+	b2, _ := os.ReadFile(out2)
+	if !bytes.Equal(b1, b2) {
+		t.Error("two runs gave different bytes")
+	}
+}
+
+func TestEnsembleBadInput(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"neg", "pos"}
+	row := func(id int64, label int32) artifacts.Prediction {
+		return artifacts.Prediction{ID: id, Label: label, Probs: []float32{0.5, 0.5}, Pred: 0}
+	}
+	base := filepath.Join(dir, "base.arrow")
+	writePreds(t, base, names, []artifacts.Prediction{row(1, 0), row(2, 1), row(3, 0)})
+	ids := filepath.Join(dir, "ids.arrow")
+	writePreds(t, ids, names, []artifacts.Prediction{row(1, 0), row(7, 1), row(3, 0)})
+	labels := filepath.Join(dir, "labels.arrow")
+	writePreds(t, labels, names, []artifacts.Prediction{row(1, 0), row(2, 1), row(3, 1)})
+	short := filepath.Join(dir, "short.arrow")
+	writePreds(t, short, names, []artifacts.Prediction{row(1, 0), row(2, 1)})
+	other := filepath.Join(dir, "other.arrow")
+	writePreds(t, other, []string{"a", "b"}, []artifacts.Prediction{row(1, 0), row(2, 1), row(3, 0)})
+	vocab := filepath.Join(dir, "vocab.arrow")
+	if err := artifacts.WriteVocab(vocab, artifacts.Lineage{Kind: artifacts.KindVocab, Producer: "test"},
+		&artifacts.Vocab{Tokens: []string{"xxunk", "xxpad"}, Counts: []int64{0, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.arrow")
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"ids", []string{base, ids}, []string{"base.arrow", "ids.arrow", "row 1", "id 2 vs 7"}},
+		{"labels", []string{base, labels}, []string{"labels.arrow", "row 2", "true label 0 vs 1"}},
+		{"rows", []string{base, short}, []string{"short.arrow", "3 vs 2 rows"}},
+		{"names", []string{base, other}, []string{"other.arrow", "label names differ"}},
+		{"kind", []string{base, vocab}, []string{"vocab.arrow"}},
+		{"one input", []string{base}, []string{"two or more"}},
+		{"weights", []string{base, base, "--weights", "1"}, []string{"1 weights for 2"}},
+		{"negative weight", []string{base, base, "--weights", "1,-1"}, []string{">= 0"}},
+		{"missing", []string{base, filepath.Join(dir, "nope.arrow")}, []string{"nope.arrow"}},
+	} {
+		code, msg := runCmd(append(c.args, "--out", out)...)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2 (%s)", c.name, code, msg)
+		}
+		if strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+			t.Errorf("%s: error is not one line: %q", c.name, msg)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: error %q lacks %q", c.name, msg, w)
+			}
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output was written despite the errors")
+	}
+}
