@@ -1,8 +1,11 @@
 module github.com/ulmfit-go/ulmfit/pretrain
 
-go 1.25
+go 1.25.0
 
-require github.com/spf13/pflag v1.1.0 // indirect
+require (
+	github.com/nlpodyssey/gopickle v0.2.0 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
+)
 
 require (
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0

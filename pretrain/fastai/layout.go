@@ -1,0 +1,402 @@
+package fastai
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// Layout names a fastai checkpoint key layout.
+type Layout string
+
+// The layouts this package reads.
+const (
+	LayoutV2  Layout = "fastai-v2"  // 0.encoder_dp.emb.weight, 0.rnns.N.weight_hh_l0_raw, no module.weight_hh_l0
+	LayoutV1  Layout = "fastai-v1"  // as v2, plus 0.rnns.N.module.weight_hh_l0 (a copy of the raw weight)
+	LayoutV07 Layout = "fastai-0.7" // 0.encoder_with_dropout.embed.weight, 0.rnns.N.module.weight_hh_l0_raw
+)
+
+// entry is one named tensor of a state dict, in file order.
+type entry struct {
+	name string
+	t    *TorchTensor
+}
+
+// stateDict extracts the named tensors of a loaded checkpoint: a state dict
+// (OrderedDict or dict of tensors), possibly wrapped as {'model': ...,
+// 'opt': ...} as fastai's Learner.save writes it.
+func stateDict(obj any) ([]entry, error) {
+	items, ok := dictItems(obj)
+	if !ok {
+		if o, isObj := obj.(*opaqueObject); isObj {
+			return nil, fmt.Errorf("the file pickles a whole %s object, not a state dict; in Python save model.state_dict() instead", o.class)
+		}
+		return nil, fmt.Errorf("the checkpoint holds a %s, want a state dict (a dict of tensors)", pyType(obj))
+	}
+	for _, it := range items {
+		if it.Key == "model" {
+			if inner, ok := dictItems(it.Value); ok && len(inner) > 0 {
+				return stateDict(it.Value)
+			}
+		}
+	}
+	if len(items) == 0 {
+		return nil, errors.New("the checkpoint's state dict is empty")
+	}
+	out := make([]entry, 0, len(items))
+	var skipped []string
+	for _, it := range items {
+		k, ok := it.Key.(string)
+		if !ok {
+			return nil, fmt.Errorf("state dict key %v is a %s, want a string", it.Key, pyType(it.Key))
+		}
+		t, ok := it.Value.(*TorchTensor)
+		if !ok {
+			skipped = append(skipped, k)
+			continue
+		}
+		out = append(out, entry{k, t})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the checkpoint's top-level dict holds no tensors (keys: %s)", strings.Join(firstN(skipped, 8), ", "))
+	}
+	return out, nil
+}
+
+func dictItems(obj any) ([]types.DictEntry, bool) {
+	switch d := obj.(type) {
+	case *types.OrderedDict:
+		out := make([]types.DictEntry, 0, d.Len())
+		for e := d.List.Front(); e != nil; e = e.Next() {
+			oe := e.Value.(*types.OrderedDictEntry)
+			out = append(out, types.DictEntry{Key: oe.Key, Value: oe.Value})
+		}
+		return out, true
+	case *types.Dict:
+		return *d, true
+	}
+	return nil, false
+}
+
+func pyType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "None"
+	case string:
+		return "str"
+	case int:
+		return "int"
+	case float64:
+		return "float"
+	case *types.List:
+		return "list"
+	case *types.Tuple:
+		return "tuple"
+	case *TorchTensor:
+		return "tensor"
+	case *opaqueObject:
+		return v.(*opaqueObject).class.String() + " object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("... (%d more)", len(s)-n))
+}
+
+// lmLayer holds one LSTM layer's tensors.
+type lmLayer struct {
+	wih, whh, bih, bhh *TorchTensor
+}
+
+// lmCheckpoint is an AWD-LSTM language model found in a state dict.
+type lmCheckpoint struct {
+	layout Layout
+	enc    *TorchTensor
+	layers []lmLayer
+	decW   *TorchTensor // nil in an encoder-only file
+	decB   *TorchTensor // nil when the decoder has no bias (fastai 0.7)
+	names  map[*TorchTensor]string
+}
+
+// Shape is the size of an AWD-LSTM found in (or required of) a checkpoint.
+type Shape struct {
+	Vocab  int   // rows of the embedding
+	Emb    int   // embedding size (= last layer's hidden size)
+	Hidden []int // hidden size of each LSTM layer
+}
+
+// Layers is the number of LSTM layers.
+func (s Shape) Layers() int { return len(s.Hidden) }
+
+func (s Shape) String() string {
+	return fmt.Sprintf("vocab %d, emb %d, hidden %v", s.Vocab, s.Emb, s.Hidden)
+}
+
+// parseLM finds an AWD-LSTM language model in a state dict and checks that
+// every tensor has the shape its neighbours imply.
+func parseLM(sd []entry) (*lmCheckpoint, error) {
+	byName := make(map[string]*TorchTensor, len(sd))
+	keys := make([]string, 0, len(sd))
+	for _, e := range sd {
+		byName[e.name] = e.t
+		keys = append(keys, e.name)
+	}
+	used := map[string]bool{}
+	get := func(names ...string) (*TorchTensor, string) {
+		for _, n := range names {
+			if t, ok := byName[n]; ok {
+				used[n] = true
+				return t, n
+			}
+		}
+		return nil, ""
+	}
+	// Refuse classifiers and other architectures with a message that says so.
+	for _, k := range keys {
+		switch {
+		case strings.HasPrefix(k, "0.module.") || strings.HasPrefix(k, "1.layers."):
+			return nil, fmt.Errorf("this is a fastai text classifier (key %q), not a language model; import the LM it was fine-tuned from, or export/import classifiers with `pretrain export`", k)
+		case strings.Contains(k, ".layers.0.linear.") || strings.Contains(k, "forget_mult"):
+			return nil, fmt.Errorf("this is a QRNN model (key %q); only AWD-LSTM checkpoints can be imported", k)
+		case strings.Contains(k, "attn") || strings.Contains(k, "transformer") || strings.HasPrefix(k, "0.pos_enc"):
+			return nil, fmt.Errorf("this is not an AWD-LSTM checkpoint (key %q)", k)
+		}
+	}
+	prefix := "0."
+	if _, ok := byName["0.encoder.weight"]; !ok {
+		if _, ok := byName["encoder.weight"]; !ok {
+			return nil, fmt.Errorf("missing key 0.encoder.weight (expected a fastai AWD-LSTM LM: 0.encoder.weight, 0.rnns.N.*, 1.decoder.*); found %s", strings.Join(firstN(keys, 6), ", "))
+		}
+		prefix = "" // an encoder-only save (fastai 0.7's *_enc.h5, or learn.save_encoder)
+	}
+	ck := &lmCheckpoint{names: map[*TorchTensor]string{}}
+	name := func(t *TorchTensor, n string) *TorchTensor {
+		if t != nil {
+			ck.names[t] = n
+		}
+		return t
+	}
+	ck.enc = name(get(prefix + "encoder.weight"))
+	layout := LayoutV2
+	if t, n := get(prefix+"encoder_dp.emb.weight", prefix+"encoder_with_dropout.embed.weight"); t != nil {
+		if strings.Contains(n, "encoder_with_dropout") {
+			layout = LayoutV07
+		}
+		if !t.sameStorage(ck.enc) {
+			if same, err := sameValues(t, ck.enc); err != nil || !same {
+				return nil, fmt.Errorf("%s differs from %sencoder.weight; in fastai they are one tensor, so this checkpoint is not a fastai AWD-LSTM", n, prefix)
+			}
+		}
+	}
+	for l := 0; ; l++ {
+		p := fmt.Sprintf("%srnns.%d.", prefix, l)
+		if !hasPrefix(keys, p) {
+			break
+		}
+		var ly lmLayer
+		var n string
+		ly.whh, n = get(p+"weight_hh_l0_raw", p+"module.weight_hh_l0_raw", p+"module.weight_hh_l0", p+"weight_hh_l0")
+		name(ly.whh, n)
+		if strings.HasPrefix(n, p+"module.weight_hh_l0_raw") {
+			layout = LayoutV07
+		}
+		if n == p+"weight_hh_l0_raw" {
+			if _, ok := byName[p+"module.weight_hh_l0"]; ok {
+				used[p+"module.weight_hh_l0"] = true // v1 keeps the (dropped-out) copy too
+				if layout == LayoutV2 {
+					layout = LayoutV1
+				}
+			}
+		}
+		ly.wih, n = get(p+"module.weight_ih_l0", p+"weight_ih_l0")
+		name(ly.wih, n)
+		ly.bih, n = get(p+"module.bias_ih_l0", p+"bias_ih_l0")
+		name(ly.bih, n)
+		ly.bhh, n = get(p+"module.bias_hh_l0", p+"bias_hh_l0")
+		name(ly.bhh, n)
+		var missing []string
+		for _, m := range []struct {
+			t    *TorchTensor
+			want string
+		}{{ly.wih, "module.weight_ih_l0"}, {ly.whh, "weight_hh_l0_raw"}, {ly.bih, "module.bias_ih_l0"}, {ly.bhh, "module.bias_hh_l0"}} {
+			if m.t == nil {
+				missing = append(missing, p+m.want)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("LSTM layer %d: missing %s (found %s)", l, strings.Join(missing, ", "), strings.Join(withPrefix(keys, p), ", "))
+		}
+		ck.layers = append(ck.layers, ly)
+	}
+	if len(ck.layers) == 0 {
+		return nil, fmt.Errorf("no LSTM layers: expected keys %srnns.0.*, found %s", prefix, strings.Join(firstN(keys, 6), ", "))
+	}
+	if prefix == "0." {
+		ck.decW = name(get("1.decoder.weight"))
+		ck.decB = name(get("1.decoder.bias"))
+		if ck.decW == nil {
+			return nil, fmt.Errorf("missing key 1.decoder.weight (found %s)", strings.Join(firstN(withPrefix(keys, "1."), 6), ", "))
+		}
+	}
+	var extra []string
+	for _, k := range keys {
+		if !used[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		return nil, fmt.Errorf("unexpected keys for a fastai AWD-LSTM LM: %s", strings.Join(firstN(extra, 6), ", "))
+	}
+	ck.layout = layout
+	if _, err := ck.shape(); err != nil {
+		return nil, err
+	}
+	return ck, nil
+}
+
+func hasPrefix(keys []string, p string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func withPrefix(keys []string, p string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, p) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// shape infers the model size from the tensor shapes and checks them for
+// consistency: encoder [V,E]; layer l: weight_ih [4H_l, In_l] with In_0 = E
+// and In_l = H_(l-1), weight_hh [4H_l, H_l], biases [4H_l]; the last layer's
+// H = E (fastai always feeds the decoder the embedding size); decoder [V,E].
+func (ck *lmCheckpoint) shape() (Shape, error) {
+	bad := func(t *TorchTensor, want []int) error {
+		return fmt.Errorf("%s has shape %v, expected %v (from the shapes of the other tensors)", ck.names[t], t.Shape, want)
+	}
+	if len(ck.enc.Shape) != 2 {
+		return Shape{}, fmt.Errorf("%s has shape %v, expected [vocab, emb]", ck.names[ck.enc], ck.enc.Shape)
+	}
+	s := Shape{Vocab: ck.enc.Shape[0], Emb: ck.enc.Shape[1]}
+	in := s.Emb
+	for l, ly := range ck.layers {
+		if len(ly.whh.Shape) != 2 || ly.whh.Shape[0]%4 != 0 {
+			return Shape{}, fmt.Errorf("%s has shape %v, expected [4*hidden, hidden]", ck.names[ly.whh], ly.whh.Shape)
+		}
+		h := ly.whh.Shape[1]
+		if want := []int{4 * h, h}; !equalInts(ly.whh.Shape, want) {
+			return Shape{}, bad(ly.whh, want)
+		}
+		if want := []int{4 * h, in}; !equalInts(ly.wih.Shape, want) {
+			return Shape{}, bad(ly.wih, want)
+		}
+		for _, b := range []*TorchTensor{ly.bih, ly.bhh} {
+			if want := []int{4 * h}; !equalInts(b.Shape, want) {
+				return Shape{}, bad(b, want)
+			}
+		}
+		if l == len(ck.layers)-1 && h != s.Emb {
+			return Shape{}, fmt.Errorf("the last LSTM layer has hidden size %d but the embedding size is %d; fastai's AWD-LSTM makes them equal", h, s.Emb)
+		}
+		s.Hidden = append(s.Hidden, h)
+		in = h
+	}
+	if ck.decW != nil {
+		if want := []int{s.Vocab, s.Emb}; !equalInts(ck.decW.Shape, want) {
+			return Shape{}, bad(ck.decW, want)
+		}
+	}
+	if ck.decB != nil {
+		if want := []int{s.Vocab}; !equalInts(ck.decB.Shape, want) {
+			return Shape{}, bad(ck.decB, want)
+		}
+	}
+	return s, nil
+}
+
+// tied reports whether the decoder weight is the embedding (same storage
+// or bitwise-equal values).
+func (ck *lmCheckpoint) tied() (bool, error) {
+	if ck.decW == nil || ck.decW.sameStorage(ck.enc) {
+		return true, nil
+	}
+	return sameValues(ck.decW, ck.enc)
+}
+
+func sameValues(a, b *TorchTensor) (bool, error) {
+	if !equalInts(a.Shape, b.Shape) {
+		return false, nil
+	}
+	av, err := a.Float32s()
+	if err != nil {
+		return false, err
+	}
+	bv, err := b.Float32s()
+	if err != nil {
+		return false, err
+	}
+	for i := range av {
+		if math.Float32bits(av[i]) != math.Float32bits(bv[i]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Require lists the sizes a caller insists on; zero fields are not checked.
+type Require struct {
+	Vocab  int // rows of the checkpoint's embedding
+	Emb    int // embedding size
+	Hidden int // hidden size of every LSTM layer but the last
+	Layers int // number of LSTM layers
+}
+
+// checkShape compares the inferred shape with what the caller requires.
+func checkShape(file string, got Shape, want Require, layout Layout) error {
+	var diffs []string
+	if want.Vocab > 0 && want.Vocab != got.Vocab {
+		diffs = append(diffs, fmt.Sprintf("vocab %d (found %d)", want.Vocab, got.Vocab))
+	}
+	if want.Emb > 0 && want.Emb != got.Emb {
+		diffs = append(diffs, fmt.Sprintf("emb %d (found %d)", want.Emb, got.Emb))
+	}
+	if want.Layers > 0 && want.Layers != got.Layers() {
+		diffs = append(diffs, fmt.Sprintf("%d layers (found %d)", want.Layers, got.Layers()))
+	}
+	if want.Hidden > 0 {
+		for l := 0; l < got.Layers()-1; l++ {
+			if got.Hidden[l] != want.Hidden {
+				diffs = append(diffs, fmt.Sprintf("hidden %d (found %d in 0.rnns.%d)", want.Hidden, got.Hidden[l], l))
+				break
+			}
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	hint := ""
+	if len(got.Hidden) > 1 {
+		switch got.Hidden[0] {
+		case 1152:
+			hint = "; fastai v1/v2's WT103 release uses hidden 1152 (the paper's 1150 is the 2018 fastai 0.7 release)"
+		case 1150:
+			hint = "; the 2018 fastai 0.7 WT103 release uses hidden 1150 (fastai v1/v2's uses 1152)"
+		}
+	}
+	return fmt.Errorf("%s (%s): shape mismatch: expected %s; the checkpoint is %s%s; drop the size flags to import it as it is",
+		file, layout, strings.Join(diffs, ", "), got, hint)
+}

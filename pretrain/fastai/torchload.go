@@ -1,0 +1,524 @@
+package fastai
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"path"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// DType is the element type of a PyTorch storage.
+type DType string
+
+// Storage element types this reader understands.
+const (
+	Float32  DType = "float32"
+	Float64  DType = "float64"
+	Float16  DType = "float16"
+	BFloat16 DType = "bfloat16"
+	Int64    DType = "int64"
+	Int32    DType = "int32"
+	Int16    DType = "int16"
+	Int8     DType = "int8"
+	Uint8    DType = "uint8"
+	Bool     DType = "bool"
+)
+
+// size returns the element size in bytes.
+func (d DType) size() int {
+	switch d {
+	case Float64, Int64:
+		return 8
+	case Float32, Int32:
+		return 4
+	case Float16, BFloat16, Int16:
+		return 2
+	default:
+		return 1
+	}
+}
+
+// storageClasses maps the pickled storage class name (torch.FloatStorage,
+// torch.cuda.FloatStorage, ...) to its element type.
+var storageClasses = map[string]DType{
+	"FloatStorage": Float32, "DoubleStorage": Float64, "HalfStorage": Float16,
+	"BFloat16Storage": BFloat16, "LongStorage": Int64, "IntStorage": Int32,
+	"ShortStorage": Int16, "CharStorage": Int8, "ByteStorage": Uint8, "BoolStorage": Bool,
+}
+
+// storageClass is the unpickled value of a torch.*Storage class reference.
+type storageClass struct{ dtype DType }
+
+// storage is one PyTorch storage: raw little-endian bytes of one dtype.
+type storage struct {
+	key   string
+	dtype DType
+	numel int
+	data  []byte // filled when the storage bytes are read
+}
+
+// TorchTensor is a tensor read from a PyTorch checkpoint: a strided view
+// into a storage.
+type TorchTensor struct {
+	Shape  []int
+	Stride []int
+	Offset int
+	st     *storage
+}
+
+// DType returns the tensor's element type.
+func (t *TorchTensor) DType() DType { return t.st.dtype }
+
+// Numel returns the number of elements.
+func (t *TorchTensor) Numel() int {
+	n := 1
+	for _, s := range t.Shape {
+		n *= s
+	}
+	return n
+}
+
+// sameStorage reports whether two tensors view the same storage with the
+// same geometry (tied weights).
+func (t *TorchTensor) sameStorage(u *TorchTensor) bool {
+	return t.st == u.st && t.Offset == u.Offset && equalInts(t.Shape, u.Shape) && equalInts(t.Stride, u.Stride)
+}
+
+// Float32s returns the tensor's values in row-major order, converted to float32.
+func (t *TorchTensor) Float32s() ([]float32, error) {
+	n := t.Numel()
+	out := make([]float32, n)
+	if n == 0 {
+		return out, nil
+	}
+	es := t.st.dtype.size()
+	if t.st.data == nil {
+		return nil, fmt.Errorf("storage %s was never read", t.st.key)
+	}
+	// Bounds: the largest element index touched must lie inside the storage.
+	maxIdx := t.Offset
+	for i, s := range t.Shape {
+		if t.Stride[i] < 0 {
+			return nil, fmt.Errorf("negative stride %v", t.Stride)
+		}
+		maxIdx += (s - 1) * t.Stride[i]
+	}
+	if t.Offset < 0 || (maxIdx+1)*es > len(t.st.data) {
+		return nil, fmt.Errorf("tensor view (offset %d, shape %v, stride %v) exceeds its storage of %d %s elements",
+			t.Offset, t.Shape, t.Stride, len(t.st.data)/es, t.st.dtype)
+	}
+	conv, err := converter(t.st.dtype)
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]int, len(t.Shape))
+	for i := 0; i < n; i++ {
+		off := t.Offset
+		for d, v := range idx {
+			off += v * t.Stride[d]
+		}
+		out[i] = conv(t.st.data[off*es:])
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < t.Shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out, nil
+}
+
+func converter(d DType) (func(b []byte) float32, error) {
+	le := binary.LittleEndian
+	switch d {
+	case Float32:
+		return func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) }, nil
+	case Float64:
+		return func(b []byte) float32 { return float32(math.Float64frombits(le.Uint64(b))) }, nil
+	case Float16:
+		return func(b []byte) float32 { return halfToFloat(le.Uint16(b)) }, nil
+	case BFloat16:
+		return func(b []byte) float32 { return math.Float32frombits(uint32(le.Uint16(b)) << 16) }, nil
+	case Int64:
+		return func(b []byte) float32 { return float32(int64(le.Uint64(b))) }, nil
+	case Int32:
+		return func(b []byte) float32 { return float32(int32(le.Uint32(b))) }, nil
+	case Int16:
+		return func(b []byte) float32 { return float32(int16(le.Uint16(b))) }, nil
+	case Int8:
+		return func(b []byte) float32 { return float32(int8(b[0])) }, nil
+	case Uint8, Bool:
+		return func(b []byte) float32 { return float32(b[0]) }, nil
+	}
+	return nil, fmt.Errorf("unsupported storage type %q", d)
+}
+
+// halfToFloat converts an IEEE 754 binary16 value to float32.
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal
+		f := float32(frac) / 1024 / 16384
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
+}
+
+// loadTorch decodes a torch.save file held in memory: the zip format
+// (torch >= 1.6: <prefix>/data.pkl plus <prefix>/data/<key> storage records)
+// or the legacy format (magic number, protocol, sys info, the object pickle,
+// the storage key list, then each storage as int64 numel + raw bytes).
+// Tensors come back as *TorchTensor; dicts as *types.Dict or
+// *types.OrderedDict; unknown Python classes as opaque objects.
+func loadTorch(data []byte) (any, error) {
+	if len(data) >= 4 && string(data[:4]) == "PK\x03\x04" {
+		return loadTorchZip(data)
+	}
+	return loadTorchLegacy(data)
+}
+
+func loadTorchZip(data []byte) (any, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("not a readable zip archive: %w", err)
+	}
+	records := map[string]*zip.File{}
+	var pkl *zip.File
+	for _, f := range zr.File {
+		records[f.Name] = f
+		if path.Base(f.Name) == "data.pkl" && strings.Count(f.Name, "/") == 1 {
+			pkl = f
+		}
+		if path.Base(f.Name) == "constants.pkl" {
+			return nil, errors.New("this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint")
+		}
+	}
+	if pkl == nil {
+		return nil, errors.New("zip archive has no <name>/data.pkl record: not a torch.save checkpoint")
+	}
+	prefix := path.Dir(pkl.Name)
+	if f, ok := records[prefix+"/byteorder"]; ok {
+		b, err := readZipRecord(f)
+		if err != nil {
+			return nil, err
+		}
+		if s := strings.TrimSpace(string(b)); s != "little" {
+			return nil, fmt.Errorf("checkpoint byte order is %q; only little-endian checkpoints are supported", s)
+		}
+	}
+	storages := map[string]*storage{}
+	pb, err := readZipRecord(pkl)
+	if err != nil {
+		return nil, err
+	}
+	u := pickle.NewUnpickler(bytes.NewReader(pb))
+	u.FindClass = findClass
+	u.PersistentLoad = func(pid any) (any, error) {
+		st, err := parseStoragePID(pid, 5)
+		if err != nil {
+			return nil, err
+		}
+		if have, ok := storages[st.key]; ok {
+			return have, nil
+		}
+		f, ok := records[prefix+"/data/"+st.key]
+		if !ok {
+			return nil, fmt.Errorf("storage record %s/data/%s is missing from the archive", prefix, st.key)
+		}
+		b, err := readZipRecord(f)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) < st.numel*st.dtype.size() {
+			return nil, fmt.Errorf("storage %s holds %d bytes, want %d (%d %s)", st.key, len(b), st.numel*st.dtype.size(), st.numel, st.dtype)
+		}
+		st.data = b
+		storages[st.key] = st
+		return st, nil
+	}
+	obj, err := u.Load()
+	if err != nil {
+		return nil, fmt.Errorf("unpickling data.pkl: %w", err)
+	}
+	return obj, nil
+}
+
+func readZipRecord(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("zip record %s: %w", f.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("zip record %s: %w", f.Name, err)
+	}
+	return b, nil
+}
+
+const legacyMagic = "1950a86a20f9469cfc6c"
+
+func loadTorchLegacy(data []byte) (any, error) {
+	r := bytes.NewReader(data)
+	magic, err := unpickleOne(r)
+	if err != nil {
+		return nil, fmt.Errorf("not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save stream): %w", err)
+	}
+	if m, ok := magic.(*big.Int); !ok || m.Text(16) != legacyMagic {
+		if isTar(data) {
+			return nil, errors.New("this is a tar archive; if it is a fastai release (.tgz) pass it as the archive, not as the weights file")
+		}
+		return nil, errors.New("not a PyTorch checkpoint: no zip header and no legacy magic number")
+	}
+	proto, err := unpickleOne(r)
+	if err != nil {
+		return nil, fmt.Errorf("legacy header: %w", err)
+	}
+	if p, ok := proto.(int); !ok || p != 1001 {
+		return nil, fmt.Errorf("unsupported legacy protocol version %v (want 1001)", proto)
+	}
+	sysInfo, err := unpickleOne(r)
+	if err != nil {
+		return nil, fmt.Errorf("legacy sys info: %w", err)
+	}
+	if d, ok := sysInfo.(*types.Dict); ok {
+		if le, ok := d.Get("little_endian"); ok && le == false {
+			return nil, errors.New("checkpoint was written on a big-endian machine; not supported")
+		}
+	}
+	storages := map[string]*storage{}
+	u := pickle.NewUnpickler(r)
+	u.FindClass = findClass
+	u.PersistentLoad = func(pid any) (any, error) {
+		if t, ok := pid.(*types.Tuple); ok && t.Len() >= 2 && t.Get(0) == "module" {
+			return t.Get(1), nil // a pickled nn.Module class (whole-model saves)
+		}
+		st, err := parseStoragePID(pid, 6)
+		if err != nil {
+			return nil, err
+		}
+		if t := pid.(*types.Tuple); t.Get(5) != nil {
+			return nil, errors.New("storage views (legacy view_metadata) are not supported")
+		}
+		if have, ok := storages[st.key]; ok {
+			return have, nil
+		}
+		storages[st.key] = st
+		return st, nil
+	}
+	obj, err := u.Load()
+	if err != nil {
+		return nil, fmt.Errorf("unpickling: %w", err)
+	}
+	keysObj, err := unpickleOne(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading the storage key list: %w", err)
+	}
+	keys, ok := keysObj.(*types.List)
+	if !ok {
+		return nil, fmt.Errorf("storage key list has type %T, want list", keysObj)
+	}
+	for _, k := range *keys {
+		ks, _ := k.(string)
+		st, ok := storages[ks]
+		if !ok {
+			return nil, fmt.Errorf("storage key %v is listed but never referenced", k)
+		}
+		var hdr [8]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return nil, fmt.Errorf("storage %s: truncated file: %w", ks, err)
+		}
+		n := int64(binary.LittleEndian.Uint64(hdr[:]))
+		nb := n * int64(st.dtype.size())
+		if n < 0 || nb > int64(r.Len()) {
+			return nil, fmt.Errorf("storage %s: declares %d elements but only %d bytes remain (truncated file?)", ks, n, r.Len())
+		}
+		st.data = make([]byte, nb)
+		if _, err := io.ReadFull(r, st.data); err != nil {
+			return nil, fmt.Errorf("storage %s: %w", ks, err)
+		}
+	}
+	for k, st := range storages {
+		if st.data == nil {
+			return nil, fmt.Errorf("storage %s is referenced but has no data", k)
+		}
+	}
+	return obj, nil
+}
+
+func isTar(b []byte) bool {
+	return len(b) > 262 && string(b[257:262]) == "ustar"
+}
+
+func unpickleOne(r *bytes.Reader) (any, error) {
+	u := pickle.NewUnpickler(r)
+	return u.Load()
+}
+
+// parseStoragePID decodes ('storage', StorageClass, key, location, numel[, view]).
+func parseStoragePID(pid any, minLen int) (*storage, error) {
+	t, ok := pid.(*types.Tuple)
+	if !ok || t.Len() < minLen {
+		return nil, fmt.Errorf("unexpected persistent id %v", pid)
+	}
+	if t.Get(0) != "storage" {
+		return nil, fmt.Errorf("unexpected persistent id type %v (want 'storage')", t.Get(0))
+	}
+	cls, ok := t.Get(1).(*storageClass)
+	if !ok {
+		return nil, fmt.Errorf("unsupported storage class %v", t.Get(1))
+	}
+	key, ok := t.Get(2).(string)
+	if !ok {
+		return nil, fmt.Errorf("storage key %v is not a string", t.Get(2))
+	}
+	numel, ok := t.Get(4).(int)
+	if !ok || numel < 0 {
+		return nil, fmt.Errorf("storage %s: bad element count %v", key, t.Get(4))
+	}
+	return &storage{key: key, dtype: cls.dtype, numel: numel}, nil
+}
+
+// findClass resolves the globals a torch checkpoint refers to. Classes it
+// does not know (fastai optimizer bits, functools.partial, ...) load as
+// opaque objects, so a checkpoint with extra state still opens.
+func findClass(module, name string) (any, error) {
+	switch module {
+	case "torch", "torch.cuda":
+		if dt, ok := storageClasses[name]; ok {
+			return &storageClass{dt}, nil
+		}
+	case "torch._utils":
+		switch name {
+		case "_rebuild_tensor_v2", "_rebuild_tensor":
+			return callFunc(rebuildTensor), nil
+		case "_rebuild_parameter", "_rebuild_parameter_with_state":
+			return callFunc(func(args ...any) (any, error) {
+				if len(args) == 0 {
+					return nil, errors.New("_rebuild_parameter: no arguments")
+				}
+				return args[0], nil
+			}), nil
+		}
+	case "collections":
+		if name == "OrderedDict" {
+			return &types.OrderedDictClass{}, nil
+		}
+	}
+	return &opaqueClass{module: module, name: name}, nil
+}
+
+type callFunc func(args ...any) (any, error)
+
+func (f callFunc) Call(args ...any) (any, error) { return f(args...) }
+
+// rebuildTensor implements torch._utils._rebuild_tensor(_v2)(storage,
+// storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]]).
+func rebuildTensor(args ...any) (any, error) {
+	if len(args) < 4 {
+		return nil, fmt.Errorf("_rebuild_tensor: %d arguments, want at least 4", len(args))
+	}
+	st, ok := args[0].(*storage)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_tensor: first argument is %T, want a storage", args[0])
+	}
+	off, ok := args[1].(int)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_tensor: storage offset %v is not an int", args[1])
+	}
+	shape, err := intTuple(args[2])
+	if err != nil {
+		return nil, fmt.Errorf("_rebuild_tensor: size: %w", err)
+	}
+	stride, err := intTuple(args[3])
+	if err != nil {
+		return nil, fmt.Errorf("_rebuild_tensor: stride: %w", err)
+	}
+	if len(shape) != len(stride) {
+		return nil, fmt.Errorf("_rebuild_tensor: size %v and stride %v differ in rank", shape, stride)
+	}
+	return &TorchTensor{Shape: shape, Stride: stride, Offset: off, st: st}, nil
+}
+
+func intTuple(v any) ([]int, error) {
+	var items []any
+	switch t := v.(type) {
+	case *types.Tuple:
+		items = *t
+	case *types.List:
+		items = *t
+	default:
+		return nil, fmt.Errorf("got %T, want a tuple of ints", v)
+	}
+	out := make([]int, len(items))
+	for i, it := range items {
+		n, ok := it.(int)
+		if !ok {
+			return nil, fmt.Errorf("element %d is %T, want int", i, it)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// opaqueClass stands for a Python class this reader does not model.
+type opaqueClass struct{ module, name string }
+
+func (c *opaqueClass) Call(args ...any) (any, error) {
+	return &opaqueObject{class: c, args: args}, nil
+}
+
+func (c *opaqueClass) PyNew(args ...any) (any, error) {
+	return &opaqueObject{class: c, args: args}, nil
+}
+
+func (c *opaqueClass) String() string { return c.module + "." + c.name }
+
+// opaqueObject is an instance of an opaqueClass; it accepts any state.
+type opaqueObject struct {
+	class *opaqueClass
+	args  []any
+	state any
+	items []types.DictEntry
+}
+
+func (o *opaqueObject) PySetState(state any) error { o.state = state; return nil }
+func (o *opaqueObject) PyDictSet(key, value any) error {
+	o.items = append(o.items, types.DictEntry{Key: key, Value: value})
+	return nil
+}
+func (o *opaqueObject) Set(key, value any) {
+	o.items = append(o.items, types.DictEntry{Key: key, Value: value})
+}
+func (o *opaqueObject) PySetAttr(key string, v any) error { return o.PyDictSet(key, v) }
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
