@@ -228,3 +228,204 @@ func TestParityAdamW(t *testing.T) {
 func parityBackends() []namedBackend {
 	return []namedBackend{{"reference", nn.Reference()}}
 }
+
+// TestParityClipGradNorm checks nn.ClipGradNorm against
+// torch.nn.utils.clip_grad_norm_ over two tensors together.
+func TestParityClipGradNorm(t *testing.T) {
+	f := loadFixture(t)
+	c := f.Clip
+	for _, bk := range parityBackends() {
+		t.Run(bk.name, func(t *testing.T) {
+			var ps []*nn.Param
+			for _, name := range c.Params {
+				g, shape := f.tensor(t, "clip/g/"+name)
+				ps = append(ps, &nn.Param{Name: name, Shape: shape, Data: make([]float32, len(g)), Grad: g})
+			}
+			norm := nn.ClipGradNorm(bk.b, ps, c.MaxNorm)
+			closeScalar(t, "total norm", norm, c.TotalNorm)
+			for _, p := range ps {
+				want, _ := f.tensor(t, "clip/clipped/"+p.Name)
+				closeTo(t, p.Name+" clipped", p.Grad, want)
+			}
+		})
+	}
+}
+
+// setParams copies the fixture tensors prefix+name into the params of a
+// model, checking that the names and shapes match exactly.
+func setParams(t *testing.T, f *fixture, prefix string, ps []*nn.Param) {
+	t.Helper()
+	for _, p := range ps {
+		data, shape := f.tensor(t, prefix+p.Name)
+		if fmt.Sprint(shape) != fmt.Sprint(p.Shape) {
+			t.Fatalf("param %s: shape %v, fixture has %v", p.Name, p.Shape, shape)
+		}
+		copy(p.Data, data)
+	}
+}
+
+// checkGrads compares every parameter gradient with the fixture's
+// prefix+name, and checks that the model has exactly the fixture's params.
+func checkGrads(t *testing.T, f *fixture, prefix string, ps []*nn.Param, want []string) {
+	t.Helper()
+	var got []string
+	for _, p := range ps {
+		if p.Grad == nil {
+			continue // buffer
+		}
+		got = append(got, p.Name)
+		g, _ := f.tensor(t, prefix+p.Name)
+		closeTo(t, "grad "+p.Name, p.Grad, g)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("model params %v, fixture params %v", got, want)
+	}
+}
+
+func flatten(rows [][]int32) []int32 {
+	var out []int32
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}
+
+func fixtureLMConfig(f *fixture) nn.LMConfig {
+	c := f.LM
+	return nn.LMConfig{VocabSize: c.Vocab, EmbSize: c.Emb, HiddenSize: c.Hidden, Layers: c.Layers,
+		PadID: c.Pad, TieWeights: true, DecoderBias: true}
+}
+
+// TestParityLM runs two consecutive training windows of the AWD-LSTM LM
+// (dropouts off, no AR/TAR, hidden state carried) and compares the mean
+// cross-entropy and every parameter gradient of each window with PyTorch
+// (fastai v2 AWD_LSTM + tied LinearDecoder with bias). Window 2 has a pad
+// token in its input: the pad row of encoder.weight gets the tied decoder's
+// gradient only (padding_idx).
+func TestParityLM(t *testing.T) {
+	f := loadFixture(t)
+	c := f.LM
+	for _, bk := range parityBackends() {
+		t.Run(bk.name, func(t *testing.T) {
+			m, err := nn.NewLM(fixtureLMConfig(f), bk.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			setParams(t, f, "lm/params/", m.Params())
+			m.Reset()
+			rng := nn.NewRNG(1)
+			for i, w := range c.Windows {
+				m.ZeroGrad()
+				loss, err := m.Forward(flatten(w.X), flatten(w.Y), c.Batch, c.BPTT, true, rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				closeScalar(t, fmt.Sprintf("window %d CE", i), loss.CE, w.Loss)
+				if loss.AR != 0 || loss.TAR != 0 {
+					t.Errorf("window %d: AR %g TAR %g with alpha = beta = 0", i, loss.AR, loss.TAR)
+				}
+				if err := m.Backward(); err != nil {
+					t.Fatal(err)
+				}
+				checkGrads(t, f, fmt.Sprintf("lm/w%d/grad/", i), m.Params(), c.Params)
+				for l, r := range m.Enc.RNNs {
+					h, cs := r.State()
+					wh, _ := f.tensor(t, fmt.Sprintf("lm/w%d/h.%d", i, l))
+					wc, _ := f.tensor(t, fmt.Sprintf("lm/w%d/c.%d", i, l))
+					closeTo(t, fmt.Sprintf("window %d h.%d", i, l), h, wh)
+					closeTo(t, fmt.Sprintf("window %d c.%d", i, l), cs, wc)
+				}
+			}
+		})
+	}
+}
+
+// TestParityLMLogits checks the logits of both windows (eval-mode forward,
+// state carried): the encoder output through the tied decoder with bias,
+// computed here from the public Encoder, and the eval-mode loss.
+func TestParityLMLogits(t *testing.T) {
+	f := loadFixture(t)
+	c := f.LM
+	for _, bk := range parityBackends() {
+		t.Run(bk.name, func(t *testing.T) {
+			m, err := nn.NewLM(fixtureLMConfig(f), bk.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			setParams(t, f, "lm/params/", m.Params())
+			m.Reset()
+			enc, err := nn.NewLM(fixtureLMConfig(f), bk.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			setParams(t, f, "lm/params/", enc.Params())
+			enc.Reset()
+			v, e, b, tt := c.Vocab, c.Emb, c.Batch, c.BPTT
+			for i, w := range c.Windows {
+				loss, err := m.Forward(flatten(w.X), flatten(w.Y), b, tt, false, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				closeScalar(t, fmt.Sprintf("window %d eval CE", i), loss.CE, w.Loss)
+				ids := make([]int32, b*tt) // time-major
+				for j := 0; j < b; j++ {
+					for s := 0; s < tt; s++ {
+						ids[s*b+j] = w.X[j][s]
+					}
+				}
+				enc.Enc.DrawMasks(bk.b, nil, b, false)
+				raw := enc.Enc.Forward(bk.b, ids, tt, b) // [T,B,E]
+				got := make([]float32, b*tt*v)           // [B,T,V] as the fixture
+				for j := 0; j < b; j++ {
+					for s := 0; s < tt; s++ {
+						x := raw[(s*b+j)*e : (s*b+j+1)*e]
+						for k := 0; k < v; k++ {
+							acc := float64(enc.DecB.Data[k])
+							for d := 0; d < e; d++ {
+								acc += float64(x[d]) * float64(enc.DecW.Data[k*e+d])
+							}
+							got[(j*tt+s)*v+k] = float32(acc)
+						}
+					}
+				}
+				want, _ := f.tensor(t, fmt.Sprintf("lm/w%d/logits", i))
+				closeTo(t, fmt.Sprintf("window %d logits", i), got, want)
+			}
+		})
+	}
+}
+
+// TestParityLMARTAR checks CE, AR (alpha 2, on the dropped last output) and
+// TAR (beta 1, on the raw last output) and the gradients of their sum, as
+// fastai's RNNRegularizer, with dropout 0 (dropped == raw).
+func TestParityLMARTAR(t *testing.T) {
+	f := loadFixture(t)
+	a := f.ARTAR
+	c := f.LM
+	w := c.Windows[a.Window]
+	for _, bk := range parityBackends() {
+		t.Run(bk.name, func(t *testing.T) {
+			cfg := fixtureLMConfig(f)
+			cfg.ARAlpha, cfg.TARBeta = float32(a.Alpha), float32(a.Beta)
+			m, err := nn.NewLM(cfg, bk.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			setParams(t, f, "lm/params/", m.Params())
+			m.Reset()
+			m.ZeroGrad()
+			loss, err := m.Forward(flatten(w.X), flatten(w.Y), c.Batch, c.BPTT, true, nn.NewRNG(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeScalar(t, "CE", loss.CE, a.CE)
+			closeScalar(t, "AR", loss.AR, a.AR)
+			closeScalar(t, "TAR", loss.TAR, a.TAR)
+			closeScalar(t, "total", loss.Total(), a.Loss)
+			if err := m.Backward(); err != nil {
+				t.Fatal(err)
+			}
+			checkGrads(t, f, "lm_artar/grad/", m.Params(), c.Params)
+		})
+	}
+}
