@@ -137,6 +137,8 @@ type Encoder struct {
 
 	ids   []int32 // time-major ids of the last Forward (not owned)
 	t, b  int
+	pos   int         // absolute position of the next window since ResetState
+	seg   *segments   // classifier only
 	drops [][]float32 // dropped outputs of layers 0..L-2
 	dbuf  [2][]float32
 }
@@ -189,6 +191,7 @@ func (e *Encoder) Init(rng *RNG) {
 
 // ResetState zeroes the carried hidden state of every layer for batch b.
 func (e *Encoder) ResetState(be Backend, b int) {
+	e.pos = 0
 	for _, r := range e.RNNs {
 		r.ResetState(be, b)
 	}
@@ -215,7 +218,11 @@ func (e *Encoder) Forward(be Backend, ids []int32, t, b int) []float32 {
 	x := e.Emb.Forward(be, ids)
 	e.InputDrop.Forward(be, x, x)
 	for l, r := range e.RNNs {
+		r.seg, r.off = e.seg, e.pos
 		out := r.Forward(be, x, t, b)
+		if l == len(e.RNNs)-1 {
+			e.pos += t
+		}
 		if l == len(e.RNNs)-1 {
 			return out
 		}

@@ -19,6 +19,10 @@ type ClassifierConfig struct {
 	MultiLabel   bool      `json:"multi_label"`   // sigmoid + BCE instead of softmax + CE
 	BPTT         int       `json:"bptt"`          // BPT3C chunk length
 	MaxLen       int       `json:"max_len"`       // pool over (and backprop into) the chunks covering the last MaxLen tokens; <= 0: all
+	// BackpropAcrossChunks lets the gradient flow through the whole kept
+	// region; false (default) detaches the hidden state between BPT3C
+	// chunks, so each chunk's gradient stays in that chunk, as fastai.
+	BackpropAcrossChunks bool `json:"backprop_across_chunks"`
 }
 
 // DefaultClassifierConfig returns the ULMFiT classifier on top of enc:
@@ -74,13 +78,17 @@ type ClassTargets struct {
 // Classifier is the ULMFiT text classifier with BPT3C.
 //
 // Forward takes a batch of documents padded at the start (fastai pads
-// classification batches first) and runs the encoder over it in BPTT-sized
-// chunks carrying the hidden state. Only the chunks that start within the
-// last MaxLen tokens are kept: pooling (masked to non-pad positions) sees
-// their outputs, and gradients flow only into them. Dropout masks are drawn
-// once per document batch and shared by all its chunks (fastai redraws them
-// per chunk); with shared masks the chunked run equals one run over the kept
-// region, which is how it is computed.
+// classification batches first). Each document is processed as if it were
+// alone, as fastai's SentenceEncoder on its pad_chunk layout: zero state at
+// its first token, BPTT-sized chunks aligned with that token, the hidden
+// state carried from chunk to chunk (and detached between chunks unless
+// BackpropAcrossChunks). Only the chunks that start within the document's last
+// MaxLen tokens are kept: concat pooling sees their outputs (and no padding),
+// and gradients flow only into them. Results do not depend on how much
+// padding a document gets, i.e. on which batch it is in. Dropout masks are
+// drawn once per document batch and shared by all its chunks (fastai redraws
+// them per chunk), so the whole batch is computed as one window over the
+// kept region after a state-only pass over the steps before it.
 type Classifier struct {
 	Cfg ClassifierConfig
 	Enc *Encoder
@@ -97,16 +105,19 @@ type Classifier struct {
 	params  []*Param
 	buffers []*Param
 
-	b, tk  int
-	train  bool
-	grad   bool
-	ids    []int32
-	start  []int32
-	dropd  [][]float32 // dropout outputs per block
-	logits []float32
-	dlog   []float32
-	dA, dB []float32
-	dRaw   []float32
+	b, tk     int
+	train     bool
+	grad      bool
+	ids       []int32
+	start     []int32 // first non-pad step per row
+	keep      []int32 // first kept step per row
+	poolStart []int32 // keep - k0
+	seg       segments
+	dropd     [][]float32 // dropout outputs per block
+	logits    []float32
+	dlog      []float32
+	dA, dB    []float32
+	dRaw      []float32
 }
 
 // NewClassifier allocates a classifier (zero weights; call Init and/or load
@@ -168,16 +179,15 @@ func (c *Classifier) Init(seed uint64) {
 	}
 }
 
-// KeptStart returns the first time step of the region that BPT3C keeps for
-// a batch of length t: the start of the first BPTT chunk (chunks are
-// aligned at 0, BPTT, 2*BPTT, ...) with t - start <= MaxLen.
-func (c *Classifier) KeptStart(t int) int {
-	if c.Cfg.MaxLen <= 0 || t <= c.Cfg.MaxLen {
+// keptOffset returns, for a document of n tokens, the offset from its first
+// token of the region BPT3C keeps: the start of the first BPTT chunk
+// (aligned with the document start) within its last MaxLen tokens.
+func (c *Classifier) keptOffset(n int) int {
+	ml, bptt := c.Cfg.MaxLen, c.Cfg.BPTT
+	if ml <= 0 || n <= ml {
 		return 0
 	}
-	bptt := c.Cfg.BPTT
-	i := (t - c.Cfg.MaxLen + bptt - 1) / bptt * bptt
-	return min(i, (t-1)/bptt*bptt)
+	return (n - ml + bptt - 1) / bptt * bptt
 }
 
 // Forward classifies a batch of b documents, tokens batch-major [B,T] with
@@ -241,22 +251,37 @@ func (c *Classifier) Forward(tokens []int32, b, t int, y *ClassTargets, train bo
 		c.start[j] = st
 	}
 
-	// BPT3C: chunks before the kept region are run for their state only.
+	// BPT3C, per document as if it were alone: chunks of BPTT steps aligned
+	// with its first token; the kept region starts at the first chunk
+	// within its last MaxLen tokens. Steps before the earliest kept region
+	// of the batch (k0) are run for their state only.
+	c.keep = growInt32(c.keep, b)
+	k0 := t
+	for j, st := range c.start {
+		kp := st + int32(c.keptOffset(t-int(st)))
+		c.keep[j] = kp
+		k0 = min(k0, int(kp))
+	}
+	c.seg.start, c.seg.keep, c.seg.period = c.start, c.keep, 0
+	if !cfg.BackpropAcrossChunks {
+		c.seg.period = cfg.BPTT
+	}
 	enc := c.Enc
+	enc.seg = &c.seg
 	enc.ResetState(be, b)
 	enc.DrawMasks(be, rng, b, train)
-	i0 := c.KeptStart(t)
-	for i := 0; i < i0; i += cfg.BPTT {
-		n := min(cfg.BPTT, i0-i)
+	for i := 0; i < k0; i += cfg.BPTT {
+		n := min(cfg.BPTT, k0-i)
 		enc.Forward(be, c.ids[i*b:(i+n)*b], n, b)
 	}
-	tk := t - i0
+	tk := t - k0
 	c.tk = tk
-	raw := enc.Forward(be, c.ids[i0*b:], tk, b)
-	for j := range c.start {
-		c.start[j] = max(c.start[j]-int32(i0), 0)
+	raw := enc.Forward(be, c.ids[k0*b:], tk, b)
+	c.poolStart = growInt32(c.poolStart, b)
+	for j, kp := range c.keep {
+		c.poolStart[j] = kp - int32(k0)
 	}
-	x := c.Pool.Forward(be, raw, tk, b, ec.EmbSize, c.start)
+	x := c.Pool.Forward(be, raw, tk, b, ec.EmbSize, c.poolStart)
 
 	// Head.
 	for i, lin := range c.Lins {
