@@ -275,6 +275,7 @@ type arrowFile struct {
 	metaCRC string
 	col     map[string]int
 	size    int64
+	blocks  []fbBlock
 }
 
 // cappedAlloc refuses absurd allocations (from corrupt length fields) with a
@@ -335,6 +336,10 @@ func openIPC(path string) (af *arrowFile, err error) {
 	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil || string(tail) != arrowMagic {
 		return nil, errorf(path, "", ErrCorrupt, "truncated or damaged: no %q magic at the end, the Arrow footer is missing (re-create the file)", arrowMagic)
 	}
+	blocks, err := readFooterBlocks(path, f, size)
+	if err != nil {
+		return nil, err
+	}
 	var r *ipc.FileReader
 	func() {
 		defer recovered(path, "reading the Arrow footer", &err)
@@ -346,7 +351,7 @@ func openIPC(path string) (af *arrowFile, err error) {
 		}
 		return nil, errorf(path, "", ErrCorrupt, "cannot read the Arrow footer: %v (the file is damaged; re-create it)", err)
 	}
-	af = &arrowFile{path: path, f: f, r: r, schema: r.Schema(), size: size, meta: map[string]string{}}
+	af = &arrowFile{path: path, f: f, r: r, schema: r.Schema(), size: size, meta: map[string]string{}, blocks: blocks}
 	md := af.schema.Metadata()
 	for i, k := range md.Keys() {
 		af.meta[k] = md.Values()[i]
@@ -497,6 +502,9 @@ func (af *arrowFile) batch(i int) (rec arrow.RecordBatch, err error) {
 			err = errorf(af.path, field, ErrCorrupt, "%v (the file is damaged; re-create it)", p)
 		}
 	}()
+	if err := af.verifyBlock(i); err != nil {
+		return nil, err
+	}
 	rec, err = af.r.RecordBatchAt(i)
 	if err != nil {
 		return nil, errorf(af.path, field, ErrCorrupt, "%v (the file is damaged; re-create it)", err)
@@ -504,6 +512,12 @@ func (af *arrowFile) batch(i int) (rec arrow.RecordBatch, err error) {
 	if err := array.ValidateRecordFull(rec); err != nil {
 		rec.Release()
 		return nil, errorf(af.path, field, ErrCorrupt, "%v (the file is damaged; re-create it)", err)
+	}
+	for c, col := range rec.Columns() {
+		if int64(col.Len()) != rec.NumRows() {
+			rec.Release()
+			return nil, errorf(af.path, field, ErrCorrupt, "column %d has %d rows, the batch %d (the file is damaged; re-create it)", c, col.Len(), rec.NumRows())
+		}
 	}
 	var md arrow.Metadata
 	if rm, ok := rec.(arrow.RecordBatchWithMetadata); ok {
@@ -598,4 +612,57 @@ var _ io.Writer = (*atomicFile)(nil)
 func isErr(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
+}
+
+// readFooterBlocks verifies the file footer's flatbuffer (so arrow-go never
+// parses a damaged one) and returns its record batch blocks.
+func readFooterBlocks(path string, f *os.File, size int64) ([]fbBlock, error) {
+	damaged := func(format string, a ...any) error {
+		return errorf(path, "Arrow footer", ErrCorrupt, format+" (the file is damaged; re-create it)", a...)
+	}
+	var trailer [4]byte
+	if _, err := f.ReadAt(trailer[:], size-10); err != nil {
+		return nil, damaged("cannot read its length: %v", err)
+	}
+	flen := int64(binary.LittleEndian.Uint32(trailer[:]))
+	end := size - 10 // where the footer ends
+	if flen <= 0 || flen > end-8 {
+		return nil, damaged("length %d does not fit in a %d-byte file", flen, size)
+	}
+	buf := make([]byte, flen)
+	if _, err := f.ReadAt(buf, end-flen); err != nil {
+		return nil, damaged("cannot read it: %v", err)
+	}
+	blocks, err := verifyFooter(buf)
+	if err != nil {
+		return nil, damaged("%v", err)
+	}
+	for i, b := range blocks {
+		if b.offset < 8 || b.offset%8 != 0 || b.meta < 8 || b.meta%8 != 0 || b.body < 0 || b.body%8 != 0 ||
+			b.offset > end-flen || int64(b.meta) > end-flen-b.offset || b.body > end-flen-b.offset-int64(b.meta) {
+			return nil, damaged("record batch %d has an impossible position (offset %d, metadata %d, body %d bytes)", i, b.offset, b.meta, b.body)
+		}
+	}
+	return blocks, nil
+}
+
+// verifyBlock checks the flatbuffer metadata of record batch i before
+// arrow-go parses it.
+func (af *arrowFile) verifyBlock(i int) error {
+	if i < 0 || i >= len(af.blocks) {
+		return errorf(af.path, "", ErrCorrupt, "record batch %d does not exist (%d batches)", i, len(af.blocks))
+	}
+	b := af.blocks[i]
+	buf := make([]byte, b.meta)
+	if _, err := af.f.ReadAt(buf, b.offset); err != nil {
+		return errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "cannot read its metadata: %v", err)
+	}
+	prefix := 4
+	if binary.LittleEndian.Uint32(buf) == 0xffffffff {
+		prefix = 8
+	}
+	if err := verifyMessage(buf[prefix:]); err != nil {
+		return errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "%v (the file is damaged; re-create it)", err)
+	}
+	return nil
 }
