@@ -1,0 +1,562 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/nn"
+)
+
+// Optimizer is the update rule the training loops drive (*nn.Adam). Step
+// updates every non-frozen param with lrs[g] for layer group g and
+// increments the step count; State/SetState save and restore its moments
+// for checkpoints.
+type Optimizer interface {
+	Step(lrs []float64) error
+	Steps() int64
+	State() []artifacts.Tensor
+	SetState(ts []artifacts.Tensor, steps int64, path string) error
+}
+
+// LMTrainConfig holds the hyperparameters of language-model training.
+type LMTrainConfig struct {
+	Stage  string // "pretrain" or "lmtune", recorded in the state
+	Epochs int    // epochs with all groups trainable
+	// FreezeEpochs first trains only the last layer group for this many
+	// epochs, with its own schedule (fastai's gradual approach for LM
+	// fine-tuning); 0 disables.
+	FreezeEpochs int
+	BS, BPTT     int
+	// VarBPTT draws AWD-LSTM variable sequence lengths (SeqLen); otherwise
+	// every window is BPTT long. ScaleLR multiplies the step's LR by
+	// seqLen/BPTT (AWD-LSTM).
+	VarBPTT, ScaleLR bool
+	// LR is the peak learning rate of the last layer group; group g gets
+	// LR / Discr^(last-g) (Discr 1: the same LR everywhere).
+	LR, Discr float64
+	// FreezeLR is the peak LR of the frozen phase (0: LR).
+	FreezeLR float64
+	Schedule nn.Schedule // LR multiplier over each phase; nil: constant
+	Clip     float64      // global gradient-norm clip; 0: none
+	Seed     uint64
+	Backward bool
+	// ValidEvery runs validation every this many steps within an epoch in
+	// addition to each epoch end (0: epoch ends only).
+	ValidEvery int
+	// LogEvery writes a "step" record every this many steps (default 50).
+	LogEvery int
+	// Patience stops training after this many epochs without a better
+	// validation loss (0: never stop early).
+	Patience int
+	// CheckpointEvery writes a checkpoint this often (0: epoch ends only).
+	CheckpointEvery time.Duration
+}
+
+// LMTrainer runs language-model training: per window forward, backward,
+// clipping and an optimizer step with scheduled discriminative LRs; the
+// hidden state carries across windows and is reset each epoch; validation
+// loss and perplexity each epoch; checkpoints at epoch ends, periodically
+// and on cancellation; byte-identical resume.
+type LMTrainer struct {
+	Cfg      LMTrainConfig
+	Model    *nn.LM
+	Opt      Optimizer
+	Train    *LMData
+	Valid    *LMData // nil: no validation
+	State    TrainState
+	Progress *Progress
+	Metrics  *MetricsWriter
+	// Template is the artifact written at checkpoints and at the end: its
+	// Lineage, Config, Vocab, Tokenizer and Direction are kept; Tensors,
+	// OptState, TrainState and Metrics are filled in.
+	Template artifacts.Model
+	// CheckpointPath receives checkpoints ("" disables them).
+	CheckpointPath string
+	// OnStep, if set, is called after every optimizer step (tests use it to
+	// cancel the context at a given step).
+	OnStep func(st *TrainState)
+
+	hiddenResume []artifacts.Tensor
+	ticker       *Ticker
+	lastValid    float64
+	history      []EpochResult
+}
+
+// EpochResult summarizes one finished epoch.
+type EpochResult struct {
+	Epoch     int     `json:"epoch"` // 1-based
+	TrainLoss float64 `json:"train_loss"`
+	ValidLoss float64 `json:"valid_loss,omitempty"`
+	ValidPPL  float64 `json:"valid_ppl,omitempty"`
+	Seconds   float64 `json:"seconds"`
+	Tokens    int64   `json:"tokens"`
+}
+
+// LMResult is what Run returns.
+type LMResult struct {
+	Epochs       []EpochResult `json:"epochs"`
+	Steps        int64         `json:"steps"`
+	Tokens       int64         `json:"tokens"`         // tokens trained in this process
+	Seconds      float64       `json:"seconds"`        // wall time of this process's training
+	TokensPerSec float64       `json:"tokens_per_sec"` // training throughput (validation excluded)
+	ValidLoss    float64       `json:"valid_loss"`     // last validation, NaN if none
+	ValidPPL     float64       `json:"valid_ppl"`
+	BestValid    float64       `json:"best_valid_loss"`
+	StoppedEarly bool          `json:"stopped_early"`
+}
+
+// groups returns the number of layer groups of the model.
+func (t *LMTrainer) groups() int { return t.Model.NumGroups() }
+
+// totalEpochs is FreezeEpochs + Epochs.
+func (t *LMTrainer) totalEpochs() int { return t.Cfg.FreezeEpochs + t.Cfg.Epochs }
+
+// phase returns, for a global epoch, whether it is frozen, the epoch's index
+// within its phase and the phase length.
+func (t *LMTrainer) phase(epoch int) (frozen bool, idx, n int) {
+	if epoch < t.Cfg.FreezeEpochs {
+		return true, epoch, t.Cfg.FreezeEpochs
+	}
+	return false, epoch - t.Cfg.FreezeEpochs, t.Cfg.Epochs
+}
+
+// ResumeFrom prepares the trainer to continue the checkpoint m (read from
+// path): weights, optimizer moments, hidden state and training state. The
+// model and optimizer must already be built with the checkpoint's config.
+func (t *LMTrainer) ResumeFrom(m *artifacts.Model, path string) error {
+	st, err := ParseTrainState(m.TrainState)
+	if err != nil {
+		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: err.Error()}
+	}
+	if st.Finished {
+		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt,
+			Msg: "this run already finished; nothing to resume (raise --epochs and train a new run from it instead)"}
+	}
+	if err := LoadTensors(t.Model.Params(), m.Tensors, path, false); err != nil {
+		return err
+	}
+	var opt, hidden []artifacts.Tensor
+	for _, ts := range m.OptState {
+		if len(ts.Name) > 7 && ts.Name[:7] == "hidden." {
+			hidden = append(hidden, ts)
+		} else {
+			opt = append(opt, ts)
+		}
+	}
+	if err := t.Opt.SetState(opt, st.Step, path); err != nil {
+		return err
+	}
+	t.State = *st
+	t.hiddenResume = hidden
+	return nil
+}
+
+// applyFreeze freezes all groups but the last in a frozen epoch.
+func (t *LMTrainer) applyFreeze(frozen bool) {
+	n := 0
+	if frozen {
+		n = -1
+	}
+	nn.FreezeTo(t.Model.Params(), n, t.groups())
+}
+
+// Run trains until the planned epochs are done, early stopping triggers,
+// the loss becomes non-finite (error wrapping ErrNonFinite, no checkpoint
+// written, the last good one is kept) or ctx is cancelled (a checkpoint is
+// written and the returned error wraps ctx.Err()).
+func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
+	cfg := &t.Cfg
+	if cfg.LogEvery <= 0 {
+		cfg.LogEvery = 50
+	}
+	if cfg.Discr <= 0 {
+		cfg.Discr = 1
+	}
+	if cfg.BS <= 0 || cfg.BPTT <= 0 {
+		return nil, fmt.Errorf("batch size %d and bptt %d must be positive", cfg.BS, cfg.BPTT)
+	}
+	st := &t.State
+	if st.Stage == "" {
+		st.Stage = cfg.Stage
+	}
+	st.Seed, st.Epochs = cfg.Seed, t.totalEpochs()
+	t.Train.BS, t.Train.Seed, t.Train.Shuffle, t.Train.Backward = cfg.BS, cfg.Seed, true, cfg.Backward
+	if err := t.Train.Check(); err != nil {
+		return nil, err
+	}
+	t.ticker = NewTicker(cfg.CheckpointEvery)
+	be := t.Model.Backend()
+	res := &LMResult{ValidLoss: math.NaN(), ValidPPL: math.NaN(), BestValid: math.NaN()}
+	if st.BestMetric != nil {
+		res.BestValid = *st.BestMetric
+	}
+	maxSeq := cfg.BPTT + MaxExtraSeq
+	x := make([]int32, cfg.BS*maxSeq)
+	y := make([]int32, cfg.BS*maxSeq)
+	var buf []int32
+	start := time.Now()
+	var trainDur time.Duration
+
+	for st.Epoch < t.totalEpochs() {
+		epoch := st.Epoch
+		frozen, pidx, plen := t.phase(epoch)
+		t.applyFreeze(frozen)
+		peak := cfg.LR
+		if frozen && cfg.FreezeLR > 0 {
+			peak = cfg.FreezeLR
+		}
+		rows, err := t.Train.Epoch(epoch, buf)
+		if err != nil {
+			return nil, err
+		}
+		buf = rows.Stream
+		if st.DataPos == 0 {
+			t.Model.Enc.ResetState(be, cfg.BS)
+		} else if err := RestoreHidden(be, t.Model.Enc, cfg.BS, t.hiddenResume, t.CheckpointPath); err != nil {
+			return nil, err
+		}
+		t.hiddenResume = nil
+		label := fmt.Sprintf("epoch %d/%d", epoch+1, t.totalEpochs())
+		if frozen {
+			label += " (last group only)"
+		}
+		t.Progress.Start(label)
+		nominal := rows.Steps(cfg.BPTT)
+		epochStart := time.Now()
+		var epochTokens int64
+		var epochLossSum float64
+		var epochLossN int
+		logTokens, logTime := int64(0), time.Now()
+
+		for {
+			seq := cfg.BPTT
+			if cfg.VarBPTT {
+				seq = SeqLen(NewRNG(cfg.Seed, StreamBPTT, uint64(epoch), uint64(st.StepInEpoch)), cfg.BPTT)
+			}
+			n := rows.Window(st.DataPos, seq, x, y)
+			if n == 0 {
+				break
+			}
+			pos := (float64(pidx) + float64(st.DataPos)/float64(rows.L-1)) / float64(plen)
+			st.SchedulePos = pos
+			mult := 1.0
+			if cfg.Schedule != nil {
+				mult = cfg.Schedule(pos)
+			}
+			lr := peak * mult
+			if cfg.ScaleLR {
+				lr *= float64(n) / float64(cfg.BPTT)
+			}
+			lrs := nn.GroupLRs(lr, cfg.Discr, t.groups())
+
+			stepStart := time.Now()
+			t.Model.ZeroGrad()
+			loss, err := t.Model.Forward(x[:cfg.BS*n], y[:cfg.BS*n], cfg.BS, n, true,
+				NewRNG(cfg.Seed, StreamDropout, uint64(epoch), uint64(st.StepInEpoch)))
+			if err != nil {
+				return nil, err
+			}
+			if err := CheckFinite(loss.Total(), epoch, st.Step+1); err != nil {
+				t.Progress.Done()
+				return nil, err
+			}
+			if err := t.Model.Backward(); err != nil {
+				return nil, err
+			}
+			if cfg.Clip > 0 {
+				nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
+			}
+			if err := t.Opt.Step(lrs); err != nil {
+				return nil, err
+			}
+			trainDur += time.Since(stepStart)
+			st.Step++
+			st.StepInEpoch++
+			st.DataPos += n
+			toks := int64(cfg.BS * n)
+			st.Tokens += toks
+			res.Tokens += toks
+			epochTokens += toks
+			logTokens += toks
+			epochLossSum += loss.CE
+			epochLossN++
+			sm := st.Smooth(loss.CE)
+			t.Progress.Update(Stat{Done: int64(st.StepInEpoch), Total: int64(nominal), Epoch: epoch + 1, Epochs: t.totalEpochs(),
+				Loss: sm, PPL: true, LR: lrs[len(lrs)-1], Tokens: epochTokens})
+			if st.StepInEpoch%cfg.LogEvery == 0 {
+				el := time.Since(logTime).Seconds()
+				t.Metrics.Write(Record{Type: "step", Step: st.Step, Epoch: epoch + 1, Loss: Ptr(sm), PPL: Ptr(math.Exp(sm)),
+					LR: Floats(lrs), TokensPerSec: Float(float64(logTokens) / el), Tokens: st.Tokens, SeqLen: n})
+				logTokens, logTime = 0, time.Now()
+			}
+			if t.OnStep != nil {
+				t.OnStep(st)
+			}
+			if cfg.ValidEvery > 0 && st.StepInEpoch%cfg.ValidEvery == 0 && t.Valid != nil && st.DataPos < rows.L-1 {
+				if _, err := t.validateMidEpoch(ctx, epoch); err != nil {
+					return nil, err
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				t.Progress.Done()
+				return nil, t.interrupted(err)
+			}
+			if t.ticker.Due() {
+				if err := t.checkpoint(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		t.Progress.Done()
+		er := EpochResult{Epoch: epoch + 1, Seconds: time.Since(epochStart).Seconds(), Tokens: epochTokens, TrainLoss: math.NaN()}
+		if epochLossN > 0 {
+			er.TrainLoss = epochLossSum / float64(epochLossN)
+		}
+		stop := false
+		if t.Valid != nil {
+			vl, err := t.Evaluate(context.WithoutCancel(ctx), t.Valid, "valid")
+			if err != nil {
+				return nil, err
+			}
+			er.ValidLoss, er.ValidPPL = vl, math.Exp(vl)
+			res.ValidLoss, res.ValidPPL = vl, math.Exp(vl)
+			if st.BestMetric == nil || vl < *st.BestMetric {
+				v := vl
+				st.BestMetric, st.BestEpoch, st.BadEpochs = &v, epoch+1, 0
+			} else {
+				st.BadEpochs++
+				stop = cfg.Patience > 0 && st.BadEpochs >= cfg.Patience
+			}
+			res.BestValid = *st.BestMetric
+		}
+		t.history = append(t.history, er)
+		res.Epochs = append(res.Epochs, er)
+		rec := Record{Type: "epoch", Step: st.Step, Epoch: epoch + 1, Loss: Ptr(er.TrainLoss), Tokens: st.Tokens,
+			TokensPerSec: Float(float64(epochTokens) / er.Seconds)}
+		if t.Valid != nil {
+			rec.ValidLoss, rec.ValidPPL = Ptr(er.ValidLoss), Ptr(er.ValidPPL)
+		}
+		t.Metrics.Write(rec)
+		msg := fmt.Sprintf("epoch %d/%d: train loss %.4f", epoch+1, t.totalEpochs(), er.TrainLoss)
+		if t.Valid != nil {
+			msg += fmt.Sprintf(", valid loss %.4f ppl %s", er.ValidLoss, FormatPPL(er.ValidLoss))
+		}
+		msg += fmt.Sprintf(", %.0f tok/s, %s", float64(epochTokens)/er.Seconds, FormatDuration(time.Duration(er.Seconds*float64(time.Second))))
+		t.Progress.Printf("%s", msg)
+
+		st.Epoch++
+		st.StepInEpoch, st.DataPos = 0, 0
+		if stop {
+			res.StoppedEarly = true
+			t.Progress.Printf("early stopping: no better validation loss for %d epochs (best %.4f at epoch %d)", st.BadEpochs, *st.BestMetric, st.BestEpoch)
+			break
+		}
+		if st.Epoch < t.totalEpochs() {
+			if err := t.checkpoint(); err != nil {
+				return nil, err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, t.interrupted(err)
+		}
+	}
+	nn.FreezeTo(t.Model.Params(), 0, t.groups())
+	st.Finished = true
+	res.Steps = st.Step
+	res.Seconds = time.Since(start).Seconds()
+	if trainDur > 0 {
+		res.TokensPerSec = float64(res.Tokens) / trainDur.Seconds()
+	}
+	return res, nil
+}
+
+// interrupted writes a checkpoint and returns an error wrapping cause.
+func (t *LMTrainer) interrupted(cause error) error {
+	if t.CheckpointPath == "" {
+		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
+	}
+	if err := t.checkpoint(); err != nil {
+		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
+	}
+	t.Progress.Printf("interrupted at epoch %d, step %d: checkpoint written to %s (continue with --resume)", t.State.Epoch+1, t.State.Step, t.CheckpointPath)
+	return fmt.Errorf("interrupted at epoch %d, step %d, checkpoint %s: %w", t.State.Epoch+1, t.State.Step, t.CheckpointPath, cause)
+}
+
+// validateMidEpoch evaluates without disturbing the training hidden state.
+func (t *LMTrainer) validateMidEpoch(ctx context.Context, epoch int) (float64, error) {
+	saved := HiddenTensors(t.Model.Enc)
+	// Validation is not interrupted: a cancellation is handled (with a
+	// checkpoint) at the next step boundary.
+	vl, err := t.Evaluate(context.WithoutCancel(ctx), t.Valid, "valid")
+	if err != nil {
+		return 0, err
+	}
+	if err := RestoreHidden(t.Model.Backend(), t.Model.Enc, t.Cfg.BS, saved, ""); err != nil {
+		return 0, err
+	}
+	t.Metrics.Write(Record{Type: "valid", Step: t.State.Step, Epoch: epoch + 1, ValidLoss: Ptr(vl), ValidPPL: Ptr(math.Exp(vl))})
+	t.Progress.Printf("step %d: valid loss %.4f ppl %s", t.State.Step, vl, FormatPPL(vl))
+	return vl, nil
+}
+
+// Evaluate returns the mean cross-entropy per token of the model over data
+// (read in order with fixed BPTT windows, hidden state carried, no
+// dropout). The batch size is Cfg.BS, halved as needed for a small corpus.
+func (t *LMTrainer) Evaluate(ctx context.Context, data *LMData, label string) (float64, error) {
+	return EvaluateLM(ctx, t.Model, data, t.Cfg.BS, t.Cfg.BPTT, t.Cfg.Backward, t.Progress, label)
+}
+
+// EvaluateLM returns the mean cross-entropy per token of lm over data (see
+// LMTrainer.Evaluate). prog may be nil.
+func EvaluateLM(ctx context.Context, lm *nn.LM, data *LMData, bs, bptt int, backward bool, prog *Progress, label string) (float64, error) {
+	n := data.NTokens()
+	for bs > 1 && n/int64(bs) < 2 {
+		bs /= 2
+	}
+	d := &LMData{Docs: data.Docs, BS: bs, Backward: backward}
+	rows, err := d.Epoch(0, nil)
+	if err != nil {
+		return 0, fmt.Errorf("validation data: %w", err)
+	}
+	be := lm.Backend()
+	lm.Enc.ResetState(be, bs)
+	x := make([]int32, bs*bptt)
+	y := make([]int32, bs*bptt)
+	var sum float64
+	var cnt int64
+	prog.Start(label)
+	total := int64(rows.Steps(bptt))
+	var step int64
+	for pos := 0; ; {
+		w := rows.Window(pos, bptt, x, y)
+		if w == 0 {
+			break
+		}
+		loss, err := lm.Forward(x[:bs*w], y[:bs*w], bs, w, false, nil)
+		if err != nil {
+			return 0, err
+		}
+		sum += loss.CE * float64(loss.Tokens)
+		cnt += int64(loss.Tokens)
+		pos += w
+		step++
+		prog.Update(Stat{Done: step, Total: total, Loss: sum / float64(cnt), PPL: true, Tokens: cnt})
+		if err := ctx.Err(); err != nil {
+			prog.Done()
+			return 0, err
+		}
+	}
+	prog.Done()
+	if cnt == 0 {
+		return 0, errors.New("validation data: no windows")
+	}
+	return sum / float64(cnt), nil
+}
+
+// Artifact returns the model artifact of the current state: the template
+// with the weights, the training state and, for checkpoints (withOpt), the
+// optimizer moments and the carried hidden state.
+func (t *LMTrainer) Artifact(withOpt bool, metrics []byte) (*artifacts.Model, error) {
+	m := t.Template
+	m.Kind = artifacts.KindLM
+	m.Tensors = Tensors(t.Model.Params())
+	m.OptState = nil
+	if withOpt {
+		m.OptState = append(t.Opt.State(), HiddenTensors(t.Model.Enc)...)
+	}
+	raw, err := t.State.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	m.TrainState = raw
+	if metrics != nil {
+		m.Metrics = metrics
+	}
+	return &m, nil
+}
+
+// checkpoint writes the full training state to CheckpointPath.
+func (t *LMTrainer) checkpoint() error {
+	if t.CheckpointPath == "" {
+		return nil
+	}
+	m, err := t.Artifact(true, nil)
+	if err != nil {
+		return err
+	}
+	if err := artifacts.WriteModel(t.CheckpointPath, m); err != nil {
+		return fmt.Errorf("writing checkpoint: %w", err)
+	}
+	t.ticker.Reset()
+	t.Metrics.Write(Record{Type: "checkpoint", Step: t.State.Step, Epoch: t.State.Epoch + 1})
+	return t.Metrics.Flush()
+}
+
+// LRFind runs fastai's learning-rate range test on the training data: one
+// optimizer step per window (fixed BPTT), the last group's LR growing
+// exponentially from fc.Start to fc.End (the other groups divided by Discr as
+// in training), until fc.Iters steps or divergence. It changes the model's
+// weights and the optimizer state: use fresh copies for training.
+func (t *LMTrainer) LRFind(ctx context.Context, fc LRFindConfig) (*LRFinder, error) {
+	cfg := &t.Cfg
+	if cfg.Discr <= 0 {
+		cfg.Discr = 1
+	}
+	t.Train.BS, t.Train.Seed, t.Train.Shuffle, t.Train.Backward = cfg.BS, cfg.Seed, true, cfg.Backward
+	f := NewLRFinder(fc)
+	be := t.Model.Backend()
+	x := make([]int32, cfg.BS*cfg.BPTT)
+	y := make([]int32, cfg.BS*cfg.BPTT)
+	nn.FreezeTo(t.Model.Params(), 0, t.groups())
+	epoch, pos := 0, 0
+	rows, err := t.Train.Epoch(epoch, nil)
+	if err != nil {
+		return nil, err
+	}
+	t.Model.Enc.ResetState(be, cfg.BS)
+	t.Progress.Start("lr find")
+	defer t.Progress.Done()
+	for i := 0; ; i++ {
+		n := rows.Window(pos, cfg.BPTT, x, y)
+		if n == 0 {
+			epoch++
+			if rows, err = t.Train.Epoch(epoch, rows.Stream); err != nil {
+				return nil, err
+			}
+			pos = 0
+			t.Model.Enc.ResetState(be, cfg.BS)
+			n = rows.Window(pos, cfg.BPTT, x, y)
+		}
+		pos += n
+		lr := f.LR(i)
+		t.Model.ZeroGrad()
+		loss, err := t.Model.Forward(x[:cfg.BS*n], y[:cfg.BS*n], cfg.BS, n, true, NewRNG(cfg.Seed, StreamLRFind, uint64(i)))
+		if err != nil {
+			return nil, err
+		}
+		stop := f.Record(lr, loss.CE)
+		t.Metrics.Write(Record{Type: "lr_find", Step: int64(i + 1), Loss: Ptr(loss.CE), LR: Floats([]float64{lr}),
+			Extra: map[string]any{"smoothed_loss": Float(f.Losses[len(f.Losses)-1])}})
+		t.Progress.Update(Stat{Done: int64(i + 1), Total: int64(f.Cfg.Iters), Loss: f.Losses[len(f.Losses)-1], PPL: true, LR: lr})
+		if stop || math.IsNaN(loss.Total()) || math.IsInf(loss.Total(), 0) {
+			break
+		}
+		if err := t.Model.Backward(); err != nil {
+			return nil, err
+		}
+		if cfg.Clip > 0 {
+			nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
+		}
+		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}

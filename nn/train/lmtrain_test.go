@@ -1,0 +1,236 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/nn"
+)
+
+const testWords = 20
+
+// markovDocs builds documents of xxbos (id 2) followed by words 3..22 where
+// each word is followed by one of two successors: the best model has
+// entropy ln 2 per token, far below the unigram ln 20.
+func markovDocs(n, length int, seed uint64) [][]int32 {
+	r := nn.NewRNG(seed)
+	docs := make([][]int32, n)
+	for i := range docs {
+		d := []int32{2}
+		w := r.IntN(testWords)
+		for j := 0; j < length; j++ {
+			d = append(d, int32(3+w))
+			w = (w*7 + 1 + r.IntN(2)*5) % testWords
+		}
+		docs[i] = d
+	}
+	return docs
+}
+
+func tinyLM(t testing.TB, seed uint64) *nn.LM {
+	t.Helper()
+	cfg, err := nn.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.VocabSize = 3 + testWords
+	cfg = cfg.WithDropoutMult(0.2)
+	lm, err := nn.NewLM(cfg, nn.Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm.Init(seed)
+	return lm
+}
+
+func tinyTrainer(t testing.TB, train, valid [][]int32, epochs int, ckpt string) *LMTrainer {
+	lm := tinyLM(t, 1)
+	sched, err := nn.ScheduleByName("one-cycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &LMTrainer{
+		Cfg: LMTrainConfig{Stage: "test", Epochs: epochs, BS: 4, BPTT: 12, VarBPTT: true, ScaleLR: true,
+			LR: 1e-2, Discr: 2.6, Schedule: sched, Clip: 0.5, Seed: 9, LogEvery: 5},
+		Model:          lm,
+		Opt:            nn.NewAdam(lm.Backend(), lm.Params(), 0.7, 0.99, 1e-5, 0.01),
+		Train:          &LMData{Docs: train},
+		CheckpointPath: ckpt,
+		Template: artifacts.Model{Lineage: artifacts.Lineage{Producer: "train test"}, Config: []byte(`{}`),
+			Vocab: &artifacts.Vocab{Tokens: testVocab()}, Direction: "fwd"},
+	}
+	if valid != nil {
+		tr.Valid = &LMData{Docs: valid}
+	}
+	return tr
+}
+
+func testVocab() []string {
+	v := []string{"xxunk", "xxpad", "xxbos"}
+	for i := 0; i < testWords; i++ {
+		v = append(v, string(rune('a'+i)))
+	}
+	return v
+}
+
+func TestLMTrainerLearns(t *testing.T) {
+	train, valid := markovDocs(40, 60, 1), markovDocs(6, 60, 2)
+	tr := tinyTrainer(t, train, valid, 3, "")
+	before, err := tr.Evaluate(context.Background(), tr.Valid, "valid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unigram := math.Log(testWords)
+	t.Logf("valid loss %.3f -> %.3f (unigram %.3f, best %.3f), %d steps", before, res.ValidLoss, unigram, math.Log(2), res.Steps)
+	if !(res.ValidLoss < before-0.5) || !(res.ValidLoss < unigram-0.3) {
+		t.Errorf("valid loss %.3f: did not fall enough from %.3f / below the unigram %.3f", res.ValidLoss, before, unigram)
+	}
+	if len(res.Epochs) != 3 || !tr.State.Finished || tr.State.Epoch != 3 {
+		t.Errorf("epochs %d, state %+v", len(res.Epochs), tr.State)
+	}
+}
+
+// paramBytes returns the model's weights as bytes.
+func paramBytes(lm *nn.LM) []byte {
+	var b bytes.Buffer
+	for _, p := range lm.Params() {
+		for _, v := range p.Data {
+			bits := math.Float32bits(v)
+			b.Write([]byte{byte(bits), byte(bits >> 8), byte(bits >> 16), byte(bits >> 24)})
+		}
+	}
+	return b.Bytes()
+}
+
+func TestLMTrainerResumeIsExact(t *testing.T) {
+	train, valid := markovDocs(20, 40, 3), markovDocs(4, 40, 4)
+	full := tinyTrainer(t, train, valid, 2, "")
+	full.Cfg.ValidEvery = 4
+	if _, err := full.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := paramBytes(full.Model)
+
+	for _, stopAt := range []int64{7, 16} { // mid-epoch 1, and into epoch 2
+		ckpt := filepath.Join(t.TempDir(), "ckpt.arrow")
+		ctx, cancel := context.WithCancel(context.Background())
+		a := tinyTrainer(t, train, valid, 2, ckpt)
+		a.Cfg.ValidEvery = 4
+		a.OnStep = func(st *TrainState) {
+			if st.Step == stopAt {
+				cancel()
+			}
+		}
+		_, err := a.Run(ctx)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("stop at %d: err = %v, want context.Canceled", stopAt, err)
+		}
+		m, err := artifacts.ReadModel(ckpt, artifacts.KindLM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := tinyTrainer(t, train, valid, 2, ckpt)
+		b.Cfg.ValidEvery = 4
+		b.Model.Init(12345) // must be overwritten by the checkpoint
+		if err := b.ResumeFrom(m, ckpt); err != nil {
+			t.Fatal(err)
+		}
+		if b.State.Step != stopAt {
+			t.Fatalf("resumed at step %d, want %d", b.State.Step, stopAt)
+		}
+		if _, err := b.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(paramBytes(b.Model), want) {
+			t.Errorf("stop at step %d: resumed weights differ from the uninterrupted run", stopAt)
+		}
+		if b.State.Step != full.State.Step || b.State.SmoothLoss != full.State.SmoothLoss {
+			t.Errorf("stop at step %d: state %+v vs %+v", stopAt, b.State, full.State)
+		}
+	}
+}
+
+func TestLMTrainerNaNKeepsCheckpoint(t *testing.T) {
+	train := markovDocs(10, 30, 5)
+	ckpt := filepath.Join(t.TempDir(), "ckpt.arrow")
+	tr := tinyTrainer(t, train, nil, 1, ckpt)
+	tr.Model.Params()[0].Data[100] = float32(math.NaN())
+	_, err := tr.Run(context.Background())
+	if !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("err = %v, want ErrNonFinite", err)
+	}
+	if _, statErr := os.Stat(ckpt); !os.IsNotExist(statErr) {
+		t.Errorf("a checkpoint was written after the loss became NaN")
+	}
+}
+
+func TestLMTrainerFreezePhase(t *testing.T) {
+	train := markovDocs(10, 30, 6)
+	tr := tinyTrainer(t, train, nil, 1, "")
+	tr.Cfg.FreezeEpochs = 1
+	before := map[string][]float32{}
+	for _, p := range tr.Model.Params() {
+		before[p.Name] = append([]float32(nil), p.Data...)
+	}
+	var frozenChecked bool
+	tr.OnStep = func(st *TrainState) {
+		if st.Epoch == 0 && st.StepInEpoch == 2 {
+			frozenChecked = true
+			for _, p := range tr.Model.Params() {
+				changed := !bytes.Equal(f32bytes(p.Data), f32bytes(before[p.Name]))
+				last := p.Group == tr.Model.NumGroups()-1
+				if changed != last {
+					t.Errorf("frozen phase: %s (group %d) changed=%v", p.Name, p.Group, changed)
+				}
+			}
+		}
+	}
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !frozenChecked {
+		t.Fatal("frozen phase not observed")
+	}
+	for _, p := range tr.Model.Params() {
+		if p.Frozen {
+			t.Errorf("%s still frozen after training", p.Name)
+		}
+	}
+}
+
+func f32bytes(x []float32) []byte {
+	b := make([]byte, 0, 4*len(x))
+	for _, v := range x {
+		u := math.Float32bits(v)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+	}
+	return b
+}
+
+func TestLMTrainerLRFind(t *testing.T) {
+	train := markovDocs(20, 40, 7)
+	tr := tinyTrainer(t, train, nil, 1, "")
+	f, err := tr.LRFind(context.Background(), LRFindConfig{Start: 1e-5, End: 10, Iters: 60, StopDiv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.LRs) < 20 {
+		t.Fatalf("only %d lr-find steps", len(f.LRs))
+	}
+	v, ok := f.Valley()
+	if !ok || v.LR <= 1e-5 || v.LR >= 10 {
+		t.Errorf("valley %+v", v)
+	}
+}
+
