@@ -41,7 +41,7 @@ type LMTrainConfig struct {
 	// FreezeLR is the peak LR of the frozen phase (0: LR).
 	FreezeLR float64
 	Schedule nn.Schedule // LR multiplier over each phase; nil: constant
-	Clip     float64      // global gradient-norm clip; 0: none
+	Clip     float64     // global gradient-norm clip; 0: none
 	Seed     uint64
 	Backward bool
 	// ValidEvery runs validation every this many steps within an epoch in

@@ -233,4 +233,3 @@ func TestLMTrainerLRFind(t *testing.T) {
 		t.Errorf("valley %+v", v)
 	}
 }
-
