@@ -1,0 +1,277 @@
+package clftrain
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/nn/train"
+)
+
+// synth makes a learnable 3-class task: random tokens from [4,V), and the
+// class c's marker token 4+c appears a few times.
+func synth(n int, seed uint64, v int) []Example {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	out := make([]Example, n)
+	for i := range out {
+		c := int32(rng.IntN(3))
+		l := 5 + rng.IntN(25)
+		toks := make([]int32, l)
+		toks[0] = 2 // xxbos
+		for k := 1; k < l; k++ {
+			toks[k] = int32(7 + rng.IntN(v-7))
+		}
+		for k := 0; k < 3; k++ {
+			toks[1+rng.IntN(l-1)] = 4 + c
+		}
+		out[i] = Example{Tokens: toks, Label: c}
+	}
+	return out
+}
+
+func tinyClassifier(t testing.TB, v, nc int, multi bool) *nn.Classifier {
+	t.Helper()
+	enc, err := nn.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.VocabSize, enc.PadID = v, 1
+	cfg := nn.DefaultClassifierConfig(enc, nc)
+	cfg.MultiLabel = multi
+	cfg.BPTT, cfg.MaxLen = 10, 40
+	m, err := nn.NewClassifier(cfg, nn.Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(1)
+	return m
+}
+
+func newTrainer(t testing.TB, m *nn.Classifier, mode string, epochs int, tr, va []Example) *Trainer {
+	t.Helper()
+	md, err := ModeByName(mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph, err := md.Plan(PlanConfig{Groups: m.NumGroups(), Epochs: epochs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Trainer{
+		Cfg:   Config{Phases: ph, Schedule: DefaultSchedule(), BS: 16, Beta1: 0.7, Seed: 3},
+		Model: m, Opt: nn.NewAdam(m.Backend(), m.Params(), 0.7, 0.99, 1e-5, 0),
+		Train: tr, Valid: va,
+	}
+}
+
+func TestTrainerLearns(t *testing.T) {
+	const v = 40
+	tr, va := synth(240, 1, v), synth(90, 2, v)
+	m := tinyClassifier(t, v, 3, false)
+	tn := newTrainer(t, m, "ulmfit", 8, tr, va)
+	tn.Cfg.Phases[len(tn.Cfg.Phases)-1].LR = discrLRs(m.NumGroups(), 0.03, 2.6)
+	res, err := tn.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := res.Epochs[0], res.Epochs[len(res.Epochs)-1]
+	t.Logf("train error %.3f -> %.3f, best valid error %.3f (epoch %d)", first.TrainError, last.TrainError, *res.BestValidError, res.BestEpoch)
+	if !(last.TrainError < first.TrainError) {
+		t.Errorf("train error did not fall: %.3f -> %.3f", first.TrainError, last.TrainError)
+	}
+	if *res.BestValidError > 0.35 { // majority baseline is ~0.67
+		t.Errorf("best valid error %.3f, want well under the 0.67 chance level", *res.BestValidError)
+	}
+	// The model holds the best epoch's weights.
+	ev, err := Evaluate(context.Background(), m, va, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(ev.Error-*res.BestValidError) > 1e-12 {
+		t.Errorf("final model valid error %.4f, best epoch's %.4f", ev.Error, *res.BestValidError)
+	}
+	for _, p := range m.Params() {
+		if p.Frozen {
+			t.Fatalf("%s still frozen after training", p.Name)
+		}
+	}
+}
+
+func TestEveryModeRuns(t *testing.T) {
+	const v = 30
+	tr, va := synth(40, 3, v), synth(12, 4, v)
+	for _, md := range Modes() {
+		m := tinyClassifier(t, v, 3, false)
+		// Only the trainable groups may change in the first phase.
+		tn := newTrainer(t, m, md.Name, 1, tr, va)
+		ph := tn.Cfg.Phases[0]
+		before := map[string][]float32{}
+		for _, p := range m.Params() {
+			before[p.Name] = slices.Clone(p.Data)
+		}
+		tn.Cfg.Phases = tn.Cfg.Phases[:1]
+		tn.Cfg.Phases[0].Epochs = 1
+		if _, err := tn.Run(context.Background()); err != nil {
+			t.Fatalf("%s: %v", md.Name, err)
+		}
+		for _, p := range m.Params() {
+			changed := !slices.Equal(before[p.Name], p.Data)
+			if changed != ph.Train[p.Group] {
+				t.Errorf("%s phase %q: %s (group %d) changed=%v, trainable=%v", md.Name, ph.Name, p.Name, p.Group, changed, ph.Train[p.Group])
+			}
+		}
+	}
+}
+
+func TestMultiLabelAndClassWeights(t *testing.T) {
+	const v = 30
+	data := synth(60, 5, v)
+	for i := range data {
+		c := data[i].Label
+		data[i].Labels = []int32{c}
+		if c == 2 {
+			data[i].Labels = []int32{0, 2}
+		}
+		data[i].Label = -1
+	}
+	m := tinyClassifier(t, v, 3, true)
+	w, err := ClassWeights("auto", data, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ClassWeights = w
+	tn := newTrainer(t, m, "full", 2, data[:48], data[48:])
+	res, err := tn.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Epochs) != 2 || res.Epochs[1].ValidLoss == nil {
+		t.Fatalf("epochs %+v", res.Epochs)
+	}
+	if _, err := ClassWeights("1,2", data, 3, false); err == nil {
+		t.Error("2 weights for 3 classes accepted")
+	}
+	if w, _ := ClassWeights("1,2,0.5", data, 3, false); !slices.Equal(w, []float32{1, 2, 0.5}) {
+		t.Errorf("weights %v", w)
+	}
+}
+
+func TestResumeIsExact(t *testing.T) {
+	const v = 30
+	tr, va := synth(64, 6, v), synth(16, 7, v)
+	dir := t.TempDir()
+	tmpl := artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+
+	// Uninterrupted run.
+	m1 := tinyClassifier(t, v, 3, false)
+	t1 := newTrainer(t, m1, "ulmfit", 4, tr, va)
+	r1, err := t1.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Cancelled mid-epoch 2, then resumed from the checkpoint.
+	m2 := tinyClassifier(t, v, 3, false)
+	t2 := newTrainer(t, m2, "ulmfit", 4, tr, va)
+	t2.Template, t2.CheckpointPath = tmpl, filepath.Join(dir, "ck.arrow")
+	ctx, cancel := context.WithCancel(context.Background())
+	t2.OnStep = func(st *train.TrainState) {
+		if st.Epoch == 1 && st.StepInEpoch == 2 {
+			cancel()
+		}
+	}
+	if _, err := t2.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want a cancellation error, got %v", err)
+	}
+	ck, err := artifacts.ReadModel(t2.CheckpointPath, artifacts.KindClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m3 := tinyClassifier(t, v, 3, false)
+	t3 := newTrainer(t, m3, "ulmfit", 4, tr, va)
+	if err := t3.ResumeFrom(ck, t2.CheckpointPath); err != nil {
+		t.Fatal(err)
+	}
+	r3, err := t3.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.BestEpoch != r3.BestEpoch || *r1.BestValidError != *r3.BestValidError || len(r3.Epochs) != len(r1.Epochs) {
+		t.Fatalf("resumed run differs: best %d %.4f vs %d %.4f", r1.BestEpoch, *r1.BestValidError, r3.BestEpoch, *r3.BestValidError)
+	}
+	for i, p := range m1.Params() {
+		if !slices.Equal(p.Data, m3.Params()[i].Data) {
+			t.Fatalf("%s differs after resume", p.Name)
+		}
+	}
+	for i := range r1.Epochs {
+		if r1.Epochs[i].TrainLoss != r3.Epochs[i].TrainLoss {
+			t.Fatalf("epoch %d train loss %v vs %v", i+1, r1.Epochs[i].TrainLoss, r3.Epochs[i].TrainLoss)
+		}
+	}
+}
+
+func vocabOf(v int) *artifacts.Vocab {
+	voc := &artifacts.Vocab{}
+	for i := 0; i < v; i++ {
+		voc.Tokens = append(voc.Tokens, "t"+string(rune('A'+i%26))+string(rune('a'+i/26)))
+		voc.Counts = append(voc.Counts, 1)
+	}
+	return voc
+}
+
+// TestBPT3CBoundedMemory trains on a batch holding a 100k-token document:
+// the memory allocated must not grow with the document length, only with
+// MaxLen (the kept chunks), and the prediction must depend only on the
+// state carried through the document.
+func TestBPT3CBoundedMemory(t *testing.T) {
+	const v = 30
+	m := tinyClassifier(t, v, 3, false)
+	opt := nn.NewAdam(m.Backend(), m.Params(), 0.7, 0.99, 1e-5, 0)
+	rng := rand.New(rand.NewPCG(9, 9))
+	doc := func(n int) []int32 {
+		d := make([]int32, n)
+		for i := range d {
+			d[i] = int32(4 + rng.IntN(v-4))
+		}
+		return d
+	}
+	step := func(n int) uint64 {
+		data := []Example{{Tokens: doc(n), Label: 0}, {Tokens: doc(n / 2), Label: 1}}
+		bt := &Batcher{Data: data, PadID: 1, NClasses: 3}
+		b := bt.Make([]int{0, 1})
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		m.ZeroGrad()
+		if _, err := m.Forward(b.Tokens, b.B, b.T, &nn.ClassTargets{Labels: b.Labels}, true, nn.NewRNG(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		if err := opt.Step(flatLRs(m.NumGroups(), 1e-3)); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	step(1000) // warm up the buffers
+	small := step(1000)
+	big := step(100_000)
+	// The batch itself (ids, time-major copy) is 2 x 100k x 2 x 4 bytes;
+	// activations for all 100k steps would be ~100 MB.
+	limit := small + 8<<20
+	t.Logf("allocated: 1k-token doc %d KiB, 100k-token doc %d KiB", small>>10, big>>10)
+	if big > limit {
+		t.Fatalf("a 100k-token document allocated %d MiB (1k: %d KiB): BPT3C memory is not bounded", big>>20, small>>10)
+	}
+}
