@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Loads a `pretrain export` output with PyTorch, as a fastai user would.
+
+usage: check_export.py lm|clas v1|v2 PREFIX [IDS_JSON]
+
+torch.load()s PREFIX.pth and unpickles PREFIX_itos.pkl, then loads the state
+dict with strict=True into a module tree that has fastai's module names
+(a stand-in for fastai, which is not installed here: AWD_LSTM with encoder,
+encoder_dp.emb, rnns[i] = WeightDropout(LSTM) holding weight_hh_l0_raw,
+LinearDecoder; for classifiers SentenceEncoder.module and the
+PoolingLinearClassifier head of LinBnDrop / bn_drop_lin blocks). Prints JSON:
+the state dict keys in file order, every tensor's values, whether the tied
+tensors share storage, the itos, and for an LM the eval-mode logits on the
+batch-major token ids given as JSON.
+"""
+import json
+import pickle
+import sys
+
+import torch
+import torch.nn as nn
+
+
+class WeightDropout(nn.Module):
+    """fastai's WeightDropout: the raw W_hh is a parameter of the wrapper."""
+
+    def __init__(self, module, v1):
+        super().__init__()
+        self.module = module
+        w = module.weight_hh_l0
+        self.weight_hh_l0_raw = nn.Parameter(w.data.clone())
+        if not v1:  # fastai v2 removes it from the LSTM's parameters
+            del module._parameters["weight_hh_l0"]
+            module.weight_hh_l0 = w.data.clone()
+
+    def forward(self, x, h):
+        m = self.module
+        return torch._VF.lstm(x, h, [m.weight_ih_l0, self.weight_hh_l0_raw, m.bias_ih_l0, m.bias_hh_l0],
+                              True, 1, 0.0, False, False, True)
+
+
+class EmbeddingDropout(nn.Module):
+    def __init__(self, emb):
+        super().__init__()
+        self.emb = emb
+
+
+class AWDLSTM(nn.Module):
+    def __init__(self, vocab, emb, hid, layers, v1):
+        super().__init__()
+        self.encoder = nn.Embedding(vocab, emb)
+        self.encoder_dp = EmbeddingDropout(self.encoder)
+        self.rnns = nn.ModuleList([
+            WeightDropout(nn.LSTM(emb if l == 0 else hid, emb if l == layers - 1 else hid, 1, batch_first=True), v1)
+            for l in range(layers)])
+
+    def forward(self, ids):
+        x = self.encoder(ids)
+        b = ids.shape[0]
+        for r in self.rnns:
+            n = r.weight_hh_l0_raw.shape[1]
+            z = torch.zeros(1, b, n)
+            x = r(x, (z, z))[0]
+        return x
+
+
+class LinearDecoder(nn.Module):
+    def __init__(self, vocab, emb, enc):
+        super().__init__()
+        self.decoder = nn.Linear(emb, vocab)
+        self.decoder.weight = enc.weight
+
+
+class SentenceEncoder(nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+
+def head_v2(dims, ps, bias):
+    layers = []
+    for i in range(len(dims) - 1):
+        blk = [nn.BatchNorm1d(dims[i])]
+        if ps[i] != 0:
+            blk.append(nn.Dropout(ps[i]))
+        blk.append(nn.Linear(dims[i], dims[i + 1], bias=bias))
+        if i < len(dims) - 2:
+            blk.append(nn.ReLU())
+        layers.append(nn.Sequential(*blk))
+    return nn.Sequential(*layers)
+
+
+def head_v1(dims, ps):
+    layers = []
+    for i in range(len(dims) - 1):
+        layers.append(nn.BatchNorm1d(dims[i]))
+        if ps[i] != 0:
+            layers.append(nn.Dropout(ps[i]))
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+        if i < len(dims) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class Head(nn.Module):
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = layers
+
+
+def main():
+    kind, layout, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
+    sd = torch.load(prefix + ".pth", map_location="cpu")
+    with open(prefix + "_itos.pkl", "rb") as f:
+        itos = pickle.load(f)
+    pre = "0." if kind == "lm" else "0.module."
+    vocab, emb = sd[pre + "encoder.weight"].shape
+    layers = len({k.split(".")[len(pre.split(".")) ] for k in sd if k.startswith(pre + "rnns.")})
+    hid = sd[pre + "rnns.0.weight_hh_l0_raw"].shape[1]
+    v1 = layout == "v1"
+    enc = AWDLSTM(vocab, emb, hid, layers, v1)
+    out = {"keys": list(sd.keys()), "itos": itos,
+           "values": {k: [float(x) for x in v.flatten().tolist()] for k, v in sd.items()}}
+    if kind == "lm":
+        model = nn.Sequential(enc, LinearDecoder(vocab, emb, enc.encoder))
+        model.load_state_dict(sd, strict=True)
+        out["shared"] = (sd["0.encoder.weight"].data_ptr() == sd["1.decoder.weight"].data_ptr() ==
+                         sd["0.encoder_dp.emb.weight"].data_ptr())
+        if len(sys.argv) > 4:
+            ids = torch.tensor(json.loads(sys.argv[4]))
+            model.eval()
+            with torch.no_grad():
+                logits = model[1].decoder(enc(ids))
+            out["logits"] = [float(x) for x in logits.flatten().tolist()]
+    else:
+        n_cls = [v for k, v in sd.items() if k.startswith("1.layers") and k.endswith("weight") and v.dim() == 2][-1].shape[0]
+        dims, ps = [3 * emb], []
+        for k, v in sd.items():
+            if k.startswith("1.layers") and v.dim() == 2:
+                dims.append(v.shape[0])
+        ps = json.loads(sys.argv[4])
+        bias = any(k.startswith("1.layers") and k.endswith(".bias") and sd[k].shape[0] in dims[1:] and
+                   not k.replace(".bias", ".running_mean") in sd for k in sd)
+        head = head_v1(dims, ps) if v1 else head_v2(dims, ps, bias)
+        model = nn.Sequential(SentenceEncoder(enc), Head(head))
+        model.load_state_dict(sd, strict=True)
+        out["n_classes"] = n_cls
+        out["shared"] = sd["0.module.encoder.weight"].data_ptr() == sd["0.module.encoder_dp.emb.weight"].data_ptr()
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
