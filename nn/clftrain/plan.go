@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/ulmfit-go/ulmfit/nn"
 )
 
 // Sched names a learning-rate schedule applied within one phase.
@@ -29,64 +31,42 @@ type Phase struct {
 	Sched  Sched
 }
 
-// Schedule holds the schedule hyperparameters.
+// Schedule holds the schedule hyperparameters; the schedule functions
+// themselves are package nn's.
 type Schedule struct {
-	CutFrac  float64    // STLR: fraction of steps spent increasing (paper 0.1)
-	Ratio    float64    // STLR: max/min learning-rate ratio (paper 32)
-	PctStart float64    // one-cycle: warm-up fraction (fastai 0.25)
-	Div      float64    // one-cycle: initial lr = max/Div (fastai 25)
-	DivFinal float64    // one-cycle: final lr = max/DivFinal (fastai 1e5)
-	Moms     [3]float64 // one-cycle: beta1 at start, middle, end (fastai 0.95, 0.85, 0.95)
+	CutFrac  float64 // STLR: fraction of steps spent increasing (paper 0.1)
+	Ratio    float64 // STLR: max/min learning-rate ratio (paper 32)
+	PctStart float64 // one-cycle: warm-up fraction (fastai 0.25)
+	Div      float64 // one-cycle: initial lr = max/Div (fastai 25)
+	DivFinal float64 // one-cycle: final lr = max/DivFinal (fastai 1e5)
+	MomHi    float64 // one-cycle: beta1 at the ends (fastai 0.95)
+	MomLo    float64 // one-cycle: beta1 at the peak LR (fastai 0.85)
 }
 
 // DefaultSchedule returns the paper's STLR values and fastai v2's one-cycle
 // defaults.
 func DefaultSchedule() Schedule {
-	return Schedule{CutFrac: 0.1, Ratio: 32, PctStart: 0.25, Div: 25, DivFinal: 1e5, Moms: [3]float64{0.95, 0.85, 0.95}}
+	return Schedule{CutFrac: 0.1, Ratio: 32, PctStart: 0.25, Div: 25, DivFinal: 1e5, MomHi: 0.95, MomLo: 0.85}
 }
 
 // Mult returns the learning-rate multiplier at step t of a phase of n steps
 // (t in [0,n)), and the Adam beta1 to use (beta1 for every schedule but
-// one-cycle, which cycles it through Moms).
+// one-cycle, which cycles it from MomHi to MomLo and back).
 func (s Schedule) Mult(kind Sched, t, n int, beta1 float64) (mult, b1 float64) {
 	if n < 1 {
 		n = 1
 	}
+	pos := float64(t) / float64(n)
 	switch kind {
 	case SchedSTLR:
-		// Howard & Ruder eq. 3: cut = floor(T*cut_frac); p rises linearly
-		// to 1 at cut, then falls linearly; lr = max*(1+p*(ratio-1))/ratio.
-		cut := math.Floor(float64(n) * s.CutFrac)
-		if cut < 1 {
-			cut = 1
-		}
-		var p float64
-		if float64(t) < cut {
-			p = float64(t) / cut
-		} else {
-			p = 1 - (float64(t)-cut)/(cut*(1/s.CutFrac-1))
-		}
-		p = max(p, 0)
-		return (1 + p*(s.Ratio-1)) / s.Ratio, beta1
+		return nn.STLRAt(t, n, s.CutFrac, s.Ratio), beta1
 	case SchedCos:
-		return 0.5 * (1 + math.Cos(math.Pi*float64(t)/float64(n))), beta1
+		return nn.Cosine()(pos), beta1
 	case SchedOneCycle:
-		pos := float64(t) / float64(n)
-		if pos < s.PctStart {
-			q := pos / s.PctStart
-			return cosAnneal(1/s.Div, 1, q), cosAnneal(s.Moms[0], s.Moms[1], q)
-		}
-		q := (pos - s.PctStart) / (1 - s.PctStart)
-		return cosAnneal(1, 1/s.DivFinal, q), cosAnneal(s.Moms[1], s.Moms[2], q)
+		return nn.OneCycle(s.PctStart, s.Div, s.DivFinal)(pos), nn.OneCycleMomentum(s.PctStart, s.MomHi, s.MomLo)(pos)
 	default:
 		return 1, beta1
 	}
-}
-
-// cosAnneal goes from a (q=0) to b (q=1) along half a cosine, as fastai's
-// SchedCos.
-func cosAnneal(a, b, q float64) float64 {
-	return a + (b-a)*(1-math.Cos(math.Pi*q))/2
 }
 
 // Mode is a named fine-tuning recipe: one of the variants of the paper's
@@ -187,21 +167,9 @@ func (m Mode) Plan(c PlanConfig) ([]Phase, error) {
 }
 
 // discrLRs gives group g the rate lr/discr^(last-g).
-func discrLRs(n int, lr, discr float64) []float64 {
-	out := make([]float64, n)
-	for g := range out {
-		out[g] = lr / math.Pow(discr, float64(n-1-g))
-	}
-	return out
-}
+func discrLRs(n int, lr, discr float64) []float64 { return nn.GroupLRs(lr, discr, n) }
 
-func flatLRs(n int, lr float64) []float64 {
-	out := make([]float64, n)
-	for g := range out {
-		out[g] = lr
-	}
-	return out
-}
+func flatLRs(n int, lr float64) []float64 { return nn.GroupLRs(lr, 1, n) }
 
 // evenMults is fastai's even_mults: n values from lo to hi, evenly spaced
 // on a log scale (what lr=slice(lo, hi) gives the layer groups).

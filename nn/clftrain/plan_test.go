@@ -26,6 +26,7 @@ func TestScheduleMult(t *testing.T) {
 		{SchedOneCycle, 0, 1.0 / 25, 0.95},
 		{SchedOneCycle, 250, 1, 0.85},
 		{SchedOneCycle, 625, (1 + 1e-5) / 2, 0.9},
+		{SchedOneCycle, 1000, 1e-5, 0.95},
 	} {
 		got, b1 := s.Mult(c.kind, c.t, n, 0.7)
 		if math.Abs(got-c.want) > 1e-9 || math.Abs(b1-c.b1) > 1e-9 {
