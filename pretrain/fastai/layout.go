@@ -178,8 +178,8 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 	}
 	ck := &lmCheckpoint{names: map[*TorchTensor]string{}}
 	name := func(t *TorchTensor, n string) *TorchTensor {
-		if t != nil {
-			ck.names[t] = n
+		if _, named := ck.names[t]; t != nil && !named {
+			ck.names[t] = n // the first name of a shared (tied) tensor
 		}
 		return t
 	}
