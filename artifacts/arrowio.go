@@ -649,20 +649,37 @@ func readFooterBlocks(path string, f *os.File, size int64) ([]fbBlock, error) {
 // verifyBlock checks the flatbuffer metadata of record batch i before
 // arrow-go parses it.
 func (af *arrowFile) verifyBlock(i int) error {
+	_, err := af.blockRows(i)
+	return err
+}
+
+// blockRows verifies the metadata of record batch i and returns its row
+// count, without reading the body.
+func (af *arrowFile) blockRows(i int) (int64, error) {
 	if i < 0 || i >= len(af.blocks) {
-		return errorf(af.path, "", ErrCorrupt, "record batch %d does not exist (%d batches)", i, len(af.blocks))
+		return 0, errorf(af.path, "", ErrCorrupt, "record batch %d does not exist (%d batches)", i, len(af.blocks))
 	}
 	b := af.blocks[i]
 	buf := make([]byte, b.meta)
 	if _, err := af.f.ReadAt(buf, b.offset); err != nil {
-		return errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "cannot read its metadata: %v", err)
+		return 0, errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "cannot read its metadata: %v", err)
 	}
 	prefix := 4
 	if binary.LittleEndian.Uint32(buf) == 0xffffffff {
 		prefix = 8
 	}
-	if err := verifyMessage(buf[prefix:]); err != nil {
-		return errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "%v (the file is damaged; re-create it)", err)
+	rows, err := verifyMessage(buf[prefix:])
+	if err != nil {
+		return 0, errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "%v (the file is damaged; re-create it)", err)
 	}
-	return nil
+	if rows < 0 {
+		return 0, errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "%d rows (the file is damaged; re-create it)", rows)
+	}
+	return rows, nil
+}
+
+// listBuilder builds list<elem> with non-nullable items, the list type
+// every artifact schema uses.
+func listBuilder(mem memory.Allocator, elem arrow.DataType) *array.ListBuilder {
+	return array.NewListBuilderWithField(mem, arrow.Field{Name: "item", Type: elem})
 }

@@ -352,48 +352,51 @@ func verifyType(typ byte, t fbTable) error {
 // verifyMessage checks a record batch Message (version, header_type,
 // header, bodyLength, custom_metadata) and its RecordBatch header (length,
 // nodes, buffers, compression, variadicBufferCounts).
-func verifyMessage(b []byte) error {
+// It returns the batch's row count.
+func verifyMessage(b []byte) (rows int64, err error) {
 	v := &fbVerifier{b: b}
 	m, err := v.root()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := m.scalars([2]int{0, 2}, [2]int{3, 8}); err != nil {
-		return err
+		return 0, err
 	}
 	ht, err := m.u8(1)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if ht != 3 {
-		return fbErr("message header type %d, want a record batch (3)", ht)
+		return 0, fbErr("message header type %d, want a record batch (3)", ht)
 	}
 	rb, ok, err := m.subtable(2)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if !ok {
-		return fbErr("record batch message without a header")
+		return 0, fbErr("record batch message without a header")
 	}
 	if err := m.keyValues(4); err != nil {
-		return err
+		return 0, err
 	}
-	if err := rb.scalars([2]int{0, 8}); err != nil {
-		return err
+	if p, ok, err := rb.field(0, 8); err != nil {
+		return 0, err
+	} else if ok {
+		rows = int64(binary.LittleEndian.Uint64(b[p:]))
 	}
 	if _, _, err := rb.vector(1, 16); err != nil {
-		return err
+		return 0, err
 	}
 	if _, _, err := rb.vector(2, 16); err != nil {
-		return err
+		return 0, err
 	}
 	if c, ok, err := rb.subtable(3); err != nil {
-		return err
+		return 0, err
 	} else if ok {
 		if err := c.scalars([2]int{0, 1}, [2]int{1, 1}); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	_, _, err = rb.vector(4, 8)
-	return err
+	return rows, err
 }

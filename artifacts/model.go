@@ -49,8 +49,8 @@ const (
 var modelCols = []colSpec{
 	{"name", arrow.BinaryTypes.String},
 	{"section", arrow.BinaryTypes.String},
-	{"shape", arrow.ListOf(arrow.PrimitiveTypes.Int32)},
-	{"data", arrow.ListOf(arrow.PrimitiveTypes.Float32)},
+	{"shape", arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32)},
+	{"data", arrow.ListOfNonNullable(arrow.PrimitiveTypes.Float32)},
 }
 
 // modelBatchFloats is roughly how many floats a model record batch holds
@@ -138,8 +138,8 @@ func WriteModel(path string, m *Model) error {
 	w, err := newArrowWriter(path, []arrow.Field{
 		{Name: "name", Type: arrow.BinaryTypes.String},
 		{Name: "section", Type: arrow.BinaryTypes.String},
-		{Name: "shape", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
-		{Name: "data", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)},
+		{Name: "shape", Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32)},
+		{Name: "data", Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Float32)},
 	}, meta)
 	if err != nil {
 		return err
@@ -153,8 +153,8 @@ func WriteModel(path string, m *Model) error {
 		mem := w.mem
 		nb := array.NewStringBuilder(mem)
 		sb := array.NewStringBuilder(mem)
-		shb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
-		db := array.NewListBuilder(mem, arrow.PrimitiveTypes.Float32)
+		shb := listBuilder(mem, arrow.PrimitiveTypes.Int32)
+		db := listBuilder(mem, arrow.PrimitiveTypes.Float32)
 		shv := shb.ValueBuilder().(*array.Int32Builder)
 		dv := db.ValueBuilder().(*array.Float32Builder)
 		dv.Reserve(floats)

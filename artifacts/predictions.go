@@ -32,8 +32,8 @@ type Predictions struct {
 var predictionsCols = []colSpec{
 	{"id", arrow.PrimitiveTypes.Int64},
 	{"label", arrow.PrimitiveTypes.Int32},
-	{"labels", arrow.ListOf(arrow.PrimitiveTypes.Int32)},
-	{"probs", arrow.FixedSizeListOf(1, arrow.PrimitiveTypes.Float32)},
+	{"labels", arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32)},
+	{"probs", arrow.FixedSizeListOfNonNullable(1, arrow.PrimitiveTypes.Float32)},
 	{"pred", arrow.PrimitiveTypes.Int32},
 }
 
@@ -74,8 +74,8 @@ func WritePredictions(path string, p *Predictions) error {
 	w, err := newArrowWriter(path, []arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
-		{Name: "labels", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true},
-		{Name: "probs", Type: arrow.FixedSizeListOf(int32(nc), arrow.PrimitiveTypes.Float32)},
+		{Name: "labels", Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32), Nullable: true},
+		{Name: "probs", Type: arrow.FixedSizeListOfNonNullable(int32(nc), arrow.PrimitiveTypes.Float32)},
 		{Name: "pred", Type: arrow.PrimitiveTypes.Int32},
 	}, meta)
 	if err != nil {
@@ -86,9 +86,9 @@ func WritePredictions(path string, p *Predictions) error {
 		mem := w.mem
 		ib := array.NewInt64Builder(mem)
 		lb := array.NewInt32Builder(mem)
-		lsb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+		lsb := listBuilder(mem, arrow.PrimitiveTypes.Int32)
 		lsv := lsb.ValueBuilder().(*array.Int32Builder)
-		pb := array.NewFixedSizeListBuilder(mem, int32(nc), arrow.PrimitiveTypes.Float32)
+		pb := array.NewFixedSizeListBuilderWithField(mem, int32(nc), arrow.Field{Name: "item", Type: arrow.PrimitiveTypes.Float32})
 		pv := pb.ValueBuilder().(*array.Float32Builder)
 		prb := array.NewInt32Builder(mem)
 		for _, r := range rows {

@@ -94,7 +94,7 @@ func TestStrictReads(t *testing.T) {
 	rawArtifact(t, missingCol, tokensFields()[:3], tokensMeta(t, "1"), nil)
 	wrongType := filepath.Join(dir, "wrongtype.arrow")
 	fields := tokensFields()
-	fields[3].Type = arrow.ListOf(arrow.PrimitiveTypes.Int64)
+	fields[3].Type = arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int64)
 	rawArtifact(t, wrongType, fields, tokensMeta(t, "1"), nil)
 
 	noKind := filepath.Join(dir, "nokind.arrow")
@@ -109,9 +109,9 @@ func TestStrictReads(t *testing.T) {
 		ib.Append(1)
 		lb := array.NewInt32Builder(mem)
 		lb.Append(-1)
-		lsb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+		lsb := listBuilder(mem, arrow.PrimitiveTypes.Int32)
 		lsb.AppendNull()
-		tb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+		tb := listBuilder(mem, arrow.PrimitiveTypes.Int32)
 		tb.Append(true)
 		tb.ValueBuilder().(*array.Int32Builder).AppendValues([]int32{1, 99}, nil)
 		return []arrow.Array{ib.NewArray(), lb.NewArray(), lsb.NewArray(), tb.NewArray()}

@@ -32,16 +32,16 @@ type TokensHeader struct {
 var tokensCols = []colSpec{
 	{"id", arrow.PrimitiveTypes.Int64},
 	{"label", arrow.PrimitiveTypes.Int32},
-	{"labels", arrow.ListOf(arrow.PrimitiveTypes.Int32)},
-	{"tokens", arrow.ListOf(arrow.PrimitiveTypes.Int32)},
+	{"labels", arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32)},
+	{"tokens", arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32)},
 }
 
 func tokensFields() []arrow.Field {
 	return []arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "label", Type: arrow.PrimitiveTypes.Int32},
-		{Name: "labels", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true},
-		{Name: "tokens", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
+		{Name: "labels", Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32), Nullable: true},
+		{Name: "tokens", Type: arrow.ListOfNonNullable(arrow.PrimitiveTypes.Int32)},
 	}
 }
 
@@ -160,10 +160,10 @@ func (tw *TokensWriter) flush() error {
 	ib.AppendValues(tw.ids, nil)
 	lb := array.NewInt32Builder(mem)
 	lb.AppendValues(tw.labs, nil)
-	lsb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+	lsb := listBuilder(mem, arrow.PrimitiveTypes.Int32)
 	lsb.AppendValues(tw.labOff[:len(tw.ids)], tw.labOK)
 	lsb.ValueBuilder().(*array.Int32Builder).AppendValues(tw.labVal, nil)
-	tb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+	tb := listBuilder(mem, arrow.PrimitiveTypes.Int32)
 	tb.AppendValues(tw.tokOff[:len(tw.ids)], allTrue(len(tw.ids)))
 	tb.ValueBuilder().(*array.Int32Builder).AppendValues(tw.tokVal, nil)
 	cols := []arrow.Array{ib.NewArray(), lb.NewArray(), lsb.NewArray(), tb.NewArray()}
