@@ -40,7 +40,7 @@ func DefaultLMConfig() LMConfig {
 }
 
 // PresetNames lists the names Preset accepts.
-var PresetNames = []string{"paper", "small", "tiny"}
+func PresetNames() []string { return []string{"paper", "small", "tiny"} }
 
 // Preset returns the LM configuration of a named preset: "paper" (emb 400,
 // hidden 1150, 3 layers), "small" (200/512/3, CPU-friendly) or "tiny"

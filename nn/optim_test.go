@@ -115,7 +115,7 @@ func TestSchedules(t *testing.T) {
 	near("mom at peak lr", mom(0.25), 0.85)
 	near("mom end", mom(1), 0.95)
 	near("cosine mid", Cosine()(0.5), 0.5)
-	for _, n := range ScheduleNames {
+	for _, n := range ScheduleNames() {
 		if _, err := ScheduleByName(n); err != nil {
 			t.Error(err)
 		}

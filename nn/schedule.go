@@ -11,7 +11,7 @@ import (
 type Schedule func(pos float64) float64
 
 // ScheduleNames lists the names ScheduleByName accepts.
-var ScheduleNames = []string{"stlr", "one-cycle", "cosine", "constant"}
+func ScheduleNames() []string { return []string{"stlr", "one-cycle", "cosine", "constant"} }
 
 // ScheduleByName returns a learning-rate schedule with the paper's STLR and
 // fastai's one-cycle defaults: "stlr" (cut_frac 0.1, ratio 32), "one-cycle"
