@@ -213,3 +213,23 @@ func TestCommandUsage(t *testing.T) {
 		t.Errorf("export of a missing file: %v (exit %d)", err, cli.ExitCode(err))
 	}
 }
+
+// TestImportDeterministic: same inputs, same artifact bytes.
+func TestImportDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	var outs [2][]byte
+	for i := range outs {
+		p := filepath.Join(dir, "lm"+string(rune('a'+i)))
+		if err := runImport(context.Background(), []string{"-q", "--out", p, td("wt103-fwd.tgz")}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = b
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Error("two imports of the same archive differ")
+	}
+}

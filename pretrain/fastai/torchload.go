@@ -120,6 +120,19 @@ func (t *TorchTensor) Float32s() ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.contiguous() {
+		b := t.st.data[t.Offset*es:]
+		if t.st.dtype == Float32 {
+			for i := range out {
+				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+			return out, nil
+		}
+		for i := range out {
+			out[i] = conv(b[i*es:])
+		}
+		return out, nil
+	}
 	idx := make([]int, len(t.Shape))
 	for i := 0; i < n; i++ {
 		off := t.Offset
@@ -136,6 +149,18 @@ func (t *TorchTensor) Float32s() ([]float32, error) {
 		}
 	}
 	return out, nil
+}
+
+// contiguous reports whether the view is row-major without gaps.
+func (t *TorchTensor) contiguous() bool {
+	n := 1
+	for i := len(t.Shape) - 1; i >= 0; i-- {
+		if t.Shape[i] != 1 && t.Stride[i] != n {
+			return false
+		}
+		n *= t.Shape[i]
+	}
+	return true
 }
 
 func converter(d DType) (func(b []byte) float32, error) {

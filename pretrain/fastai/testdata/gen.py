@@ -15,8 +15,13 @@ plain PyTorch AWD-LSTM in eval mode on a fixed token sequence (refs.json):
                    and torch.cuda.FloatStorage, as the 2018 release was saved
   wt103-fwd.tgz    wt103-fwd/lstm_fwd.pth + wt103-fwd/itos_wt103.pkl, as fastai's model zoo
   clas_v2.pth      a fastai v2 text classifier (must be refused by the LM import)
+  tensors*.pth     strided views and fp16/bf16/f64/int64/bool tensors (zip and legacy)
   itos_*.pkl       pickled token lists
+
+The outputs are byte-for-byte reproducible except the legacy-format files,
+whose storage keys are memory addresses (their values are reproducible).
 """
+import gzip
 import io
 import json
 import os
@@ -257,15 +262,27 @@ def main():
 
     # fastai model zoo archive layout: wt103-fwd/{lstm_fwd.pth, itos_wt103.pkl}; reuses v2.
     tgz = os.path.join(HERE, "wt103-fwd.tgz")
-    with tarfile.open(tgz, "w:gz", format=tarfile.USTAR_FORMAT) as tf:
+    with open(tgz, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tf:
         for src, dst in [("v2.pth", "wt103-fwd/lstm_fwd.pth"), ("itos_v2.pkl", "wt103-fwd/itos_wt103.pkl")]:
             ti = tf.gettarinfo(os.path.join(HERE, src), arcname=dst)
-            ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname = 0, 0, 0, "", ""
+            ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname, ti.mode = 0, 0, 0, "", "", 0o644
             with open(os.path.join(HERE, src), "rb") as f:
                 tf.addfile(ti, f)
 
     # a classifier, which the LM import must refuse
     torch.save(clas_state(gen, w2, LAYERS), os.path.join(HERE, "clas_v2.pth"))
+
+    # strided views and other dtypes, for the reader's unit test
+    x = torch.randn(4, 6, generator=gen)
+    views = OrderedDict([("transposed", x.t()), ("sliced", x[1:, 2:5]), ("half", x.half()),
+                         ("bfloat16", x.bfloat16()), ("double", x.double()),
+                         ("long", torch.arange(-3, 3)), ("scalar", torch.tensor(7)),
+                         ("bool", x > 0)])
+    refs["tensors"] = {k: {"shape": list(v.shape), "values": [float(a) for a in v.float().flatten().tolist()]}
+                       for k, v in views.items()}
+    torch.save(views, os.path.join(HERE, "tensors.pth"))
+    torch.save(views, os.path.join(HERE, "tensors_legacy.pth"), _use_new_zipfile_serialization=False)
 
     with open(os.path.join(HERE, "refs.json"), "w") as f:
         json.dump(refs, f, separators=(",", ":"))
