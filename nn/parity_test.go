@@ -429,3 +429,67 @@ func TestParityLMARTAR(t *testing.T) {
 		})
 	}
 }
+
+func fixtureClassifier(t *testing.T, f *fixture, be nn.Backend) *nn.Classifier {
+	t.Helper()
+	c := f.Clf
+	enc := nn.LMConfig{VocabSize: c.Vocab, EmbSize: c.Emb, HiddenSize: c.Hidden, Layers: c.Layers, PadID: c.Pad, TieWeights: true, DecoderBias: true}
+	cfg := nn.ClassifierConfig{Encoder: enc, NClasses: c.NClasses, Hidden: []int{c.HeadHidden},
+		HeadDropouts: []float32{0, 0}, HeadBias: true, BPTT: c.BPTT, MaxLen: 0}
+	m, err := nn.NewClassifier(cfg, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setParams(t, f, "clf/params/", m.Params())
+	setParams(t, f, "clf/params/", m.Buffers())
+	for _, bn := range m.BNs {
+		if bn.Momentum != float32(c.BNMomentum) || bn.Eps != float32(c.BNEps) {
+			t.Fatalf("BatchNorm momentum %g eps %g, fixture %g %g", bn.Momentum, bn.Eps, c.BNMomentum, c.BNEps)
+		}
+	}
+	return m
+}
+
+// TestParityClassifier checks the ULMFiT classifier against fastai's
+// SentenceEncoder + PoolingLinearClassifier (dropouts 0): documents of
+// different lengths padded at the start, BPT3C chunks of BPTT tokens with the
+// hidden state carried and detached between chunks, each document starting
+// from a zero state at its first token, masked concat pooling, and the
+// BatchNorm/Linear head. Eval mode uses the given running statistics; train
+// mode uses batch statistics, and the loss, logits, every gradient and the
+// updated running statistics are compared.
+func TestParityClassifier(t *testing.T) {
+	f := loadFixture(t)
+	c := f.Clf
+	b, tt := len(c.Padded), len(c.Padded[0])
+	tokens := flatten(c.Padded)
+	for _, bk := range parityBackends() {
+		t.Run(bk.name+"/eval", func(t *testing.T) {
+			m := fixtureClassifier(t, f, bk.b)
+			if _, err := m.Forward(tokens, b, tt, nil, false, nil); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := f.tensor(t, "clf/eval/logits")
+			closeTo(t, "eval logits", m.Logits(), want)
+		})
+		t.Run(bk.name+"/train", func(t *testing.T) {
+			m := fixtureClassifier(t, f, bk.b)
+			m.ZeroGrad()
+			loss, err := m.Forward(tokens, b, tt, &nn.ClassTargets{Labels: c.Labels}, true, nn.NewRNG(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeScalar(t, "train loss", loss, c.Loss)
+			want, _ := f.tensor(t, "clf/train/logits")
+			closeTo(t, "train logits", m.Logits(), want)
+			for _, p := range m.Buffers() {
+				w, _ := f.tensor(t, "clf/train/"+p.Name)
+				closeTo(t, p.Name+" after the train step", p.Data, w)
+			}
+			if err := m.Backward(); err != nil {
+				t.Fatal(err)
+			}
+			checkGrads(t, f, "clf/train/grad/", m.Params(), c.Params)
+		})
+	}
+}
