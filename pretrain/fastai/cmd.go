@@ -83,8 +83,8 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 		return cli.BadInput(err)
 	}
 	dir := guessDirection(append(append([]string(nil), src.files...), src.weightsName)...)
-	if c.Backward {
-		dir = "bwd"
+	if fs.Changed("backward") {
+		dir = c.Direction()
 	}
 	opt := ImportOptions{Want: want, Base: &base, Direction: dir, WeightsName: src.weightsName, ItosName: src.itosName}
 	imp, err := Import(src.weights, src.itos, opt)

@@ -73,7 +73,13 @@ func TestImportCommand(t *testing.T) {
 // after edit.
 func brokenCheckpoint(t *testing.T, edit func(ts []outTensor, sts []outStorage) ([]outTensor, []outStorage)) string {
 	t.Helper()
-	obj, err := loadTorch(readTestdata(t, "v2.pth"))
+	return editCheckpoint(t, "v2.pth", edit)
+}
+
+// editCheckpoint writes a torch zip holding a fixture's state dict after edit.
+func editCheckpoint(t *testing.T, fixture string, edit func(ts []outTensor, sts []outStorage) ([]outTensor, []outStorage)) string {
+	t.Helper()
+	obj, err := loadTorch(readTestdata(t, fixture))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,4 +238,33 @@ func TestImportDeterministic(t *testing.T) {
 	if !bytes.Equal(outs[0], outs[1]) {
 		t.Error("two imports of the same archive differ")
 	}
+}
+
+// TestImportEncoderOnly: fastai 0.7's *_enc.h5 (and learn.save_encoder)
+// hold the encoder without the "0." prefix and no decoder: the import ties
+// the decoder to the embedding with a zero bias; logits then match the
+// bias-free 0.7 reference.
+func TestImportEncoderOnly(t *testing.T) {
+	p := editCheckpoint(t, "v07_fwd.h5", func(ts []outTensor, sts []outStorage) ([]outTensor, []outStorage) {
+		var out []outTensor
+		for _, x := range ts {
+			if strings.HasPrefix(x.name, "0.") {
+				x.name = x.name[2:]
+				out = append(out, x)
+			}
+		}
+		return out, sts
+	})
+	w, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := Import(w, readTestdata(t, "itos_v07.pkl"), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Layout != LayoutV07 || !imp.Tied || imp.SourceBias || imp.Config.HiddenSize != 10 {
+		t.Errorf("layout %s tied %v bias %v config %+v", imp.Layout, imp.Tied, imp.SourceBias, imp.Config)
+	}
+	checkLogits(t, imp, loadRefs(t)["v07"])
 }

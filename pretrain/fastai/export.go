@@ -143,7 +143,7 @@ func Export(m *artifacts.Model, layout ExportLayout, archive string) (*Exported,
 				x.add(lin+"bias", h+"linear.bias", out)
 				if len(x.notes) == 0 || !strings.Contains(x.notes[len(x.notes)-1], "LinBnDrop") {
 					x.notes = append(x.notes, "the head's Linear layers have a bias, which fastai v2's LinBnDrop lacks: "+
-						"build the fastai classifier with biased Linears, or use --layout v1 (fastai 1.x), or train with --head-bias=false")
+						"build the fastai classifier with biased Linears, or use --layout v1 (fastai 1.x), or train without a head bias")
 				}
 			}
 		}
