@@ -112,20 +112,26 @@ type torchCheck struct {
 	NClasses int                  `json:"n_classes"`
 }
 
-func runCheck(t *testing.T, args ...string) torchCheck {
+// runChecks runs testdata/check_export.py once over all jobs ([kind,
+// layout, prefix, extra]) and returns one result per job.
+func runChecks(t *testing.T, jobs [][]any) []torchCheck {
 	t.Helper()
-	cmd := exec.Command("/usr/bin/python3", append([]string{filepath.Join("testdata", "check_export.py")}, args...)...)
+	jj, _ := json.Marshal(jobs)
+	cmd := exec.Command("/usr/bin/python3", filepath.Join("testdata", "check_export.py"), string(jj))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("check_export.py %v: %v\n%s", args, err, stderr.String())
+		t.Fatalf("check_export.py: %v\n%s", err, stderr.String())
 	}
-	var c torchCheck
-	if err := json.Unmarshal(out, &c); err != nil {
+	var cs []torchCheck
+	if err := json.Unmarshal(out, &cs); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	if len(cs) != len(jobs) {
+		t.Fatalf("%d results for %d jobs", len(cs), len(jobs))
+	}
+	return cs
 }
 
 // checkValues compares every exported tensor, as torch read it, with the
@@ -170,41 +176,59 @@ func ourName(pre string) func(string) string {
 	}
 }
 
-// TestExportLoadsInTorch: the exported LM loads with torch.load and, with
-// strict=True, into a module tree with fastai's names; its eval logits match
-// nn's on the same weights.
+// TestExportLoadsInTorch: exported LMs and classifiers load with
+// torch.load and, with strict=True, into module trees with fastai's names
+// (testdata/check_export.py, one Python process for all cases); every
+// value survives, tied tensors share storage, and the LM's eval logits in
+// PyTorch match the fixture's reference.
 func TestExportLoadsInTorch(t *testing.T) {
 	if !havePythonTorch(t) {
 		t.Skip("/usr/bin/python3 with torch not available")
 	}
-	t.Parallel()
 	refs := loadRefs(t)
+	r := refs["v2"]
+	imp := importFixture(t, "v2.pth", "itos_v2.pkl")
+	var ids [][]int32 // the reference sequence in our vocab
+	for _, row := range r.IDs {
+		var o []int32
+		for _, id := range row {
+			nid, _ := imp.Model.Vocab.ID(r.Itos[id])
+			o = append(o, nid)
+		}
+		ids = append(ids, o)
+	}
+	dir := t.TempDir()
+	export := func(m *artifacts.Model, name string, layout ExportLayout) string {
+		art := filepath.Join(dir, name+".arrow")
+		if err := writeModel(art, m); err != nil {
+			t.Fatal(err)
+		}
+		prefix := filepath.Join(dir, name)
+		if err := runExport(context.Background(), []string{"--layout", string(layout), "-o", prefix, art}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		return prefix
+	}
+	type clasCase struct {
+		layout ExportLayout
+		bias   bool
+		drops  []float32
+		m      *artifacts.Model
+	}
+	clas := []clasCase{{ExportV2, false, []float32{0.4, 0.1}, nil}, {ExportV1, true, []float32{0, 0.1}, nil}}
+	var jobs [][]any
 	for _, layout := range []ExportLayout{ExportV2, ExportV1} {
-		t.Run(string(layout), func(t *testing.T) {
-			imp := importFixture(t, "v2.pth", "itos_v2.pkl")
-			dir := t.TempDir()
-			art := filepath.Join(dir, "lm.arrow")
-			if err := writeModel(art, imp.Model); err != nil {
-				t.Fatal(err)
-			}
-			prefix := filepath.Join(dir, "out")
-			var stdout bytes.Buffer
-			if err := runExport(context.Background(), []string{"--layout", string(layout), "--out", prefix, art}, &stdout); err != nil {
-				t.Fatal(err)
-			}
-			// token ids of the reference sequence, in our vocab
-			r := refs["v2"]
-			var ids [][]int32
-			for _, row := range r.IDs {
-				var o []int32
-				for _, id := range row {
-					nid, _ := imp.Model.Vocab.ID(r.Itos[id])
-					o = append(o, nid)
-				}
-				ids = append(ids, o)
-			}
-			idj, _ := json.Marshal(ids)
-			c := runCheck(t, "lm", string(layout), prefix, string(idj))
+		jobs = append(jobs, []any{"lm", layout, export(imp.Model, "lm"+string(layout), layout), ids})
+	}
+	for i := range clas {
+		c := &clas[i]
+		c.m = tinyClassifier(t, c.bias, c.drops)
+		jobs = append(jobs, []any{"clas", c.layout, export(c.m, fmt.Sprintf("clas%d", i), c.layout), c.drops})
+	}
+	res := runChecks(t, jobs)
+	for i, layout := range []ExportLayout{ExportV2, ExportV1} {
+		c := res[i]
+		t.Run("lm/"+string(layout), func(t *testing.T) {
 			if !slices.Equal(c.Itos, imp.Model.Vocab.Tokens) {
 				t.Errorf("itos %v", c.Itos)
 			}
@@ -225,7 +249,6 @@ func TestExportLoadsInTorch(t *testing.T) {
 				t.Errorf("keys\n%v\nwant\n%v", c.Keys, want)
 			}
 			checkValues(t, c, imp.Model, ourName("0."))
-			// logits: torch on the exported file vs the fixture's reference
 			maxDiff := 0.0
 			v := r.Shape[2]
 			for j := range ids {
@@ -240,45 +263,20 @@ func TestExportLoadsInTorch(t *testing.T) {
 					}
 				}
 			}
+			t.Logf("max |torch logit of the export - reference| = %.3g", maxDiff)
 			if maxDiff > 1e-5 {
 				t.Errorf("torch logits of the exported model differ from the reference by %g", maxDiff)
 			}
 		})
 	}
-}
-
-// TestExportClassifierLoadsInTorch: a classifier exports with fastai's
-// classifier names and loads strictly into fastai's module tree (v2 head
-// without Linear bias, v1 head with).
-func TestExportClassifierLoadsInTorch(t *testing.T) {
-	if !havePythonTorch(t) {
-		t.Skip("/usr/bin/python3 with torch not available")
-	}
-	t.Parallel()
-	for _, tc := range []struct {
-		layout ExportLayout
-		bias   bool
-		drops  []float32
-	}{{ExportV2, false, []float32{0.4, 0.1}}, {ExportV1, true, []float32{0, 0.1}}} {
-		t.Run(fmt.Sprintf("%s/drop%v", tc.layout, tc.drops[0]), func(t *testing.T) {
-			m := tinyClassifier(t, tc.bias, tc.drops)
-			dir := t.TempDir()
-			art := filepath.Join(dir, "clas.arrow")
-			if err := writeModel(art, m); err != nil {
-				t.Fatal(err)
-			}
-			prefix := filepath.Join(dir, "clas")
-			var stdout bytes.Buffer
-			if err := runExport(context.Background(), []string{"--layout", string(tc.layout), "-o", prefix, art}, &stdout); err != nil {
-				t.Fatal(err)
-			}
-			dj, _ := json.Marshal(tc.drops)
-			c := runCheck(t, "clas", string(tc.layout), prefix, string(dj))
+	for i, cc := range clas {
+		c := res[2+i]
+		t.Run(fmt.Sprintf("clas/%s/drop%v", cc.layout, cc.drops[0]), func(t *testing.T) {
 			if c.NClasses != 3 || !c.Shared {
 				t.Errorf("n_classes %d shared %v", c.NClasses, c.Shared)
 			}
-			checkValues(t, c, m, ourName("0.module."))
-			checkValues(t, c, m, headName(tc.layout, tc.drops))
+			checkValues(t, c, cc.m, ourName("0.module."))
+			checkValues(t, c, cc.m, headName(cc.layout, cc.drops))
 		})
 	}
 }

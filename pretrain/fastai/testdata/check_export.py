@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Loads a `pretrain export` output with PyTorch, as a fastai user would.
 
-usage: check_export.py lm|clas v1|v2 PREFIX [IDS_JSON]
+usage: check_export.py JOBS_JSON
+  JOBS_JSON: a list of [kind (lm|clas), layout (v1|v2), PREFIX, extra] where extra is
+  the batch-major token ids (lm) or the head dropouts (clas); one JSON result per job.
 
 torch.load()s PREFIX.pth and unpickles PREFIX_itos.pkl, then loads the state
 dict with strict=True into a module tree that has fastai's module names
@@ -108,8 +110,7 @@ class Head(nn.Module):
         self.layers = layers
 
 
-def main():
-    kind, layout, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
+def check(kind, layout, prefix, extra):
     sd = torch.load(prefix + ".pth", map_location="cpu")
     with open(prefix + "_itos.pkl", "rb") as f:
         itos = pickle.load(f)
@@ -126,8 +127,8 @@ def main():
         model.load_state_dict(sd, strict=True)
         out["shared"] = (sd["0.encoder.weight"].data_ptr() == sd["1.decoder.weight"].data_ptr() ==
                          sd["0.encoder_dp.emb.weight"].data_ptr())
-        if len(sys.argv) > 4:
-            ids = torch.tensor(json.loads(sys.argv[4]))
+        if extra is not None:
+            ids = torch.tensor(extra)
             model.eval()
             with torch.no_grad():
                 logits = model[1].decoder(enc(ids))
@@ -138,7 +139,7 @@ def main():
         for k, v in sd.items():
             if k.startswith("1.layers") and v.dim() == 2:
                 dims.append(v.shape[0])
-        ps = json.loads(sys.argv[4])
+        ps = extra
         bias = any(k.startswith("1.layers") and k.endswith(".bias") and sd[k].shape[0] in dims[1:] and
                    not k.replace(".bias", ".running_mean") in sd for k in sd)
         head = head_v1(dims, ps) if v1 else head_v2(dims, ps, bias)
@@ -146,7 +147,11 @@ def main():
         model.load_state_dict(sd, strict=True)
         out["n_classes"] = n_cls
         out["shared"] = sd["0.module.encoder.weight"].data_ptr() == sd["0.module.encoder_dp.emb.weight"].data_ptr()
-    json.dump(out, sys.stdout)
+    return out
+
+
+def main():
+    json.dump([check(*job) for job in json.loads(sys.argv[1])], sys.stdout)
 
 
 if __name__ == "__main__":
