@@ -1,0 +1,221 @@
+// Package cpu is the fast CPU implementation of nn.Backend: GEMM through
+// OpenBLAS (loaded at run time with purego, so the binary builds with
+// CGO_ENABLED=0 and runs where OpenBLAS is missing) or gonum's pure-Go
+// Sgemm, and vectorised (AVX-512 / AVX2+FMA / baseline, chosen at run time)
+// C kernels for the elementwise work: the fused LSTM cell, softmax
+// cross-entropy, Adam, embedding gather/scatter, bias and reductions. Work is
+// spread over a small persistent pool of goroutines without allocating in
+// the steady state. Ops without a fast version fall back to nn.Reference().
+//
+// Selection, at New:
+//   - GEMM: OpenBLAS unless ULMFIT_BLAS=gonum or it cannot be loaded
+//     (ULMFIT_OPENBLAS=/path/libopenblas.so.0 picks a specific library).
+//     OpenBLAS runs single-threaded; the backend splits each product into
+//     one block per thread itself, which beats OpenBLAS's own threading on
+//     the LSTM's small-M products and keeps OpenBLAS threads from spinning
+//     on the cores while Go kernels run.
+//   - Kernels: the widest ISA the CPU has, unless ULMFIT_ISA=avx2|generic
+//     asks for less. Built with CGO_ENABLED=0 they are plain Go loops.
+package cpu
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/nn"
+)
+
+// Instruction sets of the kernels.
+const (
+	isaGeneric = 0
+	isaAVX2    = 1
+	isaAVX512  = 2
+)
+
+func isaName(isa int) string {
+	switch {
+	case !kernelsCompiled:
+		return "go"
+	case isa == isaAVX512:
+		return "avx512"
+	case isa == isaAVX2:
+		return "avx2"
+	default:
+		return "generic"
+	}
+}
+
+// Options configure NewWithOptions. The zero value means: all cores'
+// worth of threads (runtime.NumCPU), OpenBLAS if loadable, the best ISA.
+type Options struct {
+	// Threads is the number of goroutines (and GEMM blocks) used; <= 0
+	// means runtime.NumCPU().
+	Threads int
+	// BLAS is "openblas", "gonum" or "" (environment ULMFIT_BLAS, else
+	// openblas with gonum as the fallback). "openblas-threads" hands whole
+	// products to OpenBLAS's own thread pool instead of splitting them.
+	BLAS string
+	// ISA caps the kernels' instruction set: "avx512", "avx2", "generic" or
+	// "" (environment ULMFIT_ISA, else the best the CPU has).
+	ISA string
+}
+
+// Backend is the fast CPU nn.Backend. Create it with New or
+// NewWithOptions. Its ops may be called from several goroutines, but only
+// one op at a time runs in parallel; the others run single-threaded.
+type Backend struct {
+	nn.Backend // reference implementation for the ops not overridden
+
+	threads  int
+	pool     *pool
+	gemm     *gemmEngine
+	k        kern
+	isa      int
+	blasDesc string
+	lib      *openBLAS
+
+	job      opJob
+	rowLoss  []float64 // per-row losses of SoftmaxCrossEntropy
+	rowW     []float64
+	partials []float64 // per-block sums of SumSquares
+}
+
+// New returns the fast CPU backend with the given number of threads (<= 0:
+// runtime.NumCPU()), configured from the environment (see the package doc).
+func New(threads int) nn.Backend {
+	b, err := NewWithOptions(Options{Threads: threads})
+	if err != nil {
+		// Only explicit, invalid Options fail; the environment cannot.
+		panic(err)
+	}
+	return b
+}
+
+// NewWithOptions returns a backend configured by o. It fails only when o
+// asks for something unavailable (openblas that cannot be loaded, an
+// unknown BLAS or ISA name); bad environment values fall back with defaults.
+func NewWithOptions(o Options) (*Backend, error) {
+	threads := o.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	explicitBLAS := o.BLAS != ""
+	blasName := o.BLAS
+	if blasName == "" {
+		blasName = strings.ToLower(os.Getenv("ULMFIT_BLAS"))
+	}
+	b := &Backend{Backend: nn.Reference(), threads: threads, pool: newPool(threads)}
+	mode := gemmSplit
+	switch blasName {
+	case "gonum":
+		mode = gemmGonum
+	case "openblas-threads":
+		mode = gemmLibThreads
+	case "", "openblas":
+	default:
+		if explicitBLAS {
+			return nil, fmt.Errorf("cpu: unknown BLAS %q (want openblas, openblas-threads or gonum)", o.BLAS)
+		}
+	}
+	if mode != gemmGonum {
+		lib, err := loadOpenBLAS()
+		if err != nil {
+			if explicitBLAS {
+				return nil, fmt.Errorf("cpu: %w", err)
+			}
+			mode = gemmGonum
+		} else {
+			b.lib = lib
+		}
+	}
+	b.gemm = newGemmEngine(b.lib, b.pool, mode)
+	if mode == gemmGonum {
+		b.blasDesc = "gonum"
+	} else {
+		b.blasDesc = "openblas"
+		if v := b.lib.version(); v != "" {
+			b.blasDesc += " " + v
+		}
+	}
+
+	isa := bestISA()
+	want := o.ISA
+	if want == "" {
+		want = strings.ToLower(os.Getenv("ULMFIT_ISA"))
+	}
+	switch want {
+	case "":
+	case "avx512":
+		isa = min(isa, isaAVX512)
+	case "avx2":
+		isa = min(isa, isaAVX2)
+	case "generic":
+		isa = isaGeneric
+	default:
+		if o.ISA != "" {
+			return nil, fmt.Errorf("cpu: unknown ISA %q (want avx512, avx2 or generic)", o.ISA)
+		}
+	}
+	b.isa = isa
+	b.k = newKern(isa)
+	b.job.k = b.k
+	return b, nil
+}
+
+// Name describes the configuration, e.g.
+// "cpu(openblas 0.3.21, 2 threads, avx512)".
+func (b *Backend) Name() string {
+	return fmt.Sprintf("cpu(%s, %d threads, %s)", b.blasDesc, b.threads, isaName(b.isa))
+}
+
+// Threads returns the number of threads the backend uses.
+func (b *Backend) Threads() int { return b.threads }
+
+// Close stops the worker goroutines. The backend stays usable, single-threaded.
+func (b *Backend) Close() { b.pool.close() }
+
+// Info describes the CPU backend's environment for --version output: the
+// OpenBLAS library (path, build config, kernel set) or why it is absent, and
+// the kernels' instruction set.
+func Info() string {
+	var sb strings.Builder
+	lib, err := loadOpenBLAS()
+	switch {
+	case os.Getenv("ULMFIT_BLAS") == "gonum":
+		sb.WriteString("blas: gonum (ULMFIT_BLAS=gonum)")
+	case err != nil:
+		fmt.Fprintf(&sb, "blas: gonum (openblas unavailable: %v)", err)
+	default:
+		fmt.Fprintf(&sb, "blas: %s (%s; core %s)", lib.path, lib.config, lib.corename)
+	}
+	b, err := NewWithOptions(Options{Threads: 1})
+	if err == nil {
+		fmt.Fprintf(&sb, "; kernels: %s (cpu supports %s)", isaName(b.isa), isaName(bestISA()))
+		b.Close()
+	}
+	fmt.Fprintf(&sb, "; cpus: %d", runtime.NumCPU())
+	return sb.String()
+}
+
+// ParallelFor splits [0,n) into Threads() contiguous chunks and runs fn on
+// them concurrently (serially when another parallel op is running).
+func (b *Backend) ParallelFor(n int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if b.threads == 1 || n == 1 || !b.pool.acquire() {
+		fn(0, n)
+		return
+	}
+	b.job = opJob{op: opFunc, k: b.k, fn: fn}
+	b.pool.run(&b.job, n, b.threads, 1)
+	b.job = opJob{k: b.k}
+	b.pool.release()
+}
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C, row-major (see nn.Backend).
+func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
+	b.gemm.gemm(transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
+}

@@ -1,0 +1,107 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+)
+
+// gemmBackends returns backends for every GEMM path available here (split
+// OpenBLAS, OpenBLAS's own threads, gonum) with 1 and 2 threads.
+func gemmBackends(t testing.TB) []*Backend {
+	t.Helper()
+	var out []*Backend
+	blases := []string{"gonum"}
+	if _, err := loadOpenBLAS(); err == nil {
+		blases = append(blases, "openblas", "openblas-threads")
+	} else {
+		t.Logf("openblas not available, testing gonum only: %v", err)
+	}
+	for _, bl := range blases {
+		for _, th := range []int{1, 2} {
+			b, err := NewWithOptions(Options{Threads: th, BLAS: bl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(b.Close)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func TestGemm(t *testing.T) {
+	type shape struct{ m, n, k int }
+	shapes := []shape{{1, 1, 1}, {3, 5, 7}, {17, 1, 33}, {1, 19, 4}, {67, 301, 129}, {301, 67, 129}, {5, 4, 0}}
+	nan := float32(math.NaN())
+	for _, b := range gemmBackends(t) {
+		for _, s := range shapes {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				tA, tB := tr[0], tr[1]
+				name := fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v", b.Name(), s.m, s.n, s.k, tA, tB)
+				t.Run(name, func(t *testing.T) {
+					r := rnd(uint64(s.m*10007 + s.n*101 + s.k))
+					ar, ac := s.m, s.k
+					if tA {
+						ar, ac = s.k, s.m
+					}
+					br, bc := s.k, s.n
+					if tB {
+						br, bc = s.n, s.k
+					}
+					lda, ldb, ldc := ac+3, bc+1, s.n+2 // padded leading dimensions
+					a := randn(r, max(ar*lda, 1), 1)
+					bm := randn(r, max(br*ldb, 1), 1)
+					for _, beta := range []float32{0, 0.5} {
+						c0 := randn(r, s.m*ldc, 1)
+						if beta == 0 {
+							for i := range c0 {
+								c0[i] = nan // must be ignored
+							}
+						}
+						c1, c2 := slices.Clone(c0), slices.Clone(c0)
+						b.Gemm(tA, tB, s.m, s.n, s.k, 0.75, a, lda, bm, ldb, beta, c1, ldc)
+						ref.Gemm(tA, tB, s.m, s.n, s.k, 0.75, a, lda, bm, ldb, beta, c2, ldc)
+						tol := 2e-6 * math.Sqrt(float64(s.k+1)) * 4
+						for i := 0; i < s.m; i++ {
+							for j := 0; j < ldc; j++ {
+								g, w := c1[i*ldc+j], c2[i*ldc+j]
+								if j >= s.n { // padding must be untouched
+									if !(g == w || (g != g && w != w)) {
+										t.Fatalf("padding C[%d,%d] changed to %g", i, j, g)
+									}
+									continue
+								}
+								if math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > tol*(1+math.Abs(float64(w))) {
+									t.Fatalf("beta %g: C[%d,%d] = %g, want %g", beta, i, j, g, w)
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestGemmFallbackSelection(t *testing.T) {
+	t.Setenv("ULMFIT_BLAS", "gonum")
+	b := New(2).(*Backend)
+	defer b.Close()
+	if b.gemm.mode != gemmGonum || b.Name() != fmt.Sprintf("cpu(gonum, 2 threads, %s)", isaName(bestISA())) {
+		t.Fatalf("ULMFIT_BLAS=gonum gave %s (mode %v)", b.Name(), b.gemm.mode)
+	}
+	t.Setenv("ULMFIT_BLAS", "")
+	t.Setenv("ULMFIT_OPENBLAS", "/nonexistent/libopenblas.so")
+	if _, err := loadOpenBLAS(); err == nil {
+		// the default names were found after the bad override: fine
+		t.Log("openblas found after a bad ULMFIT_OPENBLAS")
+	}
+	if _, err := NewWithOptions(Options{BLAS: "mkl"}); err == nil {
+		t.Error("unknown BLAS accepted")
+	}
+	if _, err := NewWithOptions(Options{ISA: "sse9"}); err == nil {
+		t.Error("unknown ISA accepted")
+	}
+}

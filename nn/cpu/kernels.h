@@ -1,0 +1,94 @@
+// Instantiates kernels_impl.h once per instruction set and defines the
+// dispatching entry points called from Go (kernels_cgo.go). isa: 0 generic
+// (the compiler's baseline: SSE2 on amd64, NEON on arm64), 1 AVX2+FMA,
+// 2 AVX-512 (F, VL, DQ, BW) + FMA.
+#include <string.h>
+
+
+#define VW 4
+#define SFX _generic
+#include "kernels_impl.h"
+#undef VW
+#undef SFX
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define VW 8
+#define SFX _avx2
+#include "kernels_impl.h"
+#undef VW
+#undef SFX
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#define VW 16
+#define SFX _avx512
+#include "kernels_impl.h"
+#undef VW
+#undef SFX
+#pragma GCC pop_options
+
+static int ulm_best_isa(void) {
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma"))
+		return 2;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+	return 0;
+}
+#define DISPATCH(isa, name, args)          \
+	switch (isa) {                       \
+	case 2: return name##_avx512 args;   \
+	case 1: return name##_avx2 args;     \
+	default: return name##_generic args; \
+	}
+#else
+static int ulm_best_isa(void) { return 0; }
+#define DISPATCH(isa, name, args) return name##_generic args;
+#endif
+
+static void ulm_lstm_fwd(int isa, long rows, long h, float *g, const float *cp, float *c, float *tc, float *ho) {
+	DISPATCH(isa, lstm_fwd, (rows, h, g, cp, c, tc, ho))
+}
+static void ulm_lstm_bwd(int isa, long rows, long h, const float *g, const float *cp, const float *tc, const float *dh,
+                         const float *dc, float *dg, float *dcp) {
+	DISPATCH(isa, lstm_bwd, (rows, h, g, cp, tc, dh, dc, dg, dcp))
+}
+static void ulm_sce_rows(int isa, long rows, long v, const float *x, const int *tg, int ignore, const float *cw,
+                         float gscale, float *dl, double *loss, double *wsum) {
+	DISPATCH(isa, sce_rows, (rows, v, x, tg, ignore, cw, gscale, dl, loss, wsum))
+}
+static void ulm_softmax_rows(int isa, long rows, long v, const float *x, float *y) {
+	DISPATCH(isa, softmax_rows, (rows, v, x, y))
+}
+static void ulm_sigmoid(int isa, long n, const float *x, float *y) { DISPATCH(isa, sigmoid, (n, x, y)) }
+static void ulm_binop(int isa, int op, long n, float *dst, const float *a, const float *b) {
+	DISPATCH(isa, binop, (op, n, dst, a, b))
+}
+static void ulm_axpy(int isa, long n, float alpha, const float *x, float *y) { DISPATCH(isa, axpy, (n, alpha, x, y)) }
+static void ulm_scale(int isa, long n, float *x, float a) { DISPATCH(isa, scalev, (x, n, a)) }
+static void ulm_fill(int isa, long n, float *x, float v) { DISPATCH(isa, fill, (n, x, v)) }
+static void ulm_mulbcast(int isa, long n, long lm, float *dst, const float *x, const float *m) {
+	DISPATCH(isa, mulbcast, (n, lm, dst, x, m))
+}
+static void ulm_addbias(int isa, long rows, long cols, float *x, const float *b) {
+	DISPATCH(isa, addbias, (rows, cols, x, b))
+}
+static void ulm_colsum(int isa, long rows, long cols, long ld, const float *x, float *out) {
+	DISPATCH(isa, colsum, (rows, cols, ld, x, out))
+}
+static double ulm_sumsq(int isa, long n, const float *x) { DISPATCH(isa, sumsq, (n, x)) }
+static void ulm_adam(int isa, long n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2,
+                     float eps, float wd, float bc1, float bc2) {
+	DISPATCH(isa, adam, (n, p, g, m, v, lr, b1, b2, eps, wd, bc1, bc2))
+}
+static void ulm_emb_fwd(int isa, long rows, long cols, long e, const float *w, const int *ids, const float *rs,
+                        float *out) {
+	DISPATCH(isa, emb_fwd, (rows, cols, e, w, ids, rs, out))
+}
+static void ulm_emb_bwd(int isa, long rows, long cols, long e, const int *ids, const float *rs, const float *dout,
+                        float *dw) {
+	DISPATCH(isa, emb_bwd, (rows, cols, e, ids, rs, dout, dw))
+}
