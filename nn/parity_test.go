@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
 )
 
 // The PyTorch parity fixture: testdata/parity/fixture.json (configs, token ids,
@@ -226,7 +227,7 @@ func TestParityAdamW(t *testing.T) {
 
 // parityBackends lists the backends the parity tests run on.
 func parityBackends() []namedBackend {
-	return []namedBackend{{"reference", nn.Reference()}}
+	return []namedBackend{{"reference", nn.Reference()}, {"cpu1", cpu.New(1)}, {"cpu2", cpu.New(2)}}
 }
 
 // TestParityClipGradNorm checks nn.ClipGradNorm against

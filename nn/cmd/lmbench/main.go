@@ -1,0 +1,558 @@
+// Command lmbench times AWD-LSTM language-model training and inference steps
+// on the nn CPU backend and, optionally, the PyTorch reference in the same run.
+//
+// One training step is what a real LM epoch does per batch: forward with all
+// AWD-LSTM dropouts on, cross-entropy over the full vocabulary plus AR/TAR,
+// backward, global-norm gradient clipping and an AdamW update. One inference
+// step is an eval-mode forward with the loss. Throughput is tokens per second
+// (batch*bptt per step), the median over timed windows after warm-up.
+// GFLOP/s counts the GEMM FLOPs only, with the same model as the PyTorch
+// reference (../shared/bench/torch_awdlstm.py): per token, forward
+// sum_l 2*4*h_l*(in_l+h_l) + 2*emb*vocab, and training = 3 x forward.
+//
+// Usage (from the repository root; `make bench` does this):
+//
+//	lmbench [--configs A,A_inf,B,B_inf] [--threads 1,2] [--ref ../shared/bench/run-reference]
+//	        [--out bench-results.json]
+//
+// Each window records the fraction of the machine's CPU that other processes
+// used ("load"), read from /proc/stat; on a shared machine compare ratios
+// measured in the same run, not absolute numbers across runs.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// benchConfig is one benchmark configuration; the names match the PyTorch
+// reference's configs.
+type benchConfig struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // "lm_train" or "lm_infer"
+	Vocab  int    `json:"vocab"`
+	Emb    int    `json:"emb"`
+	Hidden int    `json:"hidden"`
+	Layers int    `json:"layers"`
+	Batch  int    `json:"batch"`
+	BPTT   int    `json:"bptt"`
+	// Timing defaults: a window runs whole steps until MinTime has passed
+	// (at least one step).
+	Warmup  int     `json:"warmup"`
+	Windows int     `json:"windows"`
+	MinTime float64 `json:"min_time_s"`
+	// NoTorch marks configs the PyTorch reference does not have.
+	NoTorch bool `json:"-"`
+}
+
+// train reports whether the config times training steps.
+func (c benchConfig) train() bool { return c.Kind == "lm_train" }
+
+// tokensPerStep is batch*bptt.
+func (c benchConfig) tokensPerStep() int { return c.Batch * c.BPTT }
+
+// flopsPerToken returns the forward GEMM FLOPs per token and the FLOPs per
+// token of one timed step (3x forward for training).
+func (c benchConfig) flopsPerToken() (fwd, step float64) {
+	for l := 0; l < c.Layers; l++ {
+		in, h := c.Hidden, c.Hidden
+		if l == 0 {
+			in = c.Emb
+		}
+		if l == c.Layers-1 {
+			h = c.Emb
+		}
+		fwd += 2 * 4 * float64(h) * float64(in+h)
+	}
+	fwd += 2 * float64(c.Emb) * float64(c.Vocab)
+	if c.train() {
+		return fwd, 3 * fwd
+	}
+	return fwd, fwd
+}
+
+// knownConfigs are the paper (A) and small (B) sizes, training and inference.
+// The paper config gets few, one-step windows so a default run stays short.
+var knownConfigs = []benchConfig{
+	{Name: "A", Kind: "lm_train", Vocab: 30000, Emb: 400, Hidden: 1150, Layers: 3, Batch: 64, BPTT: 70, Warmup: 1, Windows: 3, MinTime: 0},
+	{Name: "A_inf", Kind: "lm_infer", Vocab: 30000, Emb: 400, Hidden: 1150, Layers: 3, Batch: 64, BPTT: 70, Warmup: 1, Windows: 3, MinTime: 2},
+	{Name: "B", Kind: "lm_train", Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 4},
+	{Name: "B_inf", Kind: "lm_infer", Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 3},
+	// tiny: a seconds-long smoke test of the harness (no PyTorch counterpart).
+	{Name: "tiny", Kind: "lm_train", Vocab: 1000, Emb: 16, Hidden: 24, Layers: 2, Batch: 8, BPTT: 20, Warmup: 1, Windows: 3, MinTime: 0.2, NoTorch: true},
+}
+
+func findConfig(name string) (benchConfig, bool) {
+	for _, c := range knownConfigs {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return benchConfig{}, false
+}
+
+// window is one timed window.
+type window struct {
+	Steps      int     `json:"steps"`
+	Seconds    float64 `json:"seconds"`
+	TokensPerS float64 `json:"tokens_per_s"`
+	// Foreign is the fraction of all CPUs used by other processes (and
+	// stolen by the hypervisor) during the window; NaN-free, -1 if unknown.
+	Foreign float64 `json:"foreign_frac"`
+}
+
+// side is one implementation's result for a config and thread count.
+type side struct {
+	TokensPerS float64  `json:"tokens_per_s"`
+	GFLOPs     float64  `json:"gflops"`
+	Windows    []window `json:"windows,omitempty"`
+	MaxForeign float64  `json:"max_foreign_frac"`
+	// PhaseSeconds is seconds per step by phase (forward, backward, step).
+	PhaseSeconds map[string]float64 `json:"phase_seconds_per_step,omitempty"`
+	Loss         float64            `json:"last_loss,omitempty"`
+	Error        string             `json:"error,omitempty"`
+}
+
+// result is one row of bench-results.json.
+type result struct {
+	Config    string      `json:"config"`
+	Threads   int         `json:"threads"`
+	Cfg       benchConfig `json:"cfg"`
+	FLOPsTok  float64     `json:"flops_per_token"`
+	Ours      side        `json:"ours"`
+	Torch     *side       `json:"torch,omitempty"`
+	Ratio     float64     `json:"ratio_ours_over_torch,omitempty"`
+	TorchNote string      `json:"torch_note,omitempty"`
+}
+
+type report struct {
+	Tool      string    `json:"tool"`
+	Started   string    `json:"started"`
+	GoVersion string    `json:"go_version"`
+	NumCPU    int       `json:"num_cpu"`
+	Backend   string    `json:"backend"`
+	Reference string    `json:"reference,omitempty"`
+	Results   []result  `json:"results"`
+	Tokenize  *tokBench `json:"tokenize,omitempty"`
+}
+
+type options struct {
+	configs []benchConfig
+	threads []int
+	ref     string
+	out     string
+	seed    uint64
+	windows int
+	minTime float64
+	warmup  int
+	tokDir  string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "lmbench:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ error }
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("lmbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configs := fs.String("configs", "A,A_inf,B,B_inf", "comma-separated configs: A (paper LM training: vocab 30k, emb 400, hidden 1150, 3 layers, batch 64, bptt 70), A_inf (its inference), B (small: vocab 10k, emb 200, hidden 512, batch 32), B_inf")
+	threads := fs.String("threads", "1,2", "comma-separated thread counts")
+	ref := fs.String("ref", "", "path of the PyTorch reference runner (../shared/bench/run-reference); empty = ours only")
+	out := fs.String("out", "bench-results.json", "results JSON (written atomically)")
+	seed := fs.Uint64("seed", 1, "seed for weights, tokens and dropout masks")
+	windows := fs.Int("windows", 0, "timed windows per config (0 = the config's default: A 3, B 5)")
+	minTime := fs.Float64("min-time", -1, "seconds per timed window, whole steps, at least one (-1 = the config's default: A 0/2, B 4/3)")
+	warmup := fs.Int("warmup", -1, "untimed warm-up steps (-1 = the config's default: A 1, B 2)")
+	tokDir := fs.String("tokenize-dir", "tokenize", "the tokenize module; its Go benchmarks (func Benchmark...) run too when it has any; empty = skip")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: lmbench [flags]\n\nTimes AWD-LSTM LM training steps (forward with all dropouts, CE + AR/TAR, backward,\nclip 0.1, AdamW) and inference; tokens/s = median window; GFLOP/s = GEMM FLOPs only.\nWith --ref, runs the PyTorch reference for the same configs and thread counts, interleaved.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected argument %q (flags only; see --help)", fs.Arg(0))}
+	}
+	o := &options{ref: *ref, out: *out, seed: *seed, windows: *windows, minTime: *minTime, warmup: *warmup, tokDir: *tokDir}
+	for _, name := range strings.Split(*configs, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		c, ok := findConfig(name)
+		if !ok {
+			return nil, usageError{fmt.Errorf("--configs: unknown config %q (want some of A, A_inf, B, B_inf, tiny)", name)}
+		}
+		o.configs = append(o.configs, c)
+	}
+	if len(o.configs) == 0 {
+		return nil, usageError{errors.New("--configs: no config given (want some of A, A_inf, B, B_inf, tiny)")}
+	}
+	for _, s := range strings.Split(*threads, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 256 {
+			return nil, usageError{fmt.Errorf("--threads: %q is not a thread count between 1 and 256", s)}
+		}
+		o.threads = append(o.threads, n)
+	}
+	if o.windows < 0 {
+		return nil, usageError{fmt.Errorf("--windows: %d is negative", o.windows)}
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	rep := &report{Tool: "nn/cmd/lmbench", Started: time.Now().UTC().Format(time.RFC3339),
+		GoVersion: runtime.Version(), NumCPU: runtime.NumCPU()}
+	refOK := false
+	if o.ref != "" {
+		if st, err := os.Stat(o.ref); err != nil || st.IsDir() {
+			fmt.Fprintf(stderr, "lmbench: PyTorch reference %s not found: skipping the torch comparison (ours only)\n", o.ref)
+		} else {
+			refOK = true
+			rep.Reference = o.ref
+		}
+	}
+	tmp, err := os.MkdirTemp("", "lmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	for _, th := range o.threads {
+		for _, c := range o.configs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c = o.apply(c)
+			_, fl := c.flopsPerToken()
+			r := result{Config: c.Name, Threads: th, Cfg: c, FLOPsTok: fl}
+			fmt.Fprintf(stderr, "== %s (%s), %d thread(s): ours\n", c.Name, c.Kind, th)
+			ours, backend, err := benchOurs(ctx, c, th, o.seed, stderr)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				ours.Error = err.Error()
+				fmt.Fprintf(stderr, "   ours failed: %v\n", err)
+			}
+			if backend != "" {
+				rep.Backend = backend
+			}
+			r.Ours = ours
+			if refOK && c.NoTorch {
+				r.TorchNote = "no PyTorch counterpart for config " + c.Name
+			} else if refOK {
+				fmt.Fprintf(stderr, "== %s (%s), %d thread(s): torch\n", c.Name, c.Kind, th)
+				ts, err := benchTorch(ctx, o.ref, c, th, tmp, stderr)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					r.TorchNote = err.Error()
+					fmt.Fprintf(stderr, "   torch failed: %v\n", err)
+				} else {
+					r.Torch = ts
+					if ts.TokensPerS > 0 && ours.TokensPerS > 0 {
+						r.Ratio = ours.TokensPerS / ts.TokensPerS
+					}
+				}
+			}
+			rep.Results = append(rep.Results, r)
+			if err := writeJSONAtomic(o.out, rep); err != nil {
+				return err
+			}
+		}
+	}
+	if o.tokDir != "" {
+		rep.Tokenize = benchTokenize(ctx, o.tokDir, stderr)
+	}
+	printTable(stdout, rep)
+	if err := writeJSONAtomic(o.out, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", o.out)
+	return nil
+}
+
+// apply overrides the config's timing defaults with the flags that were set.
+func (o *options) apply(c benchConfig) benchConfig {
+	if o.windows > 0 {
+		c.Windows = o.windows
+	}
+	if o.minTime >= 0 {
+		c.MinTime = o.minTime
+	}
+	if o.warmup >= 0 {
+		c.Warmup = o.warmup
+	}
+	return c
+}
+
+// benchOurs builds the model for c with the CPU backend and times it.
+func benchOurs(ctx context.Context, c benchConfig, threads int, seed uint64, log io.Writer) (side, string, error) {
+	var s side
+	m, err := newRunner(c, threads, seed)
+	if err != nil {
+		return s, "", err
+	}
+	defer m.Close()
+	backend := m.Backend()
+	for i := 0; i < c.Warmup; i++ {
+		if err := ctx.Err(); err != nil {
+			return s, backend, err
+		}
+		if _, err := m.Step(); err != nil {
+			return s, backend, err
+		}
+	}
+	m.ResetPhases()
+	total := 0
+	for w := 0; w < c.Windows; w++ {
+		n := 0
+		c0 := readCPU()
+		t0 := time.Now()
+		var el float64
+		for {
+			if err := ctx.Err(); err != nil {
+				return s, backend, err
+			}
+			loss, err := m.Step()
+			if err != nil {
+				return s, backend, err
+			}
+			s.Loss = loss
+			n++
+			el = time.Since(t0).Seconds()
+			if el >= c.MinTime {
+				break
+			}
+		}
+		fr := foreign(c0, readCPU())
+		total += n
+		win := window{Steps: n, Seconds: el, TokensPerS: float64(n*c.tokensPerStep()) / el, Foreign: fr}
+		s.Windows = append(s.Windows, win)
+		fmt.Fprintf(log, "   window %d: %d step(s) in %.2fs -> %.1f tok/s (load %s)\n", w, n, el, win.TokensPerS, pct(fr))
+	}
+	s.TokensPerS = medianTokens(s.Windows)
+	_, fl := c.flopsPerToken()
+	s.GFLOPs = s.TokensPerS * fl / 1e9
+	s.MaxForeign = maxForeign(s.Windows)
+	if total > 0 {
+		s.PhaseSeconds = map[string]float64{}
+		for k, v := range m.Phases() {
+			s.PhaseSeconds[k] = v / float64(total)
+		}
+	}
+	return s, backend, nil
+}
+
+func medianTokens(ws []window) float64 {
+	v := make([]float64, len(ws))
+	for i, w := range ws {
+		v[i] = w.TokensPerS
+	}
+	sort.Float64s(v)
+	switch n := len(v); {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return v[n/2]
+	default:
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+}
+
+func maxForeign(ws []window) float64 {
+	m := -1.0
+	for _, w := range ws {
+		m = math.Max(m, w.Foreign)
+	}
+	return m
+}
+
+func pct(f float64) string {
+	if f < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
+}
+
+// benchTorch runs the PyTorch reference for one config and thread count with
+// the same warm-up, window count and window length as ours.
+func benchTorch(ctx context.Context, ref string, c benchConfig, threads int, tmp string, log io.Writer) (*side, error) {
+	out := filepath.Join(tmp, fmt.Sprintf("torch-%s-%d.json", c.Name, threads))
+	minTime := c.MinTime
+	if minTime <= 0 {
+		minTime = 1e-3 // torch's loop also runs at least one step per window
+	}
+	args := []string{"--configs", c.Name, "--threads", strconv.Itoa(threads),
+		"--min-time", strconv.FormatFloat(minTime, 'g', -1, 64),
+		"--repeats", strconv.Itoa(c.Windows), "--max-windows", strconv.Itoa(c.Windows),
+		"--warmup", strconv.Itoa(c.Warmup), "--out", out}
+	cmd := exec.CommandContext(ctx, ref, args...)
+	var so bytes.Buffer
+	cmd.Stdout = &so
+	cmd.Stderr = indent{log}
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w (output: %s)", ref, strings.Join(args, " "), err, strings.TrimSpace(so.String()))
+	}
+	js, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("torch reference wrote no results: %w (output: %s)", err, strings.TrimSpace(so.String()))
+	}
+	var tr struct {
+		Results []struct {
+			Config        string             `json:"config"`
+			TokensPerS    float64            `json:"tokens_per_s_median"`
+			GFLOPs        float64            `json:"achieved_gflops"`
+			Phase         map[string]float64 `json:"phase_seconds_per_step"`
+			Windows       []map[string]any   `json:"windows"`
+			TorchThreads  int                `json:"torch_num_threads"`
+			FlopsPerToken map[string]any     `json:"flops"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(js, &tr); err != nil {
+		return nil, fmt.Errorf("%s: %w", out, err)
+	}
+	for _, r := range tr.Results {
+		if r.Config != c.Name {
+			continue
+		}
+		s := &side{TokensPerS: r.TokensPerS, GFLOPs: r.GFLOPs, PhaseSeconds: r.Phase}
+		for _, w := range r.Windows {
+			win := window{Steps: int(num(w["steps"])), Seconds: num(w["seconds"]), TokensPerS: num(w["tokens_per_s"]), Foreign: num(w["foreign_frac"])}
+			s.Windows = append(s.Windows, win)
+		}
+		s.MaxForeign = maxForeign(s.Windows)
+		return s, nil
+	}
+	return nil, fmt.Errorf("%s: no result for config %s (output: %s)", out, c.Name, strings.TrimSpace(so.String()))
+}
+
+func num(v any) float64 {
+	if f, ok := v.(float64); ok {
+		return f
+	}
+	return -1
+}
+
+// indent prefixes the reference's progress lines so they read as part of
+// lmbench's log.
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	s := strings.TrimRight(string(p), "\n")
+	for _, line := range strings.Split(s, "\n") {
+		fmt.Fprintf(i.w, "   torch: %s\n", line)
+	}
+	return len(p), nil
+}
+
+func printTable(w io.Writer, rep *report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "config\tthreads\tours tok/s\tours GFLOP/s\ttorch tok/s\ttorch GFLOP/s\tours/torch\tload ours\tload torch\t\n")
+	for _, r := range rep.Results {
+		ot, og := "error", "-"
+		if r.Ours.Error == "" {
+			ot, og = fmt.Sprintf("%.0f", r.Ours.TokensPerS), fmt.Sprintf("%.1f", r.Ours.GFLOPs)
+		}
+		tt, tg, ratio, lt := "-", "-", "-", "-"
+		if r.Torch != nil {
+			tt, tg, lt = fmt.Sprintf("%.0f", r.Torch.TokensPerS), fmt.Sprintf("%.1f", r.Torch.GFLOPs), pct(r.Torch.MaxForeign)
+			if r.Ratio > 0 {
+				ratio = fmt.Sprintf("%.2f", r.Ratio)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Config, r.Threads, ot, og, tt, tg, ratio, pct(r.Ours.MaxForeign), lt)
+	}
+	tw.Flush()
+	for _, r := range rep.Results {
+		if r.TorchNote != "" {
+			fmt.Fprintf(w, "torch %s/%d: %s\n", r.Config, r.Threads, r.TorchNote)
+		}
+		if r.Ours.Error != "" {
+			fmt.Fprintf(w, "ours %s/%d: %s\n", r.Config, r.Threads, r.Ours.Error)
+		}
+	}
+	if rep.Backend != "" {
+		fmt.Fprintf(w, "backend: %s; load = max share of the machine's CPU used by other processes in a window\n", rep.Backend)
+	}
+	if t := rep.Tokenize; t != nil {
+		if t.Error != "" {
+			fmt.Fprintf(w, "tokenize: %s\n", t.Error)
+		} else {
+			fmt.Fprintf(w, "tokenize (%s):\n%s\n", t.Command, strings.TrimSpace(t.Output))
+		}
+	}
+}
+
+// writeJSONAtomic writes v as indented JSON to path via a temporary file in
+// the same folder, fsync and rename.
+func writeJSONAtomic(path string, v any) error {
+	js, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	js = append(js, '\n')
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(js)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
