@@ -311,7 +311,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.acc.Tokens += toks
 			t.acc.Seconds += dur.Seconds()
 			sm := st.Smooth(loss)
-			t.Progress.Update(train.Stat{Done: int64(st.DataPos), Total: int64(len(batches)), Epoch: epoch + 1, Epochs: t.totalEpochs(),
+			t.Progress.Update(train.Stat{Done: int64(st.DataPos), Total: int64(len(batches)),
 				Loss: sm, LR: lrs[groups-1], Tokens: t.acc.Tokens,
 				Extra: []train.Metric{{Name: "err", Value: t.acc.Wrong / float64(t.acc.Docs)}}})
 			if st.StepInEpoch%cfg.LogEvery == 0 {

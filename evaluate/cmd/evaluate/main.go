@@ -1,0 +1,396 @@
+// Command evaluate applies classifier artifacts and reports on their
+// predictions:
+//
+//	evaluate --model CLF.arrow --data TEST.tokens.arrow --out PREDS.arrow
+//	evaluate report PREDS.arrow [--log TRAIN.jsonl ...] --out-dir DIR
+//	evaluate predict --model CLF.arrow [--text "..." ...] [--input FILE]
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
+	"github.com/ulmfit-go/ulmfit/evaluate/predict"
+	"github.com/ulmfit-go/ulmfit/evaluate/report"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
+)
+
+func main() { cli.Main("evaluate", run) }
+
+// stdio is where predict reads and writes; tests replace it.
+type stdio struct {
+	in  io.Reader
+	out io.Writer
+	err io.Writer
+}
+
+func run(ctx context.Context, args []string) error {
+	return runIO(ctx, args, stdio{os.Stdin, os.Stdout, os.Stderr})
+}
+
+func runIO(ctx context.Context, args []string, sio stdio) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "report":
+			return runReport(ctx, args[1:], sio)
+		case "predict":
+			return runPredict(ctx, args[1:], sio)
+		}
+	}
+	return runEvaluate(ctx, args, sio)
+}
+
+const evalDescription = `Predicts every document of a tokens artifact (labeled or not) with a
+classifier artifact and writes a predictions artifact (id, label, probs,
+pred); with labels, prints the error rate and writes metrics into the
+artifact (and to --metrics). The tokens artifact's ids are mapped onto the
+model's vocabulary by token string when the vocabularies differ, and
+documents are reversed for backward models, exactly as clftune does.
+
+Subcommands:
+  evaluate report PREDS.arrow [--log TRAIN.jsonl ...] --out-dir DIR
+      metrics.json, report.md and PNG plots (confusion matrix, training curves)
+  evaluate predict --model CLF.arrow [--text "..."]... [--input FILE]
+      classify raw text (stdin lines by default), JSON lines on stdout
+
+Example:
+  evaluate --model trec.clf.arrow --data trec.test.tokens.arrow --out trec.test.preds.arrow`
+
+func runEvaluate(ctx context.Context, args []string, sio stdio) error {
+	fs := cli.NewFlags("evaluate", "--model CLF.arrow --data TOKENS.arrow --out PREDS.arrow [flags]", evalDescription)
+	var com cli.Common
+	com.Register(fs, "out", "threads", "quiet")
+	model := fs.String("model", "", "classifier `artifact`")
+	data := fs.String("data", "", "tokens `artifact` to predict")
+	bs := fs.Int("bs", 64, "documents per batch")
+	metricsOut := fs.String("metrics", "", "also write the metrics as JSON to this `file`")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := com.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return cli.Usage("unexpected arguments %q (subcommands: report, predict)", fs.Args())
+	case *model == "" || *data == "" || com.Out == "":
+		return cli.Usage("--model, --data and --out are required")
+	case *bs < 1:
+		return cli.Usage("--bs %d: want >= 1", *bs)
+	}
+	p, err := predict.Load(*model, cpu.New(com.Threads))
+	if err != nil {
+		return err
+	}
+	p.BS = *bs
+	preds, d, err := p.Data(ctx, *data)
+	if err != nil {
+		return err
+	}
+	var inputs []artifacts.Input
+	for _, path := range []string{*model, *data} {
+		in, err := artifacts.InputOf(path)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, in)
+	}
+	preds.Lineage = artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "evaluate",
+		Params: map[string]any{"model": *model, "data": *data, "bs": *bs}, Inputs: inputs}
+	var rep *metrics.Report
+	if d.Labeled > 0 {
+		rep, err = metrics.Compute(metrics.FromPredictions(preds))
+		if err != nil {
+			return err
+		}
+		js, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		preds.Metrics = js
+		if *metricsOut != "" {
+			if err := artifacts.WriteFileAtomic(*metricsOut, func(w io.Writer) error {
+				_, err := w.Write(append(js, '\n'))
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := artifacts.WritePredictions(com.Out, preds); err != nil {
+		return err
+	}
+	if !com.Quiet {
+		line := fmt.Sprintf("evaluate: %d documents", len(preds.Rows))
+		if !d.Vocab.Same {
+			line += " (" + d.Vocab.String() + ")"
+		}
+		if rep != nil {
+			if rep.MultiLabel {
+				line += fmt.Sprintf(", micro-F1 %.4f, macro-F1 %.4f, Hamming loss %.4f", rep.MicroF1, rep.MacroF1, rep.HammingLoss)
+			} else {
+				line += fmt.Sprintf(", error %.2f%% (accuracy %.2f%%, macro-F1 %.4f, log-loss %.4f; majority class %.2f%%)",
+					100*rep.ErrorRate, 100*rep.Accuracy, rep.MacroF1, rep.LogLoss, 100*rep.MajorityError)
+			}
+		}
+		fmt.Fprintf(sio.err, "%s -> %s\n", line, com.Out)
+	}
+	return nil
+}
+
+const reportDescription = `Scores a predictions artifact (from 'evaluate' or 'ensemble') and writes,
+into --out-dir: metrics.json; report.md (summary, per-class precision/recall/F1,
+confusion matrix); confusion.png (single-label); loss.png, error.png and
+lr.png from the JSONL training logs given with --log (clftune/lmtune --log).
+Multi-label predictions get micro/macro F1, Hamming loss and per-class scores
+at --threshold.
+
+Example:
+  evaluate report trec.test.preds.arrow --log trec.clf.jsonl --out-dir reports/trec`
+
+func runReport(ctx context.Context, args []string, sio stdio) error {
+	fs := cli.NewFlags("evaluate report", "PREDS.arrow [--log TRAIN.jsonl ...] --out-dir DIR", reportDescription)
+	var com cli.Common
+	com.Register(fs, "quiet")
+	outDir := fs.String("out-dir", "", "output `folder` (created if missing)")
+	logs := fs.StringArray("log", nil, "JSONL metrics log of a training run to plot (repeatable)")
+	threshold := fs.Float64("threshold", 0.5, "multi-label decision threshold")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() != 1:
+		return cli.Usage("want exactly one predictions artifact, got %d", fs.NArg())
+	case *outDir == "":
+		return cli.Usage("--out-dir is required")
+	case !(*threshold > 0 && *threshold < 1):
+		return cli.Usage("--threshold %g: want 0 < t < 1", *threshold)
+	}
+	path := fs.Arg(0)
+	preds, err := artifacts.ReadPredictions(path)
+	if err != nil {
+		return err
+	}
+	in := metrics.FromPredictions(preds)
+	in.Threshold = *threshold
+	rep, err := metrics.Compute(in)
+	if err != nil {
+		return cli.BadInput(fmt.Errorf("%s: %w", path, err))
+	}
+	if rep.N == 0 {
+		return cli.BadInput(fmt.Errorf("%s: no labeled rows: a report needs the true labels (predict a labeled tokens artifact)", path))
+	}
+	var curves *report.Curves
+	if len(*logs) > 0 {
+		if curves, err = report.ReadCurves(*logs); err != nil {
+			return cli.BadInput(err)
+		}
+	}
+	sum, err := artifacts.HashFile(path)
+	if err != nil {
+		return err
+	}
+	src := report.Source{Predictions: path, SHA256: sum, Producer: preds.Producer, Logs: *logs, Parameters: preds.Params}
+	files, err := report.Build(src, rep, curves)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := artifacts.WriteFileAtomic(filepath.Join(*outDir, f.Name), func(w io.Writer) error {
+			_, err := w.Write(f.Data)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	if !com.Quiet {
+		var names []string
+		for _, f := range files {
+			names = append(names, f.Name)
+		}
+		line := fmt.Sprintf("evaluate report: %d documents", rep.N)
+		if rep.MultiLabel {
+			line += fmt.Sprintf(", micro-F1 %.4f, macro-F1 %.4f", rep.MicroF1, rep.MacroF1)
+		} else {
+			line += fmt.Sprintf(", error %.2f%%, macro-F1 %.4f", 100*rep.ErrorRate, rep.MacroF1)
+		}
+		fmt.Fprintf(sio.err, "%s -> %s/{%s}\n", line, *outDir, strings.Join(names, ","))
+	}
+	return nil
+}
+
+const predictDescription = `Classifies raw text with a classifier artifact, tokenizing it exactly as
+the model's training data was (the tokenizer settings are stored in the
+model). Documents come from --text (repeatable), else from --input FILE
+(one document per line; "-" is stdin), else from stdin lines; empty lines
+are skipped. Prints one JSON object per document, in input order:
+  {"text": ..., "label": ..., "probs": {"LABEL": p, ...}}
+("labels": [...] instead of "label" for multi-label models, those with
+p >= --threshold). Documents are classified in batches of --bs.
+
+Example:
+  echo "What is the capital of France ?" | evaluate predict --model trec.clf.arrow`
+
+func runPredict(ctx context.Context, args []string, sio stdio) error {
+	fs := cli.NewFlags("evaluate predict", "--model CLF.arrow [--text TEXT]... [--input FILE]", predictDescription)
+	var com cli.Common
+	com.Register(fs, "threads")
+	model := fs.String("model", "", "classifier `artifact`")
+	texts := fs.StringArray("text", nil, "a document to classify (repeatable)")
+	input := fs.String("input", "", "read documents from this `file`, one per line (- for stdin)")
+	bs := fs.Int("bs", 64, "documents per batch")
+	threshold := fs.Float64("threshold", 0.5, "multi-label decision threshold")
+	showTokens := fs.Bool("tokens", false, "include the tokens of each document in the output")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := com.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return cli.Usage("unexpected arguments %q (use --text)", fs.Args())
+	case *model == "":
+		return cli.Usage("--model is required")
+	case len(*texts) > 0 && *input != "":
+		return cli.Usage("--text and --input exclude each other")
+	case *bs < 1:
+		return cli.Usage("--bs %d: want >= 1", *bs)
+	}
+	p, err := predict.Load(*model, cpu.New(com.Threads))
+	if err != nil {
+		return err
+	}
+	p.BS = *bs
+	out := bufio.NewWriter(sio.out)
+	defer out.Flush()
+	emit := func(batch []string) error {
+		probs, err := p.Texts(ctx, batch)
+		if err != nil {
+			return err
+		}
+		nc := len(p.LabelNames())
+		for i, text := range batch {
+			line, err := jsonLine(p, text, probs[i*nc:(i+1)*nc], *threshold, *showTokens)
+			if err != nil {
+				return err
+			}
+			out.Write(line)
+		}
+		return out.Flush()
+	}
+	if len(*texts) > 0 {
+		return emit(*texts)
+	}
+	var r = sio.in
+	if *input != "" && *input != "-" {
+		f, err := os.Open(*input)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	chunk := 4 * *bs
+	var batch []string
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		batch = append(batch, line)
+		if len(batch) == chunk {
+			if err := emit(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return cli.BadInput(fmt.Errorf("reading %s: %w", firstNonEmpty(*input, "stdin"), err))
+	}
+	if len(batch) > 0 {
+		return emit(batch)
+	}
+	return nil
+}
+
+// jsonLine renders one prediction with probabilities in label order.
+func jsonLine(p *predict.Predictor, text string, probs []float32, threshold float64, showTokens bool) ([]byte, error) {
+	var b strings.Builder
+	enc := func(v any) error {
+		js, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b.Write(js)
+		return nil
+	}
+	names := p.LabelNames()
+	b.WriteString(`{"text":`)
+	if err := enc(text); err != nil {
+		return nil, err
+	}
+	if p.MultiLabel() {
+		var on []string
+		for i, v := range probs {
+			if float64(v) >= threshold {
+				on = append(on, names[i])
+			}
+		}
+		if on == nil {
+			on = []string{}
+		}
+		b.WriteString(`,"labels":`)
+		enc(on)
+	} else {
+		b.WriteString(`,"label":`)
+		enc(names[metrics.Argmax(probs)])
+	}
+	b.WriteString(`,"probs":{`)
+	for i, v := range probs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		enc(names[i])
+		b.WriteByte(':')
+		enc(v)
+	}
+	b.WriteByte('}')
+	if showTokens {
+		toks, err := p.Tokens(text)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(`,"tokens":`)
+		enc(toks)
+	}
+	b.WriteString("}\n")
+	return []byte(b.String()), nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
