@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"math/big"
@@ -269,7 +270,7 @@ func loadTorchZip(data []byte) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("storage record %s/data/%s is missing from the archive", prefix, st.key)
 		}
-		b, err := readZipRecord(f)
+		b, err := zipRecordBytes(data, f)
 		if err != nil {
 			return nil, err
 		}
@@ -285,6 +286,22 @@ func loadTorchZip(data []byte) (any, error) {
 		return nil, fmt.Errorf("unpickling data.pkl: %w", err)
 	}
 	return obj, nil
+}
+
+// zipRecordBytes returns a record's bytes: a slice of data for a stored
+// (uncompressed) record, as torch writes them, else a decompressed copy.
+func zipRecordBytes(data []byte, f *zip.File) ([]byte, error) {
+	if f.Method == zip.Store && f.UncompressedSize64 == f.CompressedSize64 {
+		off, err := f.DataOffset()
+		if err == nil && off >= 0 && uint64(off)+f.UncompressedSize64 <= uint64(len(data)) {
+			b := data[off : uint64(off)+f.UncompressedSize64]
+			if crc32.ChecksumIEEE(b) != f.CRC32 {
+				return nil, fmt.Errorf("zip record %s: checksum mismatch (corrupt file)", f.Name)
+			}
+			return b, nil
+		}
+	}
+	return readZipRecord(f)
 }
 
 func readZipRecord(f *zip.File) ([]byte, error) {
@@ -377,8 +394,9 @@ func loadTorchLegacy(data []byte) (any, error) {
 		if n < 0 || nb > int64(r.Len()) {
 			return nil, fmt.Errorf("storage %s: declares %d elements but only %d bytes remain (truncated file?)", ks, n, r.Len())
 		}
-		st.data = make([]byte, nb)
-		if _, err := io.ReadFull(r, st.data); err != nil {
+		pos := r.Size() - int64(r.Len())
+		st.data = data[pos : pos+nb] // no copy: the file is in memory already
+		if _, err := r.Seek(nb, io.SeekCurrent); err != nil {
 			return nil, fmt.Errorf("storage %s: %w", ks, err)
 		}
 	}
