@@ -60,6 +60,16 @@ func FixHTML(s string) string {
 	return s
 }
 
+// fixHTML is FixHTML as the Tokenizer applies it: well-formed entities ("&#39;",
+// "&quot;", "&amp;") are decoded first, because fastai's replacements, made for data whose
+// "&" had been stripped (" #39;", " quot;"), turn "&#39;" into "&'".
+func fixHTML(s string) string {
+	if strings.IndexByte(s, '&') >= 0 {
+		s = html.UnescapeString(s)
+	}
+	return FixHTML(s)
+}
+
 // ReplaceRep applies fastai's replace_rep: a character repeated 3 or more times (not
 // whitespace) becomes " xxrep N c ", e.g. "!!!!" -> " xxrep 4 ! ".
 func ReplaceRep(s string) string {

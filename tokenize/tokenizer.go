@@ -84,7 +84,8 @@ func itoa(i int) string {
 }
 
 // Append tokenizes one document made of the given text fields and appends its tokens to
-// dst. It returns the number of tokens appended.
+// dst. It returns the number of tokens appended. Invalid UTF-8 becomes U+FFFD, so tokens
+// are always valid UTF-8.
 func (t *Tokenizer) Append(dst *Tokens, fields ...string) int {
 	n0 := dst.Len()
 	var text string
@@ -97,12 +98,15 @@ func (t *Tokenizer) Append(dst *Tokens, fields ...string) int {
 		joinFields(&t.bld, fields, t.s.MarkFields)
 		text = t.bld.String()
 	}
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
 	if t.s.AddBOS {
 		dst.addString(BOS)
 	}
 	if t.words {
 		if t.fixHTML {
-			text = FixHTML(text)
+			text = fixHTML(text)
 		}
 		if t.rep {
 			if out := appendReplaceRep(nil, text, true, t.s.RepDigits, t.s.KeepURLs); out != nil {
@@ -362,9 +366,32 @@ func prefixSplit(b []byte) int {
 		return 0
 	}
 	if isPunct(r) {
-		return n
+		return clusterEnd(b, n)
 	}
 	return 0
+}
+
+// isJoiner: combining marks, variation selectors and the zero-width joiner, which belong
+// to the rune before them.
+func isJoiner(r rune) bool {
+	return r == '\u200d' || (r >= '\ufe00' && r <= '\ufe0f') || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r)
+}
+
+// clusterEnd extends a symbol that ends at i over following joiners (and the rune after
+// a zero-width joiner), so "❤️" and "👩‍💻" stay one token.
+func clusterEnd(b []byte, i int) int {
+	for i < len(b) && b[i] >= utf8.RuneSelf {
+		r, n := utf8.DecodeRune(b[i:])
+		if !isJoiner(r) {
+			break
+		}
+		i += n
+		if r == '\u200d' && i < len(b) {
+			_, n2 := utf8.DecodeRune(b[i:])
+			i += n2
+		}
+	}
+	return i
 }
 
 func runLen(b []byte, c byte) int {
@@ -483,6 +510,26 @@ func (t *Tokenizer) word(dst *Tokens, b []byte) {
 			break
 		}
 		k := 0
+		if r >= 0x300 && isJoiner(r) {
+			// find the cluster's base rune; split it off when it is a symbol
+			j := len(b) - n
+			for j > 0 {
+				r2, n2 := utf8.DecodeLastRune(b[:j])
+				j -= n2
+				if !isJoiner(r2) {
+					if isPunct(r2) && j > 0 {
+						k = len(b) - j
+					}
+					break
+				}
+			}
+			if k == 0 {
+				break
+			}
+			t.sufs = append(t.sufs, b[len(b)-k:])
+			b = b[:len(b)-k]
+			continue
+		}
 		switch {
 		case r == '.':
 			if k = runLenBack(b, '.'); k < 2 {
@@ -589,6 +636,9 @@ func (t *Tokenizer) infix(dst *Tokens, b []byte) {
 			prev = r
 			i += n
 			continue
+		}
+		if k == n {
+			k = clusterEnd(b, i+n) - i // keep a symbol's variation selectors, ZWJ sequences
 		}
 		if i > start {
 			t.emitWord(dst, b[start:i])
