@@ -17,14 +17,14 @@ type tokBench struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// benchTokenize runs `go test -run ^$ -bench . -benchmem ./...` in dir when
+// benchTokenize runs `go test -run ^$ -bench . -benchtime 1x -benchmem ./...` in dir when
 // any of its _test.go files defines a Benchmark function; nil otherwise.
 func benchTokenize(ctx context.Context, dir string, log io.Writer) *tokBench {
 	if !hasBenchmarks(dir) {
 		io.WriteString(log, "== tokenize: no Go benchmarks in "+dir+", skipped\n")
 		return nil
 	}
-	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", "./..."}
+	args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", "1x", "-benchmem", "-count", "1", "./..."}
 	t := &tokBench{Command: "cd " + dir + " && go " + strings.Join(args, " ")}
 	io.WriteString(log, "== tokenize: "+t.Command+"\n")
 	cmd := exec.CommandContext(ctx, goTool(), args...)
