@@ -652,3 +652,26 @@ func (t *Tokenizer) infix(dst *Tokens, b []byte) {
 		t.emitWord(dst, b[start:])
 	}
 }
+
+// IDs maps tokens to vocabulary ids; *artifacts.Vocab satisfies it.
+type IDs interface {
+	ID(tok string) (int32, bool)
+}
+
+// Encode tokenizes one document and appends its token ids to dst; tokens not in v map to
+// xxunk's id. It returns the ids and how many tokens were unknown.
+func (t *Tokenizer) Encode(dst []int32, v IDs, fields ...string) ([]int32, int) {
+	var toks Tokens
+	t.Append(&toks, fields...)
+	unkID, _ := v.ID(UNK)
+	unk := 0
+	for i := 0; i < toks.Len(); i++ {
+		id, ok := v.ID(string(toks.At(i)))
+		if !ok {
+			id = unkID
+			unk++
+		}
+		dst = append(dst, id)
+	}
+	return dst, unk
+}
