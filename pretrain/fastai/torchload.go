@@ -542,6 +542,7 @@ type opaqueObject struct {
 	args  []any
 	state any
 	items []types.DictEntry
+	list  []any // APPENDed items (list subclasses such as fastcore's L)
 }
 
 func (o *opaqueObject) PySetState(state any) error { o.state = state; return nil }
@@ -553,6 +554,7 @@ func (o *opaqueObject) Set(key, value any) {
 	o.items = append(o.items, types.DictEntry{Key: key, Value: value})
 }
 func (o *opaqueObject) PySetAttr(key string, v any) error { return o.PyDictSet(key, v) }
+func (o *opaqueObject) Append(v any)                      { o.list = append(o.list, v) }
 
 func equalInts(a, b []int) bool {
 	if len(a) != len(b) {

@@ -38,7 +38,8 @@ func readItos(data []byte) ([]string, error) {
 		items = *v
 	case *types.Tuple:
 		items = *v
-	case *opaqueObject: // fastcore's L keeps its items in a list attribute
+	case *opaqueObject: // a list subclass, or fastcore's L (items in an attribute)
+		items = v.list
 		for _, it := range v.items {
 			if l, ok := it.Value.(*types.List); ok && (it.Key == "items" || it.Key == "_items") {
 				items = *l
