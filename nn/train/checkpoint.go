@@ -46,12 +46,26 @@ type TrainState struct {
 	BestMetric *float64 `json:"best_metric,omitempty"`
 	BestEpoch  int      `json:"best_epoch,omitempty"`
 	BadEpochs  int      `json:"bad_epochs,omitempty"`
+	// EpochLossSum and EpochLossSteps accumulate the training loss of the
+	// epoch in progress; History lists the finished epochs.
+	EpochLossSum   float64        `json:"epoch_loss_sum"`
+	EpochLossSteps int            `json:"epoch_loss_steps"`
+	History        []EpochSummary `json:"history,omitempty"`
 	// Phase names a stage-specific phase (e.g. gradual unfreezing).
 	Phase string `json:"phase,omitempty"`
 	// Finished is true in the final artifact of a completed run.
 	Finished bool `json:"finished"`
 	// Extra holds stage-specific state.
 	Extra json.RawMessage `json:"extra,omitempty"`
+}
+
+// EpochSummary is the deterministic record of one finished epoch (no
+// timings, so that artifacts are reproducible byte for byte).
+type EpochSummary struct {
+	Epoch     int      `json:"epoch"` // 1-based
+	TrainLoss float64  `json:"train_loss"`
+	ValidLoss *float64 `json:"valid_loss,omitempty"`
+	ValidPPL  *float64 `json:"valid_ppl,omitempty"`
 }
 
 // RNGScheme describes the random stream derivation, stored in TrainState.RNG.

@@ -82,8 +82,6 @@ type LMTrainer struct {
 
 	hiddenResume []artifacts.Tensor
 	ticker       *Ticker
-	lastValid    float64
-	history      []EpochResult
 }
 
 // EpochResult summarizes one finished epoch.
@@ -225,11 +223,8 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			label += " (last group only)"
 		}
 		t.Progress.Start(label)
-		nominal := rows.Steps(cfg.BPTT)
 		epochStart := time.Now()
 		var epochTokens int64
-		var epochLossSum float64
-		var epochLossN int
 		logTokens, logTime := int64(0), time.Now()
 
 		for {
@@ -282,10 +277,12 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			res.Tokens += toks
 			epochTokens += toks
 			logTokens += toks
-			epochLossSum += loss.CE
-			epochLossN++
+			st.EpochLossSum += loss.CE
+			st.EpochLossSteps++
 			sm := st.Smooth(loss.CE)
-			t.Progress.Update(Stat{Done: int64(st.StepInEpoch), Total: int64(nominal), Epoch: epoch + 1, Epochs: t.totalEpochs(),
+			// Steps left, estimated from the mean window length so far.
+			left := int64(math.Ceil(float64(rows.L-1-st.DataPos) * float64(st.StepInEpoch) / float64(st.DataPos)))
+			t.Progress.Update(Stat{Done: int64(st.StepInEpoch), Total: int64(st.StepInEpoch) + left,
 				Loss: sm, PPL: true, LR: lrs[len(lrs)-1], Tokens: epochTokens})
 			if st.StepInEpoch%cfg.LogEvery == 0 {
 				el := time.Since(logTime).Seconds()
@@ -313,8 +310,8 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 		}
 		t.Progress.Done()
 		er := EpochResult{Epoch: epoch + 1, Seconds: time.Since(epochStart).Seconds(), Tokens: epochTokens, TrainLoss: math.NaN()}
-		if epochLossN > 0 {
-			er.TrainLoss = epochLossSum / float64(epochLossN)
+		if st.EpochLossSteps > 0 {
+			er.TrainLoss = st.EpochLossSum / float64(st.EpochLossSteps)
 		}
 		stop := false
 		if t.Valid != nil {
@@ -333,7 +330,12 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			}
 			res.BestValid = *st.BestMetric
 		}
-		t.history = append(t.history, er)
+		es := EpochSummary{Epoch: epoch + 1, TrainLoss: er.TrainLoss}
+		if t.Valid != nil {
+			vl, vp := er.ValidLoss, er.ValidPPL
+			es.ValidLoss, es.ValidPPL = &vl, &vp
+		}
+		st.History = append(st.History, es)
 		res.Epochs = append(res.Epochs, er)
 		rec := Record{Type: "epoch", Step: st.Step, Epoch: epoch + 1, Loss: Ptr(er.TrainLoss), Tokens: st.Tokens,
 			TokensPerSec: Float(float64(epochTokens) / er.Seconds)}
@@ -350,6 +352,7 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 
 		st.Epoch++
 		st.StepInEpoch, st.DataPos = 0, 0
+		st.EpochLossSum, st.EpochLossSteps = 0, 0
 		if stop {
 			res.StoppedEarly = true
 			t.Progress.Printf("early stopping: no better validation loss for %d epochs (best %.4f at epoch %d)", st.BadEpochs, *st.BestMetric, st.BestEpoch)
