@@ -114,7 +114,7 @@ func Import(weights, itos []byte, opt ImportOptions) (*Imported, error) {
 	}
 
 	var ts []artifacts.Tensor
-	add := func(name string, t *TorchTensor, rows []int) error {
+	add := func(name string, t *torchTensor, rows []int) error {
 		v, err := t.Float32s()
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", wn, ck.names[t], err)
@@ -140,7 +140,7 @@ func Import(weights, itos []byte, opt ImportOptions) (*Imported, error) {
 	for l, ly := range ck.layers {
 		for _, p := range []struct {
 			n string
-			t *TorchTensor
+			t *torchTensor
 		}{{"weight_ih", ly.wih}, {"weight_hh", ly.whh}, {"bias_ih", ly.bih}, {"bias_hh", ly.bhh}} {
 			if err := add(fmt.Sprintf("rnns.%d.%s", l, p.n), p.t, nil); err != nil {
 				return nil, err

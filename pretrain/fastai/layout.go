@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/types"
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // Layout names a fastai checkpoint key layout.
@@ -22,7 +23,7 @@ const (
 // entry is one named tensor of a state dict, in file order.
 type entry struct {
 	name string
-	t    *TorchTensor
+	t    *torchTensor
 }
 
 // stateDict extracts the named tensors of a loaded checkpoint: a state dict
@@ -53,7 +54,7 @@ func stateDict(obj any) ([]entry, error) {
 		if !ok {
 			return nil, fmt.Errorf("state dict key %v is a %s, want a string", it.Key, pyType(it.Key))
 		}
-		t, ok := it.Value.(*TorchTensor)
+		t, ok := it.Value.(*torchTensor)
 		if !ok {
 			skipped = append(skipped, k)
 			continue
@@ -66,6 +67,32 @@ func stateDict(obj any) ([]entry, error) {
 	return out, nil
 }
 
+// ReadStateDict decodes the bytes of a torch.save file that holds a state
+// dict (an OrderedDict or dict of tensors, possibly wrapped as {'model':
+// ..., 'opt': ...}) into named float32 tensors, in file order; entries that
+// are not tensors are skipped. Both torch formats (zip and legacy) and any
+// float, integer or bool dtype are read; strided views are made contiguous.
+func ReadStateDict(data []byte) ([]artifacts.Tensor, error) {
+	obj, err := loadTorch(data)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := stateDict(obj)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]artifacts.Tensor, len(sd))
+	for i, e := range sd {
+		v, err := e.t.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.name, err)
+		}
+		out[i] = artifacts.Tensor{Name: e.name, Shape: append([]int{}, e.t.Shape...), Data: v}
+	}
+	return out, nil
+}
+
+// dictItems returns the entries of a pickled dict or OrderedDict.
 func dictItems(obj any) ([]types.DictEntry, bool) {
 	switch d := obj.(type) {
 	case *types.OrderedDict:
@@ -95,7 +122,7 @@ func pyType(v any) string {
 		return "list"
 	case *types.Tuple:
 		return "tuple"
-	case *TorchTensor:
+	case *torchTensor:
 		return "tensor"
 	case *opaqueObject:
 		return v.(*opaqueObject).class.String() + " object"
@@ -112,17 +139,17 @@ func firstN(s []string, n int) []string {
 
 // lmLayer holds one LSTM layer's tensors.
 type lmLayer struct {
-	wih, whh, bih, bhh *TorchTensor
+	wih, whh, bih, bhh *torchTensor
 }
 
 // lmCheckpoint is an AWD-LSTM language model found in a state dict.
 type lmCheckpoint struct {
 	layout Layout
-	enc    *TorchTensor
+	enc    *torchTensor
 	layers []lmLayer
-	decW   *TorchTensor // nil in an encoder-only file
-	decB   *TorchTensor // nil when the decoder has no bias (fastai 0.7)
-	names  map[*TorchTensor]string
+	decW   *torchTensor // nil in an encoder-only file
+	decB   *torchTensor // nil when the decoder has no bias (fastai 0.7)
+	names  map[*torchTensor]string
 }
 
 // Shape is the size of an AWD-LSTM found in (or required of) a checkpoint.
@@ -142,14 +169,14 @@ func (s Shape) String() string {
 // parseLM finds an AWD-LSTM language model in a state dict and checks that
 // every tensor has the shape its neighbours imply.
 func parseLM(sd []entry) (*lmCheckpoint, error) {
-	byName := make(map[string]*TorchTensor, len(sd))
+	byName := make(map[string]*torchTensor, len(sd))
 	keys := make([]string, 0, len(sd))
 	for _, e := range sd {
 		byName[e.name] = e.t
 		keys = append(keys, e.name)
 	}
 	used := map[string]bool{}
-	get := func(names ...string) (*TorchTensor, string) {
+	get := func(names ...string) (*torchTensor, string) {
 		for _, n := range names {
 			if t, ok := byName[n]; ok {
 				used[n] = true
@@ -176,8 +203,8 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		}
 		prefix = "" // an encoder-only save (fastai 0.7's *_enc.h5, or learn.save_encoder)
 	}
-	ck := &lmCheckpoint{names: map[*TorchTensor]string{}}
-	name := func(t *TorchTensor, n string) *TorchTensor {
+	ck := &lmCheckpoint{names: map[*torchTensor]string{}}
+	name := func(t *torchTensor, n string) *torchTensor {
 		if _, named := ck.names[t]; t != nil && !named {
 			ck.names[t] = n // the first name of a shared (tied) tensor
 		}
@@ -223,7 +250,7 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		name(ly.bhh, n)
 		var missing []string
 		for _, m := range []struct {
-			t    *TorchTensor
+			t    *torchTensor
 			want string
 		}{{ly.wih, "module.weight_ih_l0"}, {ly.whh, "weight_hh_l0_raw"}, {ly.bih, "module.bias_ih_l0"}, {ly.bhh, "module.bias_hh_l0"}} {
 			if m.t == nil {
@@ -285,7 +312,7 @@ func withPrefix(keys []string, p string) []string {
 // and In_l = H_(l-1), weight_hh [4H_l, H_l], biases [4H_l]; the last layer's
 // H = E (fastai always feeds the decoder the embedding size); decoder [V,E].
 func (ck *lmCheckpoint) shape() (Shape, error) {
-	bad := func(t *TorchTensor, want []int) error {
+	bad := func(t *torchTensor, want []int) error {
 		return fmt.Errorf("%s has shape %v, expected %v (from the shapes of the other tensors)", ck.names[t], t.Shape, want)
 	}
 	if len(ck.enc.Shape) != 2 {
@@ -304,7 +331,7 @@ func (ck *lmCheckpoint) shape() (Shape, error) {
 		if want := []int{4 * h, in}; !equalInts(ly.wih.Shape, want) {
 			return Shape{}, bad(ly.wih, want)
 		}
-		for _, b := range []*TorchTensor{ly.bih, ly.bhh} {
+		for _, b := range []*torchTensor{ly.bih, ly.bhh} {
 			if want := []int{4 * h}; !equalInts(b.Shape, want) {
 				return Shape{}, bad(b, want)
 			}
@@ -337,7 +364,7 @@ func (ck *lmCheckpoint) tied() (bool, error) {
 	return sameValues(ck.decW, ck.enc)
 }
 
-func sameValues(a, b *TorchTensor) (bool, error) {
+func sameValues(a, b *torchTensor) (bool, error) {
 	if !equalInts(a.Shape, b.Shape) {
 		return false, nil
 	}

@@ -17,31 +17,31 @@ import (
 	"github.com/nlpodyssey/gopickle/types"
 )
 
-// DType is the element type of a PyTorch storage.
-type DType string
+// dtype is the element type of a PyTorch storage.
+type dtype string
 
 // Storage element types this reader understands.
 const (
-	Float32  DType = "float32"
-	Float64  DType = "float64"
-	Float16  DType = "float16"
-	BFloat16 DType = "bfloat16"
-	Int64    DType = "int64"
-	Int32    DType = "int32"
-	Int16    DType = "int16"
-	Int8     DType = "int8"
-	Uint8    DType = "uint8"
-	Bool     DType = "bool"
+	dtFloat32  dtype = "float32"
+	dtFloat64  dtype = "float64"
+	dtFloat16  dtype = "float16"
+	dtBFloat16 dtype = "bfloat16"
+	dtInt64    dtype = "int64"
+	dtInt32    dtype = "int32"
+	dtInt16    dtype = "int16"
+	dtInt8     dtype = "int8"
+	dtUint8    dtype = "uint8"
+	dtBool     dtype = "bool"
 )
 
 // size returns the element size in bytes.
-func (d DType) size() int {
+func (d dtype) size() int {
 	switch d {
-	case Float64, Int64:
+	case dtFloat64, dtInt64:
 		return 8
-	case Float32, Int32:
+	case dtFloat32, dtInt32:
 		return 4
-	case Float16, BFloat16, Int16:
+	case dtFloat16, dtBFloat16, dtInt16:
 		return 2
 	default:
 		return 1
@@ -50,37 +50,34 @@ func (d DType) size() int {
 
 // storageClasses maps the pickled storage class name (torch.FloatStorage,
 // torch.cuda.FloatStorage, ...) to its element type.
-var storageClasses = map[string]DType{
-	"FloatStorage": Float32, "DoubleStorage": Float64, "HalfStorage": Float16,
-	"BFloat16Storage": BFloat16, "LongStorage": Int64, "IntStorage": Int32,
-	"ShortStorage": Int16, "CharStorage": Int8, "ByteStorage": Uint8, "BoolStorage": Bool,
+var storageClasses = map[string]dtype{
+	"FloatStorage": dtFloat32, "DoubleStorage": dtFloat64, "HalfStorage": dtFloat16,
+	"BFloat16Storage": dtBFloat16, "LongStorage": dtInt64, "IntStorage": dtInt32,
+	"ShortStorage": dtInt16, "CharStorage": dtInt8, "ByteStorage": dtUint8, "BoolStorage": dtBool,
 }
 
 // storageClass is the unpickled value of a torch.*Storage class reference.
-type storageClass struct{ dtype DType }
+type storageClass struct{ dtype dtype }
 
 // storage is one PyTorch storage: raw little-endian bytes of one dtype.
 type storage struct {
 	key   string
-	dtype DType
+	dtype dtype
 	numel int
 	data  []byte // filled when the storage bytes are read
 }
 
-// TorchTensor is a tensor read from a PyTorch checkpoint: a strided view
+// torchTensor is a tensor read from a PyTorch checkpoint: a strided view
 // into a storage.
-type TorchTensor struct {
+type torchTensor struct {
 	Shape  []int
 	Stride []int
 	Offset int
 	st     *storage
 }
 
-// DType returns the tensor's element type.
-func (t *TorchTensor) DType() DType { return t.st.dtype }
-
 // Numel returns the number of elements.
-func (t *TorchTensor) Numel() int {
+func (t *torchTensor) Numel() int {
 	n := 1
 	for _, s := range t.Shape {
 		n *= s
@@ -90,12 +87,12 @@ func (t *TorchTensor) Numel() int {
 
 // sameStorage reports whether two tensors view the same storage with the
 // same geometry (tied weights).
-func (t *TorchTensor) sameStorage(u *TorchTensor) bool {
+func (t *torchTensor) sameStorage(u *torchTensor) bool {
 	return t.st == u.st && t.Offset == u.Offset && equalInts(t.Shape, u.Shape) && equalInts(t.Stride, u.Stride)
 }
 
 // Float32s returns the tensor's values in row-major order, converted to float32.
-func (t *TorchTensor) Float32s() ([]float32, error) {
+func (t *torchTensor) Float32s() ([]float32, error) {
 	n := t.Numel()
 	out := make([]float32, n)
 	if n == 0 {
@@ -123,7 +120,7 @@ func (t *TorchTensor) Float32s() ([]float32, error) {
 	}
 	if t.contiguous() {
 		b := t.st.data[t.Offset*es:]
-		if t.st.dtype == Float32 {
+		if t.st.dtype == dtFloat32 {
 			for i := range out {
 				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 			}
@@ -153,7 +150,7 @@ func (t *TorchTensor) Float32s() ([]float32, error) {
 }
 
 // contiguous reports whether the view is row-major without gaps.
-func (t *TorchTensor) contiguous() bool {
+func (t *torchTensor) contiguous() bool {
 	n := 1
 	for i := len(t.Shape) - 1; i >= 0; i-- {
 		if t.Shape[i] != 1 && t.Stride[i] != n {
@@ -164,26 +161,26 @@ func (t *TorchTensor) contiguous() bool {
 	return true
 }
 
-func converter(d DType) (func(b []byte) float32, error) {
+func converter(d dtype) (func(b []byte) float32, error) {
 	le := binary.LittleEndian
 	switch d {
-	case Float32:
+	case dtFloat32:
 		return func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) }, nil
-	case Float64:
+	case dtFloat64:
 		return func(b []byte) float32 { return float32(math.Float64frombits(le.Uint64(b))) }, nil
-	case Float16:
+	case dtFloat16:
 		return func(b []byte) float32 { return halfToFloat(le.Uint16(b)) }, nil
-	case BFloat16:
+	case dtBFloat16:
 		return func(b []byte) float32 { return math.Float32frombits(uint32(le.Uint16(b)) << 16) }, nil
-	case Int64:
+	case dtInt64:
 		return func(b []byte) float32 { return float32(int64(le.Uint64(b))) }, nil
-	case Int32:
+	case dtInt32:
 		return func(b []byte) float32 { return float32(int32(le.Uint32(b))) }, nil
-	case Int16:
+	case dtInt16:
 		return func(b []byte) float32 { return float32(int16(le.Uint16(b))) }, nil
-	case Int8:
+	case dtInt8:
 		return func(b []byte) float32 { return float32(int8(b[0])) }, nil
-	case Uint8, Bool:
+	case dtUint8, dtBool:
 		return func(b []byte) float32 { return float32(b[0]) }, nil
 	}
 	return nil, fmt.Errorf("unsupported storage type %q", d)
@@ -213,7 +210,7 @@ func halfToFloat(h uint16) float32 {
 // (torch >= 1.6: <prefix>/data.pkl plus <prefix>/data/<key> storage records)
 // or the legacy format (magic number, protocol, sys info, the object pickle,
 // the storage key list, then each storage as int64 numel + raw bytes).
-// Tensors come back as *TorchTensor; dicts as *types.Dict or
+// Tensors come back as *torchTensor; dicts as *types.Dict or
 // *types.OrderedDict; unknown Python classes as opaque objects.
 func loadTorch(data []byte) (any, error) {
 	if len(data) >= 4 && string(data[:4]) == "PK\x03\x04" {
@@ -499,7 +496,7 @@ func rebuildTensor(args ...any) (any, error) {
 	if len(shape) != len(stride) {
 		return nil, fmt.Errorf("_rebuild_tensor: size %v and stride %v differ in rank", shape, stride)
 	}
-	return &TorchTensor{Shape: shape, Stride: stride, Offset: off, st: st}, nil
+	return &torchTensor{Shape: shape, Stride: stride, Offset: off, st: st}, nil
 }
 
 func intTuple(v any) ([]int, error) {

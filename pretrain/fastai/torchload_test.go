@@ -26,11 +26,7 @@ func TestReadTensors(t *testing.T) {
 	}
 	for _, file := range []string{"tensors.pth", "tensors_legacy.pth"} {
 		t.Run(file, func(t *testing.T) {
-			obj, err := loadTorch(readTestdata(t, file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sd, err := stateDict(obj)
+			sd, err := ReadStateDict(readTestdata(t, file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,18 +34,14 @@ func TestReadTensors(t *testing.T) {
 				t.Fatalf("%d tensors, want %d", len(sd), len(refs.Tensors))
 			}
 			for _, e := range sd {
-				want := refs.Tensors[e.name]
-				if !slices.Equal(e.t.Shape, want.Shape) {
-					t.Errorf("%s: shape %v, want %v", e.name, e.t.Shape, want.Shape)
+				want := refs.Tensors[e.Name]
+				if !slices.Equal(e.Shape, want.Shape) {
+					t.Errorf("%s: shape %v, want %v", e.Name, e.Shape, want.Shape)
 					continue
 				}
-				got, err := e.t.Float32s()
-				if err != nil {
-					t.Fatalf("%s: %v", e.name, err)
-				}
-				for i := range got {
-					if got[i] != float32(want.Values[i]) {
-						t.Errorf("%s[%d] = %v, want %v", e.name, i, got[i], want.Values[i])
+				for i := range e.Data {
+					if e.Data[i] != float32(want.Values[i]) {
+						t.Errorf("%s[%d] = %v, want %v", e.Name, i, e.Data[i], want.Values[i])
 						break
 					}
 				}
