@@ -28,10 +28,15 @@ require (
 
 require (
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0
+	github.com/ulmfit-go/ulmfit/evaluate v0.0.0
 	github.com/ulmfit-go/ulmfit/nn v0.0.0
 )
 
+require github.com/ulmfit-go/ulmfit/tokenize v0.0.0 // indirect
+
 replace (
 	github.com/ulmfit-go/ulmfit/artifacts => ../artifacts
+	github.com/ulmfit-go/ulmfit/evaluate => ../evaluate
 	github.com/ulmfit-go/ulmfit/nn => ../nn
+	github.com/ulmfit-go/ulmfit/tokenize => ../tokenize
 )

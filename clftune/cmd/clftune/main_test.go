@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
+	"github.com/ulmfit-go/ulmfit/nn/clftrain"
+)
+
+type fixture struct {
+	dir, train, test, lm, bwdLM, small string
+}
+
+var (
+	fixOnce sync.Once
+	fix     fixture
+	fixDir  string
+)
+
+// TestMain removes the shared fixture folder.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixDir != "" {
+		os.RemoveAll(fixDir)
+	}
+	os.Exit(code)
+}
+
+// fixtures tokenizes TREC-6 (all 5452 train and 500 test documents), a
+// 200-document training subset, and random tiny fwd/bwd LMs over the train
+// vocabulary; built once per test binary.
+func fixtures(t *testing.T) fixture {
+	fixOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "clftune-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixDir = dir
+		f := fixture{dir: dir}
+		f.train, f.test = evaltest.TREC(t, dir, 0, 0)
+		f.small = filepath.Join(dir, "small.tokens.arrow")
+		evaltest.Subset(t, f.train, f.small, 200)
+		h, _, err := artifacts.ReadTokens(f.small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.lm, f.bwdLM = filepath.Join(dir, "fwd.lm.arrow"), filepath.Join(dir, "bwd.lm.arrow")
+		evaltest.TinyLM(t, f.lm, h.Vocab, h.Tokenizer, "fwd", 1)
+		evaltest.TinyLM(t, f.bwdLM, h.Vocab, h.Tokenizer, "bwd", 2)
+		fix = f
+	})
+	if fix.dir == "" {
+		t.Fatal("fixtures failed")
+	}
+	return fix
+}
+
+func runCmd(args ...string) (int, string) {
+	var stderr bytes.Buffer
+	code := cli.Run(context.Background(), "clftune", append(args, "--threads", "1"), &stderr, run)
+	return code, stderr.String()
+}
+
+type summary struct {
+	clftrain.Result
+	Test *struct {
+		N     int     `json:"n"`
+		Error float64 `json:"error"`
+	} `json:"test"`
+	Vocab map[string]clftrain.VocabReport `json:"vocab"`
+}
+
+func readSummary(t *testing.T, path string) (*artifacts.Model, summary) {
+	t.Helper()
+	m, err := artifacts.ReadModel(path, artifacts.KindClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s summary
+	if err := json.Unmarshal(m.Metrics, &s); err != nil {
+		t.Fatalf("metrics %s: %v", m.Metrics, err)
+	}
+	return m, s
+}
+
+func TestLearnsTREC(t *testing.T) {
+	f := fixtures(t)
+	out := filepath.Join(t.TempDir(), "clf.arrow")
+	code, msg := runCmd("--from-scratch", "--preset", "tiny", "--mode", "full", "--lr", "0.01", "--epochs", "6", "--bs", "32",
+		"--data", f.train, "--test", f.test, "--out", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	m, s := readSummary(t, out)
+	first, last := s.Epochs[0], s.Epochs[len(s.Epochs)-1]
+	t.Logf("train error %.3f -> %.3f, best valid error %.3f, test error %.3f (majority baseline 0.724)", first.TrainError, last.TrainError, *s.BestValidError, s.Test.Error)
+	if !(last.TrainError < first.TrainError-0.1) {
+		t.Errorf("train error did not fall: %.3f -> %.3f", first.TrainError, last.TrainError)
+	}
+	if s.Test == nil || s.Test.N != 500 || s.Test.Error > 0.35 {
+		t.Errorf("test %+v: want 500 documents and an error well under the majority baseline 0.724", s.Test)
+	}
+	// The artifact is self-contained.
+	if m.Direction != "fwd" || len(m.LabelNames) != 6 || m.Vocab == nil || len(m.Tokenizer) == 0 || m.Producer != "clftune" {
+		t.Errorf("artifact: direction %q, labels %v, tokenizer %q", m.Direction, m.LabelNames, m.Tokenizer)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow"); err == nil {
+		t.Error("checkpoint left behind after a finished run")
+	}
+}
+
+func TestEveryMode(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	for _, md := range clftrain.Modes() {
+		out := filepath.Join(dir, md.Name+".arrow")
+		args := []string{"--mode", md.Name, "--epochs", "1", "--bs", "32", "--data", f.small, "--out", out, "-q"}
+		if !md.Scratch {
+			args = append(args, "--lm", f.lm)
+		} else {
+			args = append(args, "--preset", "tiny")
+		}
+		code, msg := runCmd(args...)
+		if code != 0 {
+			t.Errorf("%s: exit %d: %s", md.Name, code, msg)
+			continue
+		}
+		_, s := readSummary(t, out)
+		if len(s.Epochs) == 0 || s.Steps == 0 {
+			t.Errorf("%s: no training happened: %+v", md.Name, s.Result)
+		}
+	}
+}
+
+func TestBackwardAndRemap(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	// An LM whose vocabulary lists the tokens in another order and lacks
+	// 500 of them: ids are remapped by string and the remap is reported.
+	h, _, err := artifacts.ReadTokens(f.train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &artifacts.Vocab{Tokens: append([]string(nil), h.Vocab.Tokens[:9]...), Counts: append([]int64(nil), h.Vocab.Counts[:9]...)}
+	for i := h.Vocab.Len() - 501; i >= 9; i-- {
+		v.Tokens = append(v.Tokens, h.Vocab.Tokens[i])
+		v.Counts = append(v.Counts, h.Vocab.Counts[i])
+	}
+	otherLM := filepath.Join(dir, "other.bwd.lm.arrow")
+	evaltest.TinyLM(t, otherLM, v, h.Tokenizer, "bwd", 3)
+	out := filepath.Join(dir, "bwd.arrow")
+	code, msg := runCmd("--lm", otherLM, "--backward", "--epochs", "1", "--bs", "32", "--data", f.train, "--out", out, "-q", "--valid-frac", "0.2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	m, s := readSummary(t, out)
+	if m.Direction != "bwd" {
+		t.Errorf("direction %q", m.Direction)
+	}
+	vr := s.Vocab[f.train]
+	if vr.Same || vr.MissingTypes != 500 || vr.UnkTokens == 0 {
+		t.Errorf("vocab report %+v: want a remap with 500 missing types", vr)
+	}
+	lm, _ := artifacts.ReadModel(otherLM, artifacts.KindLM)
+	if m.Vocab.Hash() != lm.Vocab.Hash() {
+		t.Error("the classifier's vocabulary is not the LM's")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.arrow")
+	unknown := filepath.Join(dir, "unknown.tokens.arrow")
+	evaltest.WriteTokens(t, f.test, unknown, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+		h.LabelNames = append([]string(nil), h.LabelNames...)
+		h.LabelNames[3] = "ANIMAL"
+		return d
+	})
+	unlabeled := filepath.Join(dir, "unlabeled.tokens.arrow")
+	evaltest.WriteTokens(t, f.small, unlabeled, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+		d[7].Label = -1
+		return d
+	})
+	otherVocab := filepath.Join(dir, "other.tokens.arrow")
+	evaltest.WriteTokens(t, f.small, otherVocab, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+		v := &artifacts.Vocab{}
+		for i, tok := range h.Vocab.Tokens {
+			if i >= 9 {
+				tok = "zz" + tok
+			}
+			v.Tokens = append(v.Tokens, tok)
+			v.Counts = append(v.Counts, h.Vocab.Counts[i])
+		}
+		h.Vocab = v
+		return d
+	})
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown label", []string{"--lm", f.lm, "--data", f.small, "--test", unknown}, []string{"unknown.tokens.arrow", "unknown label \"ANIMAL\""}},
+		{"unlabeled", []string{"--lm", f.lm, "--data", unlabeled}, []string{"unlabeled.tokens.arrow", "row 7", "no label"}},
+		{"vocab", []string{"--lm", f.lm, "--data", otherVocab}, []string{"other.tokens.arrow", "vocabulary mismatch"}},
+		{"direction", []string{"--lm", f.bwdLM, "--data", f.small}, []string{"bwd.lm.arrow", "backward", "--backward"}},
+		{"kind", []string{"--lm", f.small, "--data", f.small}, []string{"small.tokens.arrow"}},
+		{"kind data", []string{"--lm", f.lm, "--data", f.lm}, []string{"fwd.lm.arrow"}},
+		{"missing", []string{"--lm", filepath.Join(dir, "nope.arrow"), "--data", f.small}, []string{"nope.arrow"}},
+		{"no lm", []string{"--data", f.small}, []string{"--lm"}},
+		{"both", []string{"--lm", f.lm, "--from-scratch", "--data", f.small}, []string{"exclude"}},
+		{"mode", []string{"--lm", f.lm, "--data", f.small, "--mode", "nope"}, []string{"unknown mode", "ulmfit"}},
+		{"weights", []string{"--lm", f.lm, "--data", f.small, "--class-weights", "1,2"}, []string{"2 class weights for 6 classes"}},
+	} {
+		code, msg := runCmd(append(c.args, "--out", out, "--epochs", "1")...)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2 (%s)", c.name, code, msg)
+		}
+		if strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+			t.Errorf("%s: not one line: %q", c.name, msg)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q lacks %q", c.name, msg, w)
+			}
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output written despite errors")
+	}
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
+	"github.com/ulmfit-go/ulmfit/tokenize/input"
+)
+
+type fixture struct {
+	dir, train, test, fwd, bwd, lm string
+	texts                         []string // raw test texts, artifact order
+}
+
+var (
+	fixOnce sync.Once
+	fix     fixture
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fix.dir != "" {
+		os.RemoveAll(fix.dir)
+	}
+	os.Exit(code)
+}
+
+// fixtures: TREC-6 (all 5452 train and 500 test documents) and tiny fwd and bwd
+// classifiers trained on it for 3 epochs.
+func fixtures(t *testing.T) fixture {
+	fixOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "evaluate-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := fixture{dir: dir}
+		fix.dir = dir
+		f.train, f.test = evaltest.TREC(t, dir, 0, 0)
+		f.fwd, f.bwd = filepath.Join(dir, "fwd.clf.arrow"), filepath.Join(dir, "bwd.clf.arrow")
+		evaltest.Classifier(t, f.fwd, f.train, "fwd", 3, 1)
+		evaltest.Classifier(t, f.bwd, f.train, "bwd", 3, 2)
+		h, _, err := artifacts.ReadTokens(f.train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.lm = filepath.Join(dir, "fwd.lm.arrow")
+		evaltest.TinyLM(t, f.lm, h.Vocab, h.Tokenizer, "fwd", 1)
+		src, err := input.Open(evaltest.TRECCSV(t, "test"), input.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			r, err := src.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.texts = append(f.texts, strings.Join(r.Fields, " "))
+		}
+		fix = f
+	})
+	if fix.fwd == "" {
+		t.Fatal("fixtures failed")
+	}
+	return fix
+}
+
+func runCmd(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	if len(args) == 0 || args[0] != "report" {
+		args = append(args, "--threads", "1")
+	}
+	code = cli.Run(context.Background(), "evaluate", args, &errb, func(ctx context.Context, a []string) error {
+		return runIO(ctx, a, stdio{in: strings.NewReader(stdin), out: &out, err: &errb})
+	})
+	return code, out.String(), errb.String()
+}
+
+type jsonPred struct {
+	Text  string             `json:"text"`
+	Label string             `json:"label"`
+	Probs map[string]float64 `json:"probs"`
+}
+
+// TestPredictEqualsEvaluate: classifying the raw test text gives the same
+// probabilities as evaluating the tokens artifact made from it, for the
+// forward and the backward model.
+func TestPredictEqualsEvaluate(t *testing.T) {
+	f := fixtures(t)
+	for _, model := range []string{f.fwd, f.bwd} {
+		out := filepath.Join(t.TempDir(), "preds.arrow")
+		code, _, msg := runCmd("", "--model", model, "--data", f.test, "--out", out)
+		if code != 0 {
+			t.Fatalf("evaluate: exit %d: %s", code, msg)
+		}
+		if !strings.Contains(msg, "500 documents, error ") {
+			t.Errorf("summary %q", msg)
+		}
+		preds, err := artifacts.ReadPredictions(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(preds.Rows) != len(f.texts) {
+			t.Fatalf("%d predictions for %d texts", len(preds.Rows), len(f.texts))
+		}
+		var m struct {
+			ErrorRate     float64 `json:"error_rate"`
+			MajorityError float64 `json:"majority_error"`
+		}
+		if err := json.Unmarshal(preds.Metrics, &m); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: test error %.3f (majority %.3f)", filepath.Base(model), m.ErrorRate, m.MajorityError)
+		if m.ErrorRate > m.MajorityError-0.15 {
+			t.Errorf("test error %.3f not well under the majority baseline %.3f", m.ErrorRate, m.MajorityError)
+		}
+
+		code, stdout, msg := runCmd(strings.Join(f.texts, "\n")+"\n", "predict", "--model", model, "--bs", "50")
+		if code != 0 {
+			t.Fatalf("predict: exit %d: %s", code, msg)
+		}
+		sc := bufio.NewScanner(strings.NewReader(stdout))
+		i := 0
+		for ; sc.Scan(); i++ {
+			var jp jsonPred
+			if err := json.Unmarshal(sc.Bytes(), &jp); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			row := preds.Rows[i]
+			if jp.Text != f.texts[i] || jp.Label != preds.LabelNames[row.Pred] {
+				t.Fatalf("row %d: %q -> %s, evaluate says %s", i, jp.Text, jp.Label, preds.LabelNames[row.Pred])
+			}
+			for c, name := range preds.LabelNames {
+				if math.Abs(jp.Probs[name]-float64(row.Probs[c])) > 1e-5 {
+					t.Fatalf("row %d %q: P(%s) %.7f by predict, %.7f by evaluate", i, jp.Text, name, jp.Probs[name], row.Probs[c])
+				}
+			}
+		}
+		if i != len(f.texts) {
+			t.Fatalf("%d output lines for %d texts", i, len(f.texts))
+		}
+	}
+	// --text, repeated, in order.
+	code, stdout, msg := runCmd("", "predict", "--model", f.fwd, "--text", "Who wrote Hamlet ?", "--text", "How far is the moon ?")
+	if code != 0 || strings.Count(stdout, "\n") != 2 || !strings.Contains(stdout, `"text":"Who wrote Hamlet ?"`) {
+		t.Fatalf("--text: exit %d, %q %s", code, stdout, msg)
+	}
+}
+
+func TestReport(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	preds := filepath.Join(dir, "preds.arrow")
+	if code, _, msg := runCmd("", "--model", f.fwd, "--data", f.test, "--out", preds, "-q"); code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	log := filepath.Join(dir, "train.jsonl")
+	os.WriteFile(log, []byte(`{"type":"step","step":10,"loss":1.5,"lr":[0.001,0.01]}
+{"type":"epoch","step":20,"epoch":1,"loss":1.2,"valid_loss":1.1,"accuracy":0.6,"extra":{"valid_error":0.4}}
+`), 0o644)
+	out := filepath.Join(dir, "report")
+	code, _, msg := runCmd("", "report", preds, "--log", log, "--out-dir", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	for _, name := range []string{"metrics.json", "report.md", "confusion.png", "loss.png", "error.png", "lr.png"} {
+		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty", name)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "| DESC |") || !strings.Contains(string(md), "error rate") {
+		t.Errorf("report.md:\n%s", md)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.arrow")
+	unknown := filepath.Join(dir, "unknown.tokens.arrow")
+	evaltest.WriteTokens(t, f.test, unknown, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+		h.LabelNames = append([]string(nil), h.LabelNames...)
+		h.LabelNames[2] = "ANIMAL"
+		return d
+	})
+	otherVocab := filepath.Join(dir, "other.tokens.arrow")
+	evaltest.WriteTokens(t, f.test, otherVocab, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+		v := &artifacts.Vocab{}
+		for i, tok := range h.Vocab.Tokens {
+			if i >= 9 {
+				tok = "zz" + tok
+			}
+			v.Tokens = append(v.Tokens, tok)
+			v.Counts = append(v.Counts, h.Vocab.Counts[i])
+		}
+		h.Vocab = v
+		return d
+	})
+	unlabeled := filepath.Join(dir, "unlabeled.preds.arrow")
+	if err := artifacts.WritePredictions(unlabeled, &artifacts.Predictions{
+		Lineage: artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "test"}, LabelNames: []string{"a", "b"},
+		Rows: []artifacts.Prediction{{ID: 1, Label: -1, Probs: []float32{0.5, 0.5}, Pred: 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown label", []string{"--model", f.fwd, "--data", unknown, "--out", out}, []string{"unknown.tokens.arrow", `unknown label "ANIMAL"`}},
+		{"vocab", []string{"--model", f.fwd, "--data", otherVocab, "--out", out}, []string{"other.tokens.arrow", "vocabulary mismatch"}},
+		{"kind tokens", []string{"--model", f.test, "--data", f.test, "--out", out}, []string{"trec.test.tokens.arrow", "classifier"}},
+		{"kind lm", []string{"--model", f.lm, "--data", f.test, "--out", out}, []string{"fwd.lm.arrow", "classifier"}},
+		{"kind data", []string{"--model", f.fwd, "--data", f.fwd, "--out", out}, []string{"fwd.clf.arrow", "tokens"}},
+		{"missing", []string{"--model", filepath.Join(dir, "nope.arrow"), "--data", f.test, "--out", out}, []string{"nope.arrow"}},
+		{"args", []string{"--model", f.fwd}, []string{"--data"}},
+		{"report unlabeled", []string{"report", unlabeled, "--out-dir", dir}, []string{"no labeled rows"}},
+		{"report kind", []string{"report", f.fwd, "--out-dir", dir}, []string{"fwd.clf.arrow"}},
+		{"predict kind", []string{"predict", "--model", f.test, "--text", "hi"}, []string{"trec.test.tokens.arrow"}},
+	} {
+		code, _, msg := runCmd("", c.args...)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2 (%s)", c.name, code, msg)
+		}
+		if strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+			t.Errorf("%s: not one line: %q", c.name, msg)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q lacks %q", c.name, msg, w)
+			}
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output written despite errors")
+	}
+}
