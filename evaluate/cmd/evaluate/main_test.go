@@ -21,7 +21,7 @@ import (
 
 type fixture struct {
 	dir, train, test, fwd, bwd, lm string
-	texts                         []string // raw test texts, artifact order
+	texts                          []string // raw test texts, artifact order
 }
 
 var (
