@@ -12,6 +12,9 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
+	"github.com/ulmfit-go/ulmfit/evaluate/predict"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
 )
 
 func writePreds(t *testing.T, path string, names []string, rows []artifacts.Prediction) {
@@ -170,5 +173,68 @@ func TestEnsembleBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("an output was written despite the errors")
+	}
+}
+
+// TestFwdBwdTREC ensembles real forward and backward TREC-6 classifiers'
+// predictions of the test set.
+func TestFwdBwdTREC(t *testing.T) {
+	dir := t.TempDir()
+	train, test := evaltest.TREC(t, dir, 0, 0)
+	var paths []string
+	var preds []*artifacts.Predictions
+	for i, d := range []string{"fwd", "bwd"} {
+		clf := filepath.Join(dir, d+".clf.arrow")
+		evaltest.Classifier(t, clf, train, d, 2, uint64(i+1))
+		p, err := predict.Load(clf, cpu.New(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, _, err := p.Data(context.Background(), test)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr.Lineage = artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "test"}
+		path := filepath.Join(dir, d+".preds.arrow")
+		if err := artifacts.WritePredictions(path, pr); err != nil {
+			t.Fatal(err)
+		}
+		paths, preds = append(paths, path), append(preds, pr)
+	}
+	out := filepath.Join(dir, "ens.arrow")
+	code, msg := runCmd(paths[0], paths[1], "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	t.Log(strings.TrimSpace(msg))
+	ens, err := artifacts.ReadPredictions(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ens.Rows {
+		for c := range r.Probs {
+			want := (preds[0].Rows[i].Probs[c] + preds[1].Rows[i].Probs[c]) / 2
+			if math.Abs(float64(r.Probs[c]-want)) > 1e-6 {
+				t.Fatalf("row %d: %v is not the mean of %v and %v", i, r.Probs, preds[0].Rows[i].Probs, preds[1].Rows[i].Probs)
+			}
+		}
+	}
+	var m struct {
+		Inputs []struct {
+			Metrics struct {
+				ErrorRate float64 `json:"error_rate"`
+			} `json:"metrics"`
+		} `json:"inputs"`
+		Ensemble struct {
+			ErrorRate float64 `json:"error_rate"`
+			N         int     `json:"n"`
+		} `json:"ensemble"`
+	}
+	if err := json.Unmarshal(ens.Metrics, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Ensemble.N != 500 || m.Ensemble.ErrorRate > max(m.Inputs[0].Metrics.ErrorRate, m.Inputs[1].Metrics.ErrorRate) {
+		t.Errorf("ensemble error %.3f (n=%d) worse than both inputs (%.3f, %.3f)", m.Ensemble.ErrorRate, m.Ensemble.N,
+			m.Inputs[0].Metrics.ErrorRate, m.Inputs[1].Metrics.ErrorRate)
 	}
 }
