@@ -12,6 +12,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/nn/train"
 )
 
@@ -46,7 +47,7 @@ func tinyClassifier(t testing.TB, v, nc int, multi bool) *nn.Classifier {
 	cfg := nn.DefaultClassifierConfig(enc, nc)
 	cfg.MultiLabel = multi
 	cfg.BPTT, cfg.MaxLen = 10, 40
-	m, err := nn.NewClassifier(cfg, nn.Reference())
+	m, err := nn.NewClassifier(cfg, cpu.New(1))
 	if err != nil {
 		t.Fatal(err)
 	}
