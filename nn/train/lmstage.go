@@ -246,24 +246,9 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 			return nil, &artifacts.Error{Path: s.From, Field: artifacts.MetaDirection, Err: artifacts.ErrWrongKind,
 				Msg: fmt.Sprintf("the model is %s but this run is %s: %s", am.Direction, direction(s.Train.Backward), hint)}
 		}
-		cfg := src.Cfg
-		d := s.Model
-		cfg.OutputDropout, cfg.HiddenDropout, cfg.InputDropout, cfg.EmbedDropout, cfg.WeightDropout = d.OutputDropout, d.HiddenDropout, d.InputDropout, d.EmbedDropout, d.WeightDropout
-		cfg.ARAlpha, cfg.TARBeta = d.ARAlpha, d.TARBeta
-		cfg.VocabSize = vocab.Len()
-		cfg.PadID = padID(vocab)
-		if lm, err = nn.NewLM(cfg, be); err != nil {
+		cfg := s.Model
+		if lm, res.Transfer, err = TransferLM(src, cfg, am.Vocab, vocab); err != nil {
 			return nil, err
-		}
-		if vocab.Hash() == am.Vocab.Hash() {
-			if err := LoadTensors(lm.Params(), am.Tensors, s.From, false); err != nil {
-				return nil, err
-			}
-		} else {
-			res.Transfer = NewVocabRemap(am.Vocab.Tokens, vocab.Tokens)
-			if err := transferLM(lm, src, res.Transfer); err != nil {
-				return nil, err
-			}
 		}
 		if len(am.Tokenizer) > 0 && len(tokenizer) == 0 {
 			tokenizer = am.Tokenizer
@@ -393,6 +378,31 @@ func padID(v *artifacts.Vocab) int32 {
 		return id
 	}
 	return -1
+}
+
+// TransferLM returns a new LM for vocabulary to (on src's backend) with
+// src's sizes and cfg's dropouts and AR/TAR, holding src's weights: by token
+// string for the vocabulary-indexed tensors (rows of new tokens get the mean
+// row and the mean decoder bias, as fastai's match_embeds) and as they are
+// otherwise. The remap is nil when the vocabularies are equal.
+func TransferLM(src *nn.LM, cfg nn.LMConfig, from, to *artifacts.Vocab) (*nn.LM, *VocabRemap, error) {
+	c := src.Cfg
+	c.OutputDropout, c.HiddenDropout, c.InputDropout, c.EmbedDropout, c.WeightDropout = cfg.OutputDropout, cfg.HiddenDropout, cfg.InputDropout, cfg.EmbedDropout, cfg.WeightDropout
+	c.ARAlpha, c.TARBeta = cfg.ARAlpha, cfg.TARBeta
+	c.VocabSize = to.Len()
+	c.PadID = padID(to)
+	lm, err := nn.NewLM(c, src.Backend())
+	if err != nil {
+		return nil, nil, err
+	}
+	remap := NewVocabRemap(from.Tokens, to.Tokens) // the identity for equal vocabs
+	if err := transferLM(lm, src, remap); err != nil {
+		return nil, nil, err
+	}
+	if from.Hash() == to.Hash() {
+		return lm, nil, nil
+	}
+	return lm, remap, nil
 }
 
 // transferLM copies src's weights into dst (same sizes, another vocab):

@@ -35,6 +35,8 @@ sizes come from the model.`
 
 func main() { cli.Main("lmtune", run) }
 
-func run(ctx context.Context, args []string) error {
-	return lmcli.Run(ctx, lmcli.LMTune, synopsis, help, args, lmcli.Options{})
+func run(ctx context.Context, args []string) error { return runWith(ctx, args, lmcli.Options{}) }
+
+func runWith(ctx context.Context, args []string, o lmcli.Options) error {
+	return lmcli.Run(ctx, lmcli.LMTune, synopsis, help, args, o)
 }

@@ -5,6 +5,7 @@ package lmtest
 
 import (
 	"bufio"
+	"encoding/csv"
 	"fmt"
 	"math"
 	"os"
@@ -222,4 +223,36 @@ func (c *Corpus) String() string {
 		return
 	}
 	return fmt.Sprintf("vocab %d, train %d docs/%d tokens, valid %d docs/%d tokens", len(c.Vocab), len(c.Train), count(c.Train), len(c.Valid), count(c.Valid))
+}
+
+// TREC reads up to n questions of the embedded TREC-6 training set as
+// whitespace tokens ("?" and "," split off): a target domain far from
+// Wikipedia.
+func TREC(t testing.TB, n int) [][]string {
+	t.Helper()
+	f, err := os.Open(RepoFile(t, "data/trec/train.csv.zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f, zstd.WithDecoderMaxWindow(1<<31))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	r := csv.NewReader(zr)
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs [][]string
+	for _, row := range rows[1:] { // header: label,fine_label,text
+		text := row[len(row)-1]
+		text = strings.NewReplacer("?", " ? ", ",", " , ").Replace(text)
+		docs = append(docs, strings.Fields(text))
+		if len(docs) == n {
+			break
+		}
+	}
+	return docs
 }
