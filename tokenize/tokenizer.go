@@ -190,8 +190,74 @@ func (t *Tokenizer) pretok(dst *Tokens, tok string) {
 	dst.add(t.caseRules(dst, tok))
 }
 
+// fastChunk handles the commonest chunks, ASCII letters with maybe one trailing ",;:!?",
+// without the general machinery. It reports whether it did.
+func (t *Tokenizer) fastChunk(dst *Tokens, c string) bool {
+	n := len(c)
+	end := n
+	switch c[n-1] {
+	case ',', ';', ':', '!', '?':
+		end = n - 1
+		if end == 0 {
+			return false
+		}
+	}
+	upper := 0 // upper-case letters after the first byte
+	for i := 0; i < end; i++ {
+		cl := asciiClass[c[i]&0x7f]
+		if c[i] >= utf8.RuneSelf || cl&(cUpper|cLower) == 0 {
+			return false
+		}
+		if i > 0 && cl&cUpper != 0 {
+			upper++
+		}
+	}
+	low := t.lower
+	if c0 := c[0]; c0 >= 'A' && c0 <= 'Z' && (t.caps || t.maj) {
+		allCaps := upper == end-1 // no lower-case letter (the punctuation is not one)
+		switch {
+		case t.caps && allCaps:
+			if n > 1 {
+				dst.addString(TKUp)
+			}
+			low = true
+		case t.maj && upper == 0:
+			if n > 1 {
+				dst.addString(TKMaj)
+			}
+			low = true
+		}
+	}
+	start := len(dst.Buf)
+	if low {
+		for i := 0; i < end; i++ {
+			b := c[i]
+			if b >= 'A' && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			dst.Buf = append(dst.Buf, b)
+		}
+	} else {
+		dst.Buf = append(dst.Buf, c[:end]...)
+	}
+	w := dst.Buf[start:]
+	if m := len(w); m >= 4 && m <= 8 && splitEnd(w[m-2], w[m-1]) {
+		if k, ok := splitAt[string(t.folded(w))]; ok {
+			dst.Ends = append(dst.Ends, int32(start+k))
+		}
+	}
+	dst.Ends = append(dst.Ends, int32(len(dst.Buf)))
+	if end < n {
+		dst.addString(c[end:])
+	}
+	return true
+}
+
 // chunk tokenizes one whitespace-free chunk of text.
 func (t *Tokenizer) chunk(dst *Tokens, c string) {
+	if t.fastChunk(dst, c) {
+		return
+	}
 	if t.s.KeepURLs {
 		if pre, core, suf, ok := splitURL(c); ok {
 			for _, r := range pre {

@@ -13,7 +13,16 @@ const (
 // splitURL reports whether chunk c is a URL or an e-mail address, possibly wrapped in
 // brackets, quotes or followed by punctuation, and splits off that wrapping.
 func splitURL(c string) (pre, core, suf string, ok bool) {
-	if len(c) < 4 || (strings.IndexByte(c, '.') < 0 && strings.IndexByte(c, ':') < 0) {
+	if len(c) < 4 {
+		return
+	}
+	dot := strings.IndexByte(c, '.')
+	if dot < 0 && strings.IndexByte(c, ':') < 0 {
+		return
+	}
+	// cheap necessary conditions: "://", "www.", an "@", or a "/" somewhere after a "."
+	if strings.IndexByte(c, '@') < 0 && !strings.Contains(c, "://") && !containsFold(c, "www.") &&
+		(dot < 0 || strings.IndexByte(c[dot:], '/') < 0) {
 		return
 	}
 	core = trimLeftAny(c, urlOpen)
@@ -56,6 +65,15 @@ func trimRightAny(s, set string) string {
 		s = s[:len(s)-n]
 	}
 	return s
+}
+
+func containsFold(s, p string) bool {
+	for i := 0; i+len(p) <= len(s); i++ {
+		if hasPrefixFold(s[i:], p) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasPrefixFold(s, p string) bool {

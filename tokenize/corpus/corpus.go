@@ -103,7 +103,7 @@ type cacheEntry struct {
 	tok string
 }
 
-const cacheBits = 13
+const cacheBits = 16
 const cacheSize = 1 << cacheBits
 
 // cacheKey returns a token's first 8 bytes (zero-padded) and its cache slot, a hash of
