@@ -161,6 +161,9 @@ func NewWithOptions(o Options) (*Backend, error) {
 	b.isa = isa
 	b.k = newKern(isa)
 	b.job.k = b.k
+	// The workers reference only the pool: stop them once the backend is
+	// unreachable, in case Close was never called.
+	runtime.AddCleanup(b, func(p *pool) { p.close() }, b.pool)
 	return b, nil
 }
 

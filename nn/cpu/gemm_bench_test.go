@@ -36,22 +36,22 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
+// BenchmarkGemm reports GFLOP/s of the LSTM's GEMM shapes for each GEMM
+// path ("openblas" = split over the backend's threads, "openblas-threads" =
+// OpenBLAS's own threading, "gonum") with 1 and 2 threads. Select with e.g.
+// -bench 'Gemm/openblas/'.
 func BenchmarkGemm(b *testing.B) {
-	lib, err := loadOpenBLAS()
-	if err != nil {
-		b.Logf("openblas unavailable: %v", err)
-	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, mode := range []gemmMode{gemmSplit, gemmLibThreads, gemmGonum} {
-		if mode != gemmGonum && lib == nil {
-			continue
-		}
+	for _, bl := range []string{"openblas", "openblas-threads", "gonum"} {
 		for _, threads := range []int{1, 2} {
-			p := newPool(threads)
-			g := newGemmEngine(lib, p, mode)
+			be, err := NewWithOptions(Options{Threads: threads, BLAS: bl})
+			if err != nil {
+				b.Logf("%s: %v", bl, err)
+				continue
+			}
 			for _, s := range lstmShapes {
-				if mode == gemmGonum && s.m*s.n*s.k > 200e6 {
-					continue
+				if bl == "gonum" && s.m*s.n*s.k > 200e6 {
+					continue // minutes per call
 				}
 				a := randSlice(r, s.m*s.k)
 				bb := randSlice(r, s.k*s.n)
@@ -63,14 +63,14 @@ func BenchmarkGemm(b *testing.B) {
 				if s.tB {
 					ldb = s.k
 				}
-				b.Run(fmt.Sprintf("%s/t%d/%s", mode, threads, s.name), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/t%d/%s", bl, threads, s.name), func(b *testing.B) {
 					for b.Loop() {
-						g.gemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+						be.Gemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
 					}
 					b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				})
 			}
-			p.close()
+			be.Close()
 		}
 	}
 }

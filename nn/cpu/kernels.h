@@ -5,29 +5,38 @@
 #include <string.h>
 
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define VSQRT(v) ((VF)_mm_sqrt_ps((__m128)(v)))
+#endif
 #define VW 4
 #define SFX _generic
 #include "kernels_impl.h"
 #undef VW
 #undef SFX
+#undef VSQRT
 
 #if defined(__x86_64__)
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#define VSQRT(v) ((VF)_mm256_sqrt_ps((__m256)(v)))
 #define VW 8
 #define SFX _avx2
 #include "kernels_impl.h"
 #undef VW
 #undef SFX
+#undef VSQRT
 #pragma GCC pop_options
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")
+#define VSQRT(v) ((VF)_mm512_sqrt_ps((__m512)(v)))
 #define VW 16
 #define SFX _avx512
 #include "kernels_impl.h"
 #undef VW
 #undef SFX
+#undef VSQRT
 #pragma GCC pop_options
 
 static int ulm_best_isa(void) {

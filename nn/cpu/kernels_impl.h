@@ -34,11 +34,16 @@ static inline VF F(ld)(const float *p) {
 static inline void F(st)(float *p, VF v) { __builtin_memcpy(p, &v, sizeof v); }
 // ldn loads n <= VW elements, zero-filling the rest; stn stores n elements.
 static inline VF F(ldn)(const float *p, long n) {
+	if (n == VW) return F(ld)(p);
 	float t[VW] = {0};
 	for (long i = 0; i < n; i++) t[i] = p[i];
 	return F(ld)(t);
 }
 static inline void F(stn)(float *p, VF v, long n) {
+	if (n == VW) {
+		F(st)(p, v);
+		return;
+	}
 	float t[VW];
 	F(st)(t, v);
 	for (long i = 0; i < n; i++) p[i] = t[i];
@@ -87,6 +92,17 @@ static inline VF F(vexp)(VF x) {
 	VI e = (__builtin_convertvector(n, VI) + 127) << 23;
 	return p * (VF)e;
 }
+
+#ifdef VSQRT
+static inline VF F(vsqrt)(VF x) { return VSQRT(x); }
+#else
+static inline VF F(vsqrt)(VF x) {
+	float t[VW];
+	F(st)(t, x);
+	for (int i = 0; i < VW; i++) t[i] = __builtin_sqrtf(t[i]);
+	return F(ld)(t);
+}
+#endif
 
 static inline VF F(vsigmoid)(VF x) {
 	VF e = F(vexp)(-F(vabs)(x));
@@ -188,7 +204,6 @@ static float F(rowmax)(const float *x, long v) {
 	float mx = F(hmax)(m);
 	for (; j < v; j++) mx = x[j] > mx ? x[j] : mx;
 	return mx; // NaN lanes are skipped here but poison the exp sum
-
 }
 
 // rowexp writes y[j] = exp(x[j]-mx) (y may be x) and returns their sum. With y
@@ -343,31 +358,24 @@ static double F(sumsq)(long n, const float *x) {
 	return s;
 }
 
+static inline void F(adam_vec)(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2,
+                               float eps, float wd, float decay, float ib1, float ib2) {
+	VF gv = F(ldn)(g, n), pv = F(ldn)(p, n);
+	VF mv = b1 * F(ldn)(m, n) + (1.0f - b1) * gv;
+	VF vv = b2 * F(ldn)(v, n) + (1.0f - b2) * gv * gv;
+	if (wd != 0) pv = pv * decay;
+	pv = pv - lr * (mv * ib1) / (F(vsqrt)(vv * ib2) + eps);
+	F(stn)(p, pv, n);
+	F(stn)(m, mv, n);
+	F(stn)(v, vv, n);
+}
+
 static void F(adam)(long n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2, float eps,
                     float wd, float bc1, float bc2) {
 	float decay = 1.0f - lr * wd, ib1 = 1.0f / bc1, ib2 = 1.0f / bc2;
 	long j = 0;
-	for (; j < n; j += VW) {
-		long k = n - j < VW ? n - j : VW;
-		VF gv = F(ldn)(g + j, k), pv = F(ldn)(p + j, k);
-		VF mv = b1 * F(ldn)(m + j, k) + (1.0f - b1) * gv;
-		VF vv = b2 * F(ldn)(v + j, k) + (1.0f - b2) * gv * gv;
-		float t[VW];
-		F(st)(t, vv * ib2);
-		for (int q = 0; q < VW; q++) t[q] = __builtin_sqrtf(t[q]);
-		VF sq = F(ld)(t);
-		if (wd != 0) pv = pv * decay;
-		pv = pv - lr * (mv * ib1) / (sq + eps);
-		if (k == VW) {
-			F(st)(p + j, pv);
-			F(st)(m + j, mv);
-			F(st)(v + j, vv);
-		} else {
-			F(stn)(p + j, pv, k);
-			F(stn)(m + j, mv, k);
-			F(stn)(v + j, vv, k);
-		}
-	}
+	for (; j + VW <= n; j += VW) F(adam_vec)(p + j, g + j, m + j, v + j, VW, lr, b1, b2, eps, wd, decay, ib1, ib2);
+	if (j < n) F(adam_vec)(p + j, g + j, m + j, v + j, n - j, lr, b1, b2, eps, wd, decay, ib1, ib2);
 }
 
 // emb_fwd: out[r,:] = w[ids[r],:] * s for rows r < rows, columns [0,cols)

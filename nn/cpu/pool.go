@@ -66,7 +66,7 @@ func (p *pool) release() { p.mu.Unlock() }
 
 // minWork is the amount of work (in rough "element operations") below which
 // waking a worker costs more than it saves.
-const minWork = 1 << 15
+const minWork = 1 << 16
 
 // parts returns how many parts n items of the given per-item cost should be
 // split into.
