@@ -668,14 +668,46 @@ func (af *arrowFile) blockRows(i int) (int64, error) {
 	if binary.LittleEndian.Uint32(buf) == 0xffffffff {
 		prefix = 8
 	}
-	rows, err := verifyMessage(buf[prefix:])
+	field := fmt.Sprintf("record batch %d", i)
+	bi, err := verifyBatchMessage(buf[prefix:])
 	if err != nil {
-		return 0, errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "%v (the file is damaged; re-create it)", err)
+		return 0, errorf(af.path, field, ErrCorrupt, "%v (the file is damaged; re-create it)", err)
 	}
-	if rows < 0 {
-		return 0, errorf(af.path, fmt.Sprintf("record batch %d", i), ErrCorrupt, "%d rows (the file is damaged; re-create it)", rows)
+	if bi.rows < 0 {
+		return 0, errorf(af.path, field, ErrCorrupt, "%d rows (the file is damaged; re-create it)", bi.rows)
 	}
-	return rows, nil
+	// arrow-go allocates each compressed buffer's claimed uncompressed size
+	// up front; check the claim against what the codec could produce.
+	var prefix8 [8]byte
+	for k, bf := range bi.buffers {
+		off, n := bf[0], bf[1]
+		if off < 0 || n < 0 || off > b.body || n > b.body-off {
+			return 0, errorf(af.path, field, ErrCorrupt, "buffer %d (offset %d, %d bytes) lies outside the %d-byte body (the file is damaged; re-create it)", k, off, n, b.body)
+		}
+		if !bi.compressed || n == 0 {
+			continue
+		}
+		if n < 8 {
+			return 0, errorf(af.path, field, ErrCorrupt, "compressed buffer %d has only %d bytes (the file is damaged; re-create it)", k, n)
+		}
+		if _, err := af.f.ReadAt(prefix8[:], b.offset+int64(b.meta)+off); err != nil {
+			return 0, errorf(af.path, field, ErrCorrupt, "cannot read buffer %d: %v", k, err)
+		}
+		claim := int64(binary.LittleEndian.Uint64(prefix8[:]))
+		if claim == -1 {
+			continue // stored uncompressed
+		}
+		if limit := maxDecompressed(n - 8); claim < 0 || claim > limit {
+			return 0, errorf(af.path, field, ErrCorrupt, "buffer %d claims %d bytes from %d compressed bytes, more than the codec can produce (the file is damaged; re-create it)", k, claim, n-8)
+		}
+	}
+	return bi.rows, nil
+}
+
+// maxDecompressed bounds what n bytes of a zstd (or LZ4) frame can expand
+// to: a zstd block yields at most 128 KiB and takes at least 3 bytes.
+func maxDecompressed(n int64) int64 {
+	return (n/3 + 1) << 17
 }
 
 // listBuilder builds list<elem> with non-nullable items, the list type

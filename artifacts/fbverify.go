@@ -354,49 +354,69 @@ func verifyType(typ byte, t fbTable) error {
 // nodes, buffers, compression, variadicBufferCounts).
 // It returns the batch's row count.
 func verifyMessage(b []byte) (rows int64, err error) {
+	bi, err := verifyBatchMessage(b)
+	return bi.rows, err
+}
+
+// batchInfo is what readers need from a record batch message before
+// letting arrow-go decode it.
+type batchInfo struct {
+	rows       int64
+	compressed bool
+	buffers    [][2]int64 // offset, length within the body
+}
+
+func verifyBatchMessage(b []byte) (bi batchInfo, err error) {
 	v := &fbVerifier{b: b}
 	m, err := v.root()
 	if err != nil {
-		return 0, err
+		return bi, err
 	}
 	if err := m.scalars([2]int{0, 2}, [2]int{3, 8}); err != nil {
-		return 0, err
+		return bi, err
 	}
 	ht, err := m.u8(1)
 	if err != nil {
-		return 0, err
+		return bi, err
 	}
 	if ht != 3 {
-		return 0, fbErr("message header type %d, want a record batch (3)", ht)
+		return bi, fbErr("message header type %d, want a record batch (3)", ht)
 	}
 	rb, ok, err := m.subtable(2)
 	if err != nil {
-		return 0, err
+		return bi, err
 	}
 	if !ok {
-		return 0, fbErr("record batch message without a header")
+		return bi, fbErr("record batch message without a header")
 	}
 	if err := m.keyValues(4); err != nil {
-		return 0, err
+		return bi, err
 	}
 	if p, ok, err := rb.field(0, 8); err != nil {
-		return 0, err
+		return bi, err
 	} else if ok {
-		rows = int64(binary.LittleEndian.Uint64(b[p:]))
+		bi.rows = int64(binary.LittleEndian.Uint64(b[p:]))
 	}
 	if _, _, err := rb.vector(1, 16); err != nil {
-		return 0, err
+		return bi, err
 	}
-	if _, _, err := rb.vector(2, 16); err != nil {
-		return 0, err
+	n, start, err := rb.vector(2, 16)
+	if err != nil {
+		return bi, err
+	}
+	bi.buffers = make([][2]int64, n)
+	for k := range bi.buffers {
+		p := start + 16*uint64(k)
+		bi.buffers[k] = [2]int64{int64(binary.LittleEndian.Uint64(b[p:])), int64(binary.LittleEndian.Uint64(b[p+8:]))}
 	}
 	if c, ok, err := rb.subtable(3); err != nil {
-		return 0, err
+		return bi, err
 	} else if ok {
 		if err := c.scalars([2]int{0, 1}, [2]int{1, 1}); err != nil {
-			return 0, err
+			return bi, err
 		}
+		bi.compressed = true
 	}
 	_, _, err = rb.vector(4, 8)
-	return rows, err
+	return bi, err
 }
