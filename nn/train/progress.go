@@ -70,6 +70,7 @@ type Progress struct {
 	last     time.Time
 	lastStat Stat
 	hasStat  bool
+	printed  bool // line mode: lastStat has been printed
 	barShown bool
 }
 
@@ -131,7 +132,7 @@ func (p *Progress) Update(s Stat) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lastStat, p.hasStat = s, true
+	p.lastStat, p.hasStat, p.printed = s, true, false
 	now := p.opt.Now()
 	if p.term {
 		if !p.last.IsZero() && now.Sub(p.last) < 100*time.Millisecond {
@@ -147,6 +148,7 @@ func (p *Progress) Update(s Stat) {
 	}
 	if now.Sub(p.last) >= p.opt.Interval {
 		p.last = now
+		p.printed = true
 		fmt.Fprintln(p.w, p.lineLocked(now, false))
 	}
 }
@@ -167,7 +169,7 @@ func (p *Progress) Done() {
 	if p.term {
 		p.drawBarLocked(now)
 		p.finishBarLocked()
-	} else {
+	} else if !p.printed {
 		fmt.Fprintln(p.w, p.lineLocked(now, false))
 	}
 	p.hasStat = false

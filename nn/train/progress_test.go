@@ -84,3 +84,18 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressDoneDoesNotRepeat(t *testing.T) {
+	var buf bytes.Buffer
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	no := false
+	p := NewProgress(&buf, ProgressOptions{Terminal: &no, Interval: time.Second, Now: clk.now})
+	p.Start("x")
+	p.Update(Stat{Done: 1, Total: 3, Loss: 1})
+	clk.t = clk.t.Add(2 * time.Second)
+	p.Update(Stat{Done: 2, Total: 3, Loss: 1}) // printed
+	p.Done()                                   // nothing new: no second line
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Errorf("%d lines, want 1:\n%s", n, buf.String())
+	}
+}
