@@ -210,3 +210,23 @@ func mustVocab(t testing.TB, tokens string) *artifacts.Vocab {
 	defer r.Close()
 	return r.Header().Vocab
 }
+
+// MultiLabel rewrites a single-label tokens artifact as a multi-label one:
+// each document keeps its class, and every third document also gets the
+// next class.
+func MultiLabel(t testing.TB, in, out string) {
+	t.Helper()
+	WriteTokens(t, in, out, func(docs []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+		h.MultiLabel = true
+		n := int32(len(h.LabelNames))
+		for i := range docs {
+			l := docs[i].Label
+			docs[i].Labels = []int32{l}
+			if i%3 == 0 {
+				docs[i].Labels = append(docs[i].Labels, (l+1)%n)
+			}
+			docs[i].Label = -1
+		}
+		return docs
+	})
+}

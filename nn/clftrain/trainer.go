@@ -45,8 +45,10 @@ type EpochResult struct {
 	// ValidError is 1 - micro-F1.
 	ValidLoss  *float64 `json:"valid_loss,omitempty"`
 	ValidError *float64 `json:"valid_error,omitempty"`
-	Seconds    float64  `json:"seconds"`
 	Tokens     int64    `json:"tokens"`
+	// Seconds is wall time; it is left out of JSON so that artifacts are
+	// byte-identical for the same seed and inputs (the JSONL log has it).
+	Seconds float64 `json:"-"`
 }
 
 // Result is what Run returns.
@@ -55,9 +57,10 @@ type Result struct {
 	BestEpoch      int           `json:"best_epoch"` // 1-based; the last epoch without validation
 	BestValidError *float64      `json:"best_valid_error,omitempty"`
 	Steps          int64         `json:"steps"`
-	Seconds        float64       `json:"seconds"`
-	TokensPerSec   float64       `json:"tokens_per_sec"`
 	StoppedEarly   bool          `json:"stopped_early"`
+	// Timing, left out of JSON (see EpochResult.Seconds).
+	Seconds      float64 `json:"-"`
+	TokensPerSec float64 `json:"-"`
 }
 
 // Trainer runs classifier fine-tuning through the phases of a mode: per

@@ -315,9 +315,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Flags that change the result (not where files go or how fast it runs),
+	// so that the same settings give the same bytes.
+	operational := []string{"help", "out", "threads", "quiet", "log", "checkpoint", "checkpoint-every", "resume"}
 	params := map[string]any{}
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Name != "help" && f.Name != "threads" && f.Name != "quiet" && f.Name != "resume" {
+		if !slices.Contains(operational, f.Name) {
 			params[f.Name] = f.Value.String()
 		}
 	})
@@ -390,14 +393,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	metrics, err := json.Marshal(struct {
 		*clftrain.Result
-		Mode      string                           `json:"mode"`
-		Train     int                              `json:"train_docs"`
-		Valid     int                              `json:"valid_docs"`
-		Test      *testResult                      `json:"test,omitempty"`
-		Vocab     map[string]*clftrain.VocabReport `json:"vocab"`
-		PeakRSS   int64                            `json:"peak_rss_bytes"`
-		WallClock float64                          `json:"wall_seconds"`
-	}{res, o.mode, len(tr), len(va), tres, vrep, cli.PeakRSS(), time.Since(start).Seconds()})
+		Mode  string                           `json:"mode"`
+		Train int                              `json:"train_docs"`
+		Valid int                              `json:"valid_docs"`
+		Test  *testResult                      `json:"test,omitempty"`
+		Vocab map[string]*clftrain.VocabReport `json:"vocab"`
+	}{res, o.mode, len(tr), len(va), tres, vrep})
 	if err != nil {
 		return err
 	}
@@ -408,7 +409,8 @@ func run(ctx context.Context, args []string) error {
 	if err := artifacts.WriteModel(o.com.Out, art); err != nil {
 		return err
 	}
-	metricsLog.Write(train.Record{Type: "summary", Step: res.Steps, Extra: map[string]any{"best_epoch": res.BestEpoch}})
+	metricsLog.Write(train.Record{Type: "summary", Step: res.Steps, TokensPerSec: train.Float(res.TokensPerSec),
+		Extra: map[string]any{"best_epoch": res.BestEpoch, "peak_rss_bytes": cli.PeakRSS(), "wall_seconds": time.Since(start).Seconds()}})
 	os.Remove(o.checkpoint) // the run is complete: its checkpoint is no longer needed
 
 	if !o.com.Quiet {

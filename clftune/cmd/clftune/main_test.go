@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
@@ -236,5 +238,82 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("output written despite errors")
+	}
+}
+
+func TestMultiLabel(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	ml := filepath.Join(dir, "ml.tokens.arrow")
+	evaltest.MultiLabel(t, f.small, ml)
+	out := filepath.Join(dir, "ml.clf.arrow")
+	code, msg := runCmd("--lm", f.lm, "--data", ml, "--epochs", "4", "--bs", "32", "--class-weights", "auto", "--out", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	m, s := readSummary(t, out)
+	var cfg struct {
+		MultiLabel bool `json:"multi_label"`
+	}
+	json.Unmarshal(m.Config, &cfg)
+	if !cfg.MultiLabel || s.BestValidError == nil {
+		t.Errorf("config %s, result %+v", m.Config, s.Result)
+	}
+}
+
+// TestResume: a run stopped by a checkpoint and resumed gives the same
+// classifier bytes as an uninterrupted run.
+func TestResume(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	args := []string{"--lm", f.lm, "--data", f.small, "--epochs", "4", "--bs", "32", "--seed", "7", "-q"}
+	full := filepath.Join(dir, "full.arrow")
+	if code, msg := runCmd(append(args, "--out", full)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	// Run 2 epochs' worth by making a checkpoint: cancel after the first
+	// checkpoint is written (epoch ends write one).
+	ck := filepath.Join(dir, "part.ckpt.arrow")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- cli.Run(ctx, "clftune", append(args, "--out", filepath.Join(dir, "part.arrow"), "--threads", "1", "--checkpoint", ck), &stderr, run)
+	}()
+	for {
+		time.Sleep(5 * time.Millisecond)
+		if _, err := os.Stat(ck); err == nil {
+			cancel()
+			break
+		}
+		select {
+		case code := <-done:
+			t.Skipf("run finished (exit %d) before a checkpoint could be interrupted", code)
+		default:
+		}
+	}
+	if code := <-done; code == 0 {
+		t.Skip("run finished before the cancellation was seen")
+	}
+	resumed := filepath.Join(dir, "resumed.arrow")
+	if code, msg := runCmd(append(args, "--out", resumed, "--resume", ck, "--checkpoint", ck)...); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, msg)
+	}
+	// Same flags, same seed: the same bytes.
+	again := filepath.Join(dir, "again.arrow")
+	if code, msg := runCmd(append(args, "--out", again, "--checkpoint", strings.TrimSuffix(full, ".arrow")+".ckpt.arrow")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	b1, _ := os.ReadFile(full)
+	b2, _ := os.ReadFile(again)
+	if !bytes.Equal(b1, b2) {
+		t.Error("two runs with the same seed wrote different bytes")
+	}
+	a, _ := artifacts.ReadModel(full, artifacts.KindClassifier)
+	b, _ := artifacts.ReadModel(resumed, artifacts.KindClassifier)
+	for i := range a.Tensors {
+		if !slices.Equal(a.Tensors[i].Data, b.Tensors[i].Data) {
+			t.Fatalf("tensor %s differs after resume", a.Tensors[i].Name)
+		}
 	}
 }

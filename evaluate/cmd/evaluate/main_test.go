@@ -250,3 +250,53 @@ func TestBadInput(t *testing.T) {
 		t.Error("output written despite errors")
 	}
 }
+
+func TestMultiLabel(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	train, test := filepath.Join(dir, "ml.train.tokens.arrow"), filepath.Join(dir, "ml.test.tokens.arrow")
+	evaltest.MultiLabel(t, f.train, train)
+	evaltest.MultiLabel(t, f.test, test)
+	clf := filepath.Join(dir, "ml.clf.arrow")
+	evaltest.Classifier(t, clf, train, "fwd", 2, 1)
+	preds := filepath.Join(dir, "ml.preds.arrow")
+	code, _, msg := runCmd("", "--model", clf, "--data", test, "--out", preds)
+	if code != 0 || !strings.Contains(msg, "micro-F1") {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	p, err := artifacts.ReadPredictions(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.MultiLabel || p.Rows[0].Pred != -1 || len(p.Rows[0].Labels) != 2 {
+		t.Fatalf("multi-label predictions: %+v", p.Rows[0])
+	}
+	out := filepath.Join(dir, "report")
+	if code, _, msg := runCmd("", "report", preds, "--out-dir", out, "-q"); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, msg)
+	}
+	var m struct {
+		Metrics struct {
+			MultiLabel  bool    `json:"multi_label"`
+			MicroF1     float64 `json:"micro_f1"`
+			HammingLoss float64 `json:"hamming_loss"`
+		} `json:"metrics"`
+	}
+	js, _ := os.ReadFile(filepath.Join(out, "metrics.json"))
+	if err := json.Unmarshal(js, &m); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("multi-label: micro-F1 %.3f, Hamming loss %.3f", m.Metrics.MicroF1, m.Metrics.HammingLoss)
+	if !m.Metrics.MultiLabel || m.Metrics.MicroF1 < 0.4 {
+		t.Errorf("metrics %s", js)
+	}
+	code, stdout, msg := runCmd("", "predict", "--model", clf, "--text", "Who wrote Hamlet ?")
+	if code != 0 || !strings.Contains(stdout, `"labels":[`) {
+		t.Fatalf("predict: exit %d: %q %s", code, stdout, msg)
+	}
+	// A single-label model cannot score multi-label data.
+	code, _, msg = runCmd("", "--model", f.fwd, "--data", test, "--out", filepath.Join(dir, "x.arrow"))
+	if code != 2 || !strings.Contains(msg, "multi-label") {
+		t.Errorf("single-label model on multi-label data: exit %d: %s", code, msg)
+	}
+}
