@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# results.sh METRICS.json...: a small table of test error rates, one line per
+# metrics file (from `evaluate --metrics` or `ensemble`), labelled by the
+# direction in its path (fwd, bwd, ens) and whether it is the from-scratch
+# baseline. Missing files are listed as "not built".
+set -uo pipefail
+here=$(dirname "$0")
+printf '%-28s %8s  %s\n' "classifier" "error" "metrics"
+for f in "$@"; do
+	case "/$f/" in
+	*/ens/*) label="ensemble (fwd+bwd)" ;;
+	*/bwd/*) label="backward" ;;
+	*) label="forward" ;;
+	esac
+	case "$f" in
+	*/scratch/*) label="from scratch ($label)" ;;
+	esac
+	if [ -f "$f" ] && e=$("$here/metric.sh" error_rate "$f"); then
+		printf '%-28s %7.2f%%  %s\n' "$label" "$(awk -v e="$e" 'BEGIN{printf "%.4f", 100*e}')" "$f"
+	else
+		printf '%-28s %8s  %s\n' "$label" "not built" "$f"
+	fi
+done

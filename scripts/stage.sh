@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# stage.sh OUT COMMAND [ARG...]
+#
+# Runs one pipeline stage that writes the artifact OUT, unless OUT is already
+# the result of exactly this run: OUT exists, OUT.cmd (written after the last
+# successful run) holds the same command line, and `artifacts verify` finds
+# every input recorded in OUT's lineage unchanged (same sha256). Then it says
+# so, touches OUT (so make sees it as newer than its prerequisites and the
+# stages after it re-check instead of retraining) and exits 0. Make reruns a
+# stage when a prerequisite's mtime changes; this turns "touched" into "same
+# bytes, nothing to do". FORCE=1 in the environment always runs the command.
+#
+# ARTIFACTS (default bin/artifacts) is the artifacts CLI used for the check.
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+	echo "usage: stage.sh OUT COMMAND [ARG...]" >&2
+	exit 2
+fi
+out=$1
+shift
+artifacts=${ARTIFACTS:-bin/artifacts}
+stamp=$out.cmd
+cmdline=$(printf '%q ' "$@")
+cmdline=${cmdline% }
+name=$(basename "$1")
+
+if [ "${FORCE:-}" != 1 ] && [ -f "$out" ] && [ -f "$stamp" ] &&
+	[ "$(cat "$stamp")" = "$cmdline" ] && [ -x "$artifacts" ] &&
+	"$artifacts" verify -q "$out" >/dev/null 2>&1; then
+	touch "$out"
+	echo "$name: $out is up to date (same command, same input hashes); nothing to do"
+	exit 0
+fi
+
+mkdir -p "$(dirname "$out")"
+rm -f "$stamp"
+"$@"
+if [ ! -f "$out" ]; then
+	echo "stage.sh: $name exited 0 but wrote no $out" >&2
+	exit 1
+fi
+tmp=$(mktemp "$stamp.XXXXXX")
+printf '%s\n' "$cmdline" >"$tmp"
+mv -f "$tmp" "$stamp"
