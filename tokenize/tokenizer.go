@@ -104,24 +104,26 @@ func (t *Tokenizer) Append(dst *Tokens, fields ...string) int {
 	if t.s.AddBOS {
 		dst.addString(BOS)
 	}
-	if t.words {
-		if t.fixHTML {
-			text = fixHTML(text)
-		}
+	if t.words && t.fixHTML {
+		text = fixHTML(text)
+	}
+	// Scan once, watching for what replace_rep / replace_wrep would change; only when
+	// there is something (rare) apply them and scan again.
+	base, baseBuf := dst.Len(), len(dst.Buf)
+	if !t.scan(dst, text, t.words && (t.rep || t.wrep)) {
+		dst.Ends, dst.Buf = dst.Ends[:base], dst.Buf[:baseBuf]
 		if t.rep {
 			if out := appendReplaceRep(nil, text, true, t.s.RepDigits, t.s.KeepURLs); out != nil {
 				text = string(out)
 			}
 		}
-		if t.wrep {
-			if !hasRepeatedChunk(text) {
-				// no two equal chunks in a row: replace_wrep cannot match
-			} else if out := appendReplaceWrep(nil, text, true); out != nil {
+		if t.wrep && hasRepeatedChunk(text) {
+			if out := appendReplaceWrep(nil, text, true); out != nil {
 				text = string(out)
 			}
 		}
+		t.scan(dst, text, false)
 	}
-	t.scan(dst, text)
 	if t.s.AddEOS {
 		dst.addString(EOS)
 	}
@@ -129,8 +131,13 @@ func (t *Tokenizer) Append(dst *Tokens, fields ...string) int {
 }
 
 // scan splits text into whitespace-separated chunks and tokenizes each. Runs of
-// whitespace with line breaks become newline tokens between chunks.
-func (t *Tokenizer) scan(dst *Tokens, text string) {
+// whitespace with line breaks become newline tokens between chunks. With check, it stops
+// and returns false at the first thing replace_rep (a rune 3 times in a row) or
+// replace_wrep (two equal chunks in a row) could change.
+func (t *Tokenizer) scan(dst *Tokens, text string, check bool) bool {
+	checkRep := check && t.rep
+	checkWrep := check && t.wrep
+	ps, pe := 0, -1 // previous chunk
 	newlines := 0
 	any := false
 	for i := 0; i < len(text); {
@@ -151,22 +158,33 @@ func (t *Tokenizer) scan(dst *Tokens, text string) {
 			continue
 		}
 		// a chunk starts at i
-		j := i + 1
+		j := i
+		prev, run := rune(-1), 0
 		for j < len(text) {
 			c := text[j]
+			r, n := rune(c), 1
 			if c < utf8.RuneSelf {
 				if asciiClass[c]&cSpace != 0 {
 					break
 				}
-				j++
-				continue
-			}
-			r, n := utf8.DecodeRuneInString(text[j:])
-			if isSpace(r) {
+			} else if r, n = utf8.DecodeRuneInString(text[j:]); isSpace(r) {
 				break
+			}
+			if checkRep {
+				if r == prev {
+					if run++; run >= 3 && (t.s.RepDigits || !isDigit(r)) {
+						return false
+					}
+				} else {
+					prev, run = r, 1
+				}
 			}
 			j += n
 		}
+		if checkWrep && j-i == pe-ps && text[i:j] == text[ps:pe] {
+			return false
+		}
+		ps, pe = i, j
 		if newlines > 0 && any && t.s.Newline != "" {
 			dst.addString(t.s.Newline)
 		}
@@ -179,6 +197,7 @@ func (t *Tokenizer) scan(dst *Tokens, text string) {
 		}
 		i = j
 	}
+	return true
 }
 
 // pretok handles one token of already tokenized text.

@@ -18,7 +18,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -112,8 +111,6 @@ func flags(o *options) *pflag.FlagSet {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	// The corpus keeps little live data (varint ids, dictionaries); collect less often.
-	defer debug.SetGCPercent(debug.SetGCPercent(300))
 	var o options
 	fs := flags(&o)
 	if err := cli.Parse(fs, args); err != nil {
