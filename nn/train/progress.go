@@ -227,13 +227,20 @@ func (p *Progress) lineLocked(now time.Time, bar bool) string {
 		frac := float64(s.Done) / float64(s.Total)
 		frac = math.Max(0, math.Min(1, frac))
 		if bar {
-			const n = 24
+			const n = 20
 			fill := int(frac * n)
 			b.WriteString("[" + strings.Repeat("=", fill) + strings.Repeat(" ", n-fill) + "] ")
 		}
 		fmt.Fprintf(&b, "%d/%d (%3.0f%%)", s.Done, s.Total, 100*frac)
 	} else {
 		fmt.Fprintf(&b, "step %d", s.Done)
+	}
+	el := now.Sub(p.start).Seconds()
+	if s.Total > 0 && s.Done > 0 && s.Done < s.Total && el > 0 {
+		eta := time.Duration(el * float64(s.Total-s.Done) / float64(s.Done) * float64(time.Second))
+		fmt.Fprintf(&b, " eta %s", FormatDuration(eta))
+	} else if el > 0 {
+		fmt.Fprintf(&b, " %s", FormatDuration(time.Duration(el*float64(time.Second))))
 	}
 	if !math.IsNaN(s.Loss) {
 		fmt.Fprintf(&b, " loss %.4f", s.Loss)
@@ -247,15 +254,8 @@ func (p *Progress) lineLocked(now time.Time, bar bool) string {
 	if s.LR > 0 {
 		fmt.Fprintf(&b, " lr %.3g", s.LR)
 	}
-	el := now.Sub(p.start).Seconds()
 	if s.Tokens > 0 && el > 0 {
 		fmt.Fprintf(&b, " %.0f tok/s", float64(s.Tokens)/el)
-	}
-	if s.Total > 0 && s.Done > 0 && s.Done < s.Total && el > 0 {
-		eta := time.Duration(el * float64(s.Total-s.Done) / float64(s.Done) * float64(time.Second))
-		fmt.Fprintf(&b, " eta %s", FormatDuration(eta))
-	} else if el > 0 {
-		fmt.Fprintf(&b, " %s", FormatDuration(time.Duration(el*float64(time.Second))))
 	}
 	return b.String()
 }

@@ -54,7 +54,7 @@ func TestProgressBarModeAndQuiet(t *testing.T) {
 	p.Printf("note %d", 7)
 	p.Done()
 	out := buf.String()
-	if !strings.Contains(out, "\r\033[K") || !strings.Contains(out, "[============            ]") {
+	if !strings.Contains(out, "\r\033[K") || !strings.Contains(out, "[==========          ]") {
 		t.Errorf("bar mode output %q lacks a redrawn bar", out)
 	}
 	if !strings.Contains(out, "note 7\n") || !strings.Contains(out, "acc 0.5000") {
