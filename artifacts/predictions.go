@@ -59,6 +59,11 @@ func WritePredictions(path string, p *Predictions) error {
 		if r.Pred < -1 || int(r.Pred) >= nc || r.Label < -1 || int(r.Label) >= nc {
 			return fmt.Errorf("artifacts: WritePredictions %s: row %d (id %d): label %d / pred %d outside [-1,%d)", path, i, r.ID, r.Label, r.Pred, nc)
 		}
+		for _, l := range r.Labels {
+			if l < 0 || int(l) >= nc {
+				return fmt.Errorf("artifacts: WritePredictions %s: row %d (id %d): label %d outside [0,%d)", path, i, r.ID, l, nc)
+			}
+		}
 	}
 	meta, err := lineageMeta(KindPredictions, p.Lineage)
 	if err != nil {
@@ -178,6 +183,11 @@ func readPredictions(af *arrowFile, rec arrow.RecordBatch, b int, p *Predictions
 		}
 		if r.Label < -1 || int(r.Label) >= nc || r.Pred < -1 || int(r.Pred) >= nc {
 			return errorf(af.path, fmt.Sprintf("record batch %d, row %d (id %d)", b, i, r.ID), ErrCorrupt, "label %d / pred %d outside [-1,%d)", r.Label, r.Pred, nc)
+		}
+		for _, l := range r.Labels {
+			if l < 0 || int(l) >= nc {
+				return errorf(af.path, fmt.Sprintf("record batch %d, row %d (id %d)", b, i, r.ID), ErrCorrupt, "label %d outside [0,%d)", l, nc)
+			}
 		}
 		p.Rows = append(p.Rows, r)
 	}
