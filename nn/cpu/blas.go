@@ -28,12 +28,12 @@ type openBLAS struct {
 }
 
 // openBLASCandidates lists the names tried, in order, when loading OpenBLAS.
-// ULMFIT_OPENBLAS, when set, is tried first.
+// ULMFIT_OPENBLAS, when set, is the only one.
 func openBLASCandidates() []string {
-	var c []string
 	if p := os.Getenv("ULMFIT_OPENBLAS"); p != "" {
-		c = append(c, p)
+		return []string{p}
 	}
+	var c []string
 	switch runtime.GOOS {
 	case "darwin":
 		c = append(c, "libopenblas.dylib", "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
