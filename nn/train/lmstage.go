@@ -33,9 +33,10 @@ type LMStage struct {
 	// source of the dropouts and AR/TAR (sizes come from From).
 	Model nn.LMConfig
 	Train LMTrainConfig
-	// ScheduleName is recorded for resume checks ("stlr", "one-cycle", ...).
-	ScheduleName          string
-	Beta1, Beta2, Eps, WD float64
+	// ScheduleName is recorded for resume checks ("stlr", "one-cycle", ...),
+	// MomsName likewise for the momentum schedule ("" = none).
+	ScheduleName, MomsName string
+	Beta1, Beta2, Eps, WD  float64
 
 	Backend nn.Backend
 	Out     string
@@ -85,6 +86,7 @@ type resumeKey struct {
 	FreezeLR     float64 `json:"freeze_lr"`
 	Discr        float64 `json:"discr"`
 	Schedule     string  `json:"schedule"`
+	Moms         string  `json:"moms,omitempty"`
 	Clip         float64 `json:"clip"`
 	Seed         uint64  `json:"seed"`
 	Backward     bool    `json:"backward"`
@@ -97,7 +99,7 @@ type resumeKey struct {
 func (s *LMStage) key() resumeKey {
 	c := s.Train
 	return resumeKey{Stage: s.Name, Epochs: c.Epochs, FreezeEpochs: c.FreezeEpochs, BS: c.BS, BPTT: c.BPTT, VarBPTT: c.VarBPTT,
-		ScaleLR: c.ScaleLR, LR: c.LR, FreezeLR: c.FreezeLR, Discr: c.Discr, Schedule: s.ScheduleName, Clip: c.Clip, Seed: c.Seed,
+		ScaleLR: c.ScaleLR, LR: c.LR, FreezeLR: c.FreezeLR, Discr: c.Discr, Schedule: s.ScheduleName, Moms: s.MomsName, Clip: c.Clip, Seed: c.Seed,
 		Backward: c.Backward, Beta1: s.Beta1, Beta2: s.Beta2, Eps: s.Eps, WD: s.WD}
 }
 
@@ -109,7 +111,7 @@ func diffKeys(a, b resumeKey) []string {
 	_ = json.Unmarshal(ja, &ma)
 	_ = json.Unmarshal(jb, &mb)
 	var out []string
-	for _, k := range []string{"stage", "epochs", "freeze_epochs", "bs", "bptt", "var_bptt", "scale_lr", "lr", "freeze_lr", "discr", "schedule", "clip", "seed", "backward", "beta1", "beta2", "eps", "wd"} {
+	for _, k := range []string{"stage", "epochs", "freeze_epochs", "bs", "bptt", "var_bptt", "scale_lr", "lr", "freeze_lr", "discr", "schedule", "moms", "clip", "seed", "backward", "beta1", "beta2", "eps", "wd"} {
 		if fmt.Sprint(ma[k]) != fmt.Sprint(mb[k]) {
 			out = append(out, fmt.Sprintf("%s (checkpoint %v, now %v)", k, ma[k], mb[k]))
 		}

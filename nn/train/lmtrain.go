@@ -41,7 +41,11 @@ type LMTrainConfig struct {
 	// FreezeLR is the peak LR of the frozen phase (0: LR).
 	FreezeLR float64
 	Schedule nn.Schedule // LR multiplier over each phase; nil: constant
-	Clip     float64     // global gradient-norm clip; 0: none
+	// Momentum, if set, gives Adam's beta1 over each phase (fastai's
+	// one-cycle momentum, e.g. nn.OneCycleMomentum(0.25, 0.8, 0.7)); the
+	// optimizer must then have SetBeta1.
+	Momentum nn.Schedule
+	Clip     float64 // global gradient-norm clip; 0: none
 	Seed     uint64
 	Backward bool
 	// ValidEvery runs validation every this many steps within an epoch in
@@ -265,6 +269,11 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			if cfg.Clip > 0 {
 				nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
 			}
+			if cfg.Momentum != nil {
+				if err := t.setBeta1(cfg.Momentum(pos)); err != nil {
+					return nil, err
+				}
+			}
 			if err := t.Opt.Step(lrs); err != nil {
 				return nil, err
 			}
@@ -375,6 +384,16 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 		res.TokensPerSec = float64(res.Tokens) / trainDur.Seconds()
 	}
 	return res, nil
+}
+
+// setBeta1 sets the optimizer's beta1 (momentum schedules).
+func (t *LMTrainer) setBeta1(b float64) error {
+	o, ok := t.Opt.(interface{ SetBeta1(float64) })
+	if !ok {
+		return errors.New("a momentum schedule needs an optimizer with SetBeta1")
+	}
+	o.SetBeta1(b)
+	return nil
 }
 
 // interrupted writes a checkpoint and returns an error wrapping cause.

@@ -233,3 +233,21 @@ func TestLMTrainerLRFind(t *testing.T) {
 		t.Errorf("valley %+v", v)
 	}
 }
+
+func TestLMTrainerMomentumSchedule(t *testing.T) {
+	tr := tinyTrainer(t, markovDocs(10, 30, 8), nil, 1, "")
+	tr.Cfg.Momentum = nn.OneCycleMomentum(0.25, 0.8, 0.7)
+	adam := tr.Opt.(*nn.Adam)
+	var seen []float64
+	tr.OnStep = func(st *TrainState) { seen = append(seen, adam.Beta1) }
+	if _, err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := 1.0, 0.0
+	for _, b := range seen {
+		lo, hi = math.Min(lo, b), math.Max(hi, b)
+	}
+	if seen[0] < 0.79 || lo > 0.71 || hi > 0.8+1e-12 || seen[len(seen)-1] < 0.78 {
+		t.Errorf("beta1 over the epoch: first %g, min %g, max %g, last %g", seen[0], lo, hi, seen[len(seen)-1])
+	}
+}

@@ -77,6 +77,7 @@ type Flags struct {
 	CutFrac, Ratio      float64
 	PctStart, DivFactor float64
 	FinalDiv            float64
+	Moms                []float64
 	NoVarBPTT           bool
 	NoScaleLR           bool
 
@@ -150,6 +151,7 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.PctStart, "pct-start", 0.25, "one-cycle: warm-up fraction (fastai 0.25)")
 	fs.Float64Var(&f.DivFactor, "div", 25, "one-cycle: start LR = peak/div (fastai 25)")
 	fs.Float64Var(&f.FinalDiv, "div-final", 1e5, "one-cycle: final LR = peak/div-final (fastai 1e5)")
+	fs.Float64SliceVar(&f.Moms, "moms", nil, "one-cycle: cycle Adam's beta1 from HI down to LO and back, as fastai's moms (its text learners: 0.8,0.7); default: constant beta1")
 
 	fs.Float64Var(&f.DropMult, "drop-mult", 1, "multiply all five dropouts (fastai's drop_mult; its LM fine-tuning tutorial uses 0.3)")
 	fs.Float64Var(&f.OutputP, "output-p", -1, "dropout on the last LSTM output (paper 0.4; fastai awd_lstm_lm_config 0.1; -1: preset)")
@@ -260,6 +262,15 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	default:
 		return nil, cli.Usage("--schedule %q: want stlr, one-cycle, cosine or constant", schedName)
 	}
+	var moms nn.Schedule
+	momsName := ""
+	if len(f.Moms) > 0 {
+		if schedName != "one-cycle" || len(f.Moms) != 2 || !(f.Moms[0] > 0 && f.Moms[0] < 1 && f.Moms[1] > 0 && f.Moms[1] < 1) {
+			return nil, cli.Usage("--moms %v: want HI,LO in (0,1), with --schedule one-cycle", f.Moms)
+		}
+		moms = nn.OneCycleMomentum(f.PctStart, f.Moms[0], f.Moms[1])
+		momsName = fmt.Sprintf("one-cycle %g,%g", f.Moms[0], f.Moms[1])
+	}
 	discr := pickF(f.Discr, d.discr)
 	if f.NoDiscr {
 		discr = 1
@@ -280,7 +291,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	tc := train.LMTrainConfig{
 		Stage: f.stage, Epochs: pick(f.Epochs, d.epochs), FreezeEpochs: f.FreezeEpochs,
 		BS: pick(f.BS, d.bs), BPTT: pick(f.BPTT, d.bptt), VarBPTT: !f.NoVarBPTT, ScaleLR: !f.NoScaleLR,
-		LR: pickF(f.LR, d.lr), Discr: discr, FreezeLR: f.FreezeLR, Schedule: sched, Clip: clip,
+		LR: pickF(f.LR, d.lr), Discr: discr, FreezeLR: f.FreezeLR, Schedule: sched, Momentum: moms, Clip: clip,
 		Seed: f.Seed, Backward: f.Backward, ValidEvery: f.ValidEvery, LogEvery: f.LogEvery, Patience: f.Patience,
 		CheckpointEvery: time.Duration(f.CheckpointEvery * float64(time.Minute)),
 	}
@@ -310,7 +321,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	s := &train.LMStage{
 		Name: f.stage, Producer: f.stage + " " + Version,
 		TrainPaths: inputs, ValidPath: f.Valid, ValidFrac: f.ValidFrac, From: f.From,
-		Model: model, Train: tc, ScheduleName: schedName,
+		Model: model, Train: tc, ScheduleName: schedName, MomsName: momsName,
 		Beta1: f.Betas[0], Beta2: f.Betas[1], Eps: f.Eps, WD: wd,
 		Out: f.Out, Checkpoint: f.Checkpoint, Log: f.Log, Quiet: f.Quiet, Params: params,
 		LRFind:    f.LRFind,
