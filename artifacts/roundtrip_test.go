@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -188,6 +189,25 @@ func TestDeterministicBytes(t *testing.T) {
 	bb, _ = os.ReadFile(b)
 	if !bytes.Equal(ba, bb) {
 		t.Fatal("same model gave different bytes")
+	}
+	// The thread count must not matter (zstd may compress in parallel).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	m = testModel()
+	m.Tensors = append(m.Tensors, Tensor{Name: "big", Shape: []int{1 << 19}, Data: make([]float32, 1<<19)})
+	for i := range m.Tensors[len(m.Tensors)-1].Data {
+		m.Tensors[len(m.Tensors)-1].Data[i] = float32(i%977) * 0.5
+	}
+	if err := WriteModel(a, m); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GOMAXPROCS(8)
+	if err := WriteModel(b, m); err != nil {
+		t.Fatal(err)
+	}
+	ba, _ = os.ReadFile(a)
+	bb, _ = os.ReadFile(b)
+	if !bytes.Equal(ba, bb) {
+		t.Fatal("GOMAXPROCS 1 and 8 gave different bytes")
 	}
 }
 

@@ -165,10 +165,11 @@ func TestStrictReads(t *testing.T) {
 	}
 }
 
-// TestEveryBitFlip flips one bit in every byte of small artifacts of each
-// kind: reading must never panic, and must either fail with an *Error or
-// return exactly the original content (the flip hit padding or an unused
-// copy of the schema).
+// TestEveryBitFlip flips one bit in every byte (every 4th byte unless
+// ARTIFACTS_EXHAUSTIVE is set, to keep the suite fast) of small artifacts of
+// each kind: reading must never panic, and must either fail with an *Error
+// or return exactly the original content (the flip hit padding or the copy
+// of the schema at the start, which file readers do not use).
 func TestEveryBitFlip(t *testing.T) {
 	dir := t.TempDir()
 	files := map[Kind]string{}
@@ -188,6 +189,10 @@ func TestEveryBitFlip(t *testing.T) {
 	if err := WritePredictions(files[KindPredictions], testPredictions(4)); err != nil {
 		t.Fatal(err)
 	}
+	stride := 4
+	if os.Getenv("ARTIFACTS_EXHAUSTIVE") != "" {
+		stride = 1
+	}
 	for kind, path := range files {
 		orig, err := readAny(path, kind)
 		if err != nil {
@@ -196,7 +201,7 @@ func TestEveryBitFlip(t *testing.T) {
 		data, _ := os.ReadFile(path)
 		bad := filepath.Join(dir, "bad.arrow")
 		var failed, same int
-		for i := range data {
+		for i := len(kind) % stride; i < len(data); i += stride {
 			mut := append([]byte(nil), data...)
 			mut[i] ^= 1 << (i % 8)
 			os.WriteFile(bad, mut, 0o644)
