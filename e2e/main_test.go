@@ -338,11 +338,29 @@ func listDir(t *testing.T, dir string) map[string]bool {
 // temporary file left behind by a failed run).
 func wantNothingNew(t *testing.T, dir string, before map[string]bool) {
 	t.Helper()
+	for _, name := range leftovers(t, dir, before) {
+		t.Errorf("left behind after a failure: %s", name)
+	}
+}
+
+// leftovers lists what dir holds that was not in before.
+func leftovers(t *testing.T, dir string, before map[string]bool) []string {
+	t.Helper()
+	var out []string
 	for name := range listDir(t, dir) {
 		if !before[name] {
-			t.Errorf("left behind after a failure: %s", name)
+			out = append(out, name)
 		}
 	}
+	return out
+}
+
+// knownBug skips the rest of a subtest that hit a bug reported in
+// /work/notes/requests.md and listed in docs/reliability.md; what was checked before
+// the call still counts.
+func knownBug(t *testing.T, format string, a ...any) {
+	t.Helper()
+	t.Skipf("known bug: "+format, a...)
 }
 
 // sha returns a short content digest of a file.
