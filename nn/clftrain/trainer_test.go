@@ -276,3 +276,25 @@ func TestBPT3CBoundedMemory(t *testing.T) {
 		t.Fatalf("a 100k-token document allocated %d MiB (1k: %d KiB): BPT3C memory is not bounded", big>>20, small>>10)
 	}
 }
+
+func TestLRFind(t *testing.T) {
+	const v = 30
+	m := tinyClassifier(t, v, 3, false)
+	tn := newTrainer(t, m, "ulmfit", 4, synth(200, 8, v), nil)
+	f, err := tn.LRFind(context.Background(), train.LRFindConfig{Start: 1e-5, End: 10, Iters: 60, StopDiv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.LRs) < 10 || f.LRs[1] <= f.LRs[0] {
+		t.Fatalf("sweep of %d steps: %v", len(f.LRs), f.LRs)
+	}
+	s, ok := f.Valley()
+	if !ok || !(s.LR > 1e-5 && s.LR < 10) {
+		t.Fatalf("valley %+v %v", s, ok)
+	}
+	for _, p := range m.Params() {
+		if p.Frozen {
+			t.Fatalf("%s left frozen", p.Name)
+		}
+	}
+}

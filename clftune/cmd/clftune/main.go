@@ -88,6 +88,8 @@ type options struct {
 	resume      string
 	acrossChunk bool
 	maxUnk      float64
+	lrFind      bool
+	lrFindIters int
 }
 
 func main() { cli.Main("clftune", run) }
@@ -130,6 +132,8 @@ func register(o *options) *pflag.FlagSet {
 	fs.Float64Var(&o.cutFrac, "stlr-cut-frac", 0.1, "STLR: fraction of a phase's steps with increasing LR")
 	fs.Float64Var(&o.ratio, "stlr-ratio", 32, "STLR: ratio of the peak to the lowest LR")
 	fs.Float64Var(&o.maxUnk, "max-remap-unk", 0.5, "fail if more than this fraction of the data's tokens are unknown to the LM's vocabulary (tokenized differently?); 1 disables")
+	fs.BoolVar(&o.lrFind, "lr-find", false, "run fastai's LR range test with the first phase's trainable groups instead of training: writes OUT.lrfind.csv/.png and prints the valley and steep suggestions for --lr")
+	fs.IntVar(&o.lrFindIters, "lr-find-iters", 100, "steps of the LR range test (LR from 1e-7 to 10)")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "write resumable checkpoints to this `file` (default: --out with .ckpt.arrow)")
 	fs.DurationVar(&o.ckEvery, "checkpoint-every", 10*time.Minute, "also checkpoint this often within an epoch (0: epoch ends only)")
 	fs.StringVar(&o.resume, "resume", "", "continue the run of this checkpoint `file` (same flags and data)")
@@ -350,6 +354,9 @@ func run(ctx context.Context, args []string) error {
 		Train: tr, Valid: va, Progress: prog, Metrics: metricsLog,
 		Template: tmpl, CheckpointPath: o.checkpoint,
 	}
+	if o.lrFind {
+		return lrFind(ctx, tn, &o, prog)
+	}
 	if o.resume != "" {
 		ck, err := artifacts.ReadModel(o.resume, artifacts.KindClassifier)
 		if err != nil {
@@ -423,6 +430,29 @@ func run(ctx context.Context, args []string) error {
 		}
 		line += fmt.Sprintf(", %s, peak RSS %d MiB -> %s", train.FormatDuration(time.Since(start)), cli.PeakRSS()>>20, o.com.Out)
 		fmt.Fprintln(os.Stderr, line)
+	}
+	return nil
+}
+
+// lrFind runs the LR range test and writes its CSV and plot next to --out.
+func lrFind(ctx context.Context, tn *clftrain.Trainer, o *options, prog *train.Progress) error {
+	f, err := tn.LRFind(ctx, train.LRFindConfig{Start: 1e-7, End: 10, Iters: o.lrFindIters, StopDiv: true})
+	if err != nil {
+		return err
+	}
+	valley, ok := f.Valley()
+	if !ok {
+		return fmt.Errorf("lr find: only %d steps before the loss diverged", len(f.LRs))
+	}
+	steep, _ := f.Steep()
+	base := strings.TrimSuffix(o.com.Out, ".arrow") + ".lrfind"
+	title := fmt.Sprintf("clftune lr find (%s, %s)", o.mode, tn.Cfg.Phases[0].Name)
+	if err := f.WriteFiles(base, title, valley, steep); err != nil {
+		return err
+	}
+	tn.Metrics.WriteAny(map[string]any{"type": "summary", "mode": "lr_find", "valley": valley, "steep": steep, "steps": len(f.LRs)})
+	if !o.com.Quiet {
+		fmt.Fprintf(os.Stderr, "clftune lr find: %d steps, valley lr %.3g, steep lr %.3g -> %s.csv, %s.png\n", len(f.LRs), valley.LR, steep.LR, base, base)
 	}
 	return nil
 }

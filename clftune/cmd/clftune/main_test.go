@@ -317,3 +317,20 @@ func TestResume(t *testing.T) {
 		}
 	}
 }
+
+func TestLRFind(t *testing.T) {
+	f := fixtures(t)
+	out := filepath.Join(t.TempDir(), "clf.arrow")
+	code, msg := runCmd("--lm", f.lm, "--data", f.small, "--bs", "32", "--lr-find", "--lr-find-iters", "30", "--out", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	for _, ext := range []string{".lrfind.csv", ".lrfind.png"} {
+		if st, err := os.Stat(strings.TrimSuffix(out, ".arrow") + ext); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing", ext)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("--lr-find wrote a classifier")
+	}
+}
