@@ -79,6 +79,9 @@ func Message(name string, err error) string {
 	msg = strings.ReplaceAll(msg, "\n", "; ")
 	var u *usageError
 	if errors.As(err, &u) {
+		if u.cmd != "" {
+			name = u.cmd
+		}
 		msg += fmt.Sprintf(" (see '%s --help')", name)
 	}
 	return msg
@@ -99,7 +102,7 @@ func ExitCode(err error) int {
 	return ExitFailure
 }
 
-type usageError struct{ msg string }
+type usageError struct{ msg, cmd string }
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -107,6 +110,12 @@ func (e *usageError) Error() string { return e.msg }
 // to --help).
 func Usage(format string, a ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, a...)}
+}
+
+// UsageOf is Usage for the command that owns fs (e.g. a subcommand): the
+// message points to that command's --help.
+func UsageOf(fs *pflag.FlagSet, format string, a ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, a...), cmd: fs.Name()}
 }
 
 type badInputError struct{ err error }
@@ -164,7 +173,7 @@ func Parse(fs *pflag.FlagSet, args []string) error {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
 		}
-		return Usage("%v", err)
+		return UsageOf(fs, "%v", err)
 	}
 	if h, _ := fs.GetBool("help"); h {
 		fs.Usage()

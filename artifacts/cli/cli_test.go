@@ -58,6 +58,12 @@ func TestRunReportsOneLine(t *testing.T) {
 		t.Fatalf("code %d, stderr %q", code, stderr.String())
 	}
 	stderr.Reset()
+	sub := NewFlags("tool sub", "", "")
+	code = Run(context.Background(), "tool", nil, &stderr, func(context.Context, []string) error { return UsageOf(sub, "want one FILE") })
+	if code != 2 || stderr.String() != "tool: want one FILE (see 'tool sub --help')\n" {
+		t.Fatalf("UsageOf: code %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	code = Run(ctx, "tool", nil, &stderr, func(ctx context.Context, _ []string) error { return fmt.Errorf("training: %w", ctx.Err()) })

@@ -19,7 +19,7 @@ func runLineage(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return cli.Usage("lineage wants one FILE, got %d", fs.NArg())
+		return cli.UsageOf(fs, "lineage wants one FILE, got %d", fs.NArg())
 	}
 	root := fs.Arg(0)
 	info, err := artifacts.Stat(root)

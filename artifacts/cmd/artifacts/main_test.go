@@ -197,7 +197,7 @@ func TestUsageAndHelp(t *testing.T) {
 		{[]string{"bogus"}, 2, "", `unknown command "bogus"`},
 		{[]string{"--help"}, 0, "Commands:", ""},
 		{[]string{"help"}, 0, "Commands:", ""},
-		{[]string{"show"}, 2, "", "show wants one FILE, got 0 (see 'artifacts --help')"},
+		{[]string{"show"}, 2, "", "show wants one FILE, got 0 (see 'artifacts show --help')"},
 		{[]string{"show", "--help"}, 0, "--rows int", ""},
 		{[]string{"show", "--rows", "x", "f"}, 2, "", "invalid argument"},
 		{[]string{"verify", "-h"}, 0, "Exit status", ""},

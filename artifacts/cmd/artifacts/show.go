@@ -20,10 +20,10 @@ func runShow(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return cli.Usage("show wants one FILE, got %d", fs.NArg())
+		return cli.UsageOf(fs, "show wants one FILE, got %d", fs.NArg())
 	}
 	if *rows < 0 {
-		return cli.Usage("--rows %d: want 0 or more", *rows)
+		return cli.UsageOf(fs, "--rows %d: want 0 or more", *rows)
 	}
 	path := fs.Arg(0)
 	info, err := artifacts.Stat(path)

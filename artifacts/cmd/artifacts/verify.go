@@ -54,7 +54,7 @@ func runVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fset.NArg() == 0 {
-		return cli.Usage("verify wants at least one FILE")
+		return cli.UsageOf(fset, "verify wants at least one FILE")
 	}
 	var bad error
 	changed := 0
