@@ -270,3 +270,38 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenizerFrom: --tokenizer-from reuses the settings stored in an artifact (here
+// WikiText's pretokenized settings, applied to a .txt file).
+func TestTokenizerFrom(t *testing.T) {
+	dir := t.TempDir()
+	wiki := write(t, dir, "w.tokens", " = Title = \n The <unk> game 's end \n")
+	wikiOut := filepath.Join(dir, "w.arrow")
+	if code, _, stderr := tok(t, wiki, "-o", wikiOut, "--min-freq", "1"); code != 0 {
+		t.Fatal(stderr)
+	}
+	txt := write(t, dir, "t.txt", "The <unk> well-known game's end\n")
+	out := filepath.Join(dir, "t.arrow")
+	if code, _, stderr := tok(t, txt, "-o", out, "--min-freq", "1", "--tokenizer-from", wikiOut); code != 0 {
+		t.Fatal(stderr)
+	}
+	h, _, got := texts(t, out)
+	if got[0] != "xxbos xxmaj the xxunk well-known game's end" {
+		t.Errorf("got %q", got[0])
+	}
+	s, _ := tokenize.ParseSettings(h.Tokenizer)
+	if s.Tokenizer != "whitespace" {
+		t.Errorf("settings not reused: %s", h.Tokenizer)
+	}
+	js := write(t, dir, "s.json", `{"version":1,"tokenizer":"words","rules":["lowercase"],"specials":["xxunk","xxpad","xxbos","xxeos","xxfld","xxmaj","xxup","xxrep","xxwrep"],"add_bos":false}`)
+	if code, _, stderr := tok(t, txt, "-o", out, "--min-freq", "1", "--tokenizer-from", js); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, _, got := texts(t, out); got[0] != "the < unk > well-known game 's end" {
+		t.Errorf("json settings: %q", got[0])
+	}
+	bad := write(t, dir, "bad.json", `{"version":7}`)
+	if code, _, stderr := tok(t, txt, "-o", out, "--tokenizer-from", bad); code != 2 || !strings.Contains(stderr, "bad.json") {
+		t.Errorf("bad settings: exit %d %q", code, stderr)
+	}
+}
