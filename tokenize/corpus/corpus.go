@@ -35,6 +35,10 @@ type Config struct {
 	// names LabelsFrom.
 	Labels     []string
 	LabelsFrom string
+	// Rename maps label values to names (e.g. AG News class numbers to classes.txt
+	// lines); a value not in it is an error naming RenameFrom. nil: labels as read.
+	Rename     map[string]string
+	RenameFrom string
 	// Unlabeled is a label value that means "no label" (e.g. "unsup"); "" always does.
 	Unlabeled string
 	KeepEmpty bool // keep documents without text (else skip and count them)
@@ -468,6 +472,13 @@ func newCollector(cfg Config) *collector {
 }
 
 func (c *collector) label(r *input.Record, l string) (int32, error) {
+	if c.cfg.Rename != nil {
+		name, ok := c.cfg.Rename[l]
+		if !ok {
+			return 0, &input.Error{File: r.File, Line: r.Line, Msg: fmt.Sprintf("label %q has no name in %s (it names %d labels)", l, c.cfg.RenameFrom, len(c.cfg.Rename))}
+		}
+		l = name
+	}
 	if c.fixLab != nil {
 		id, ok := c.fixLab[l]
 		if !ok {

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,7 @@ type options struct {
 	vocab       string
 	vocabOut    string
 	labelsFrom  string
+	labelNames  string
 	keepEmpty   bool
 	strict      bool
 	settingsIn  string
@@ -94,6 +96,7 @@ func flags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.vocab, "vocab", "", "use the vocabulary of this artifact (vocab, tokens, lm or classifier) instead of building one")
 	fs.StringVar(&o.vocabOut, "vocab-out", "", "also write the vocabulary as a vocab artifact")
 	fs.StringVar(&o.labelsFrom, "labels-from", "", "use the label order of this tokens or classifier artifact")
+	fs.StringVar(&o.labelNames, "label-names", "", "a file of class names, one per line: label values 1..N become these names (AG News classes.txt)")
 	fs.BoolVar(&o.keepEmpty, "keep-empty", false, "keep documents without text (default: skip and count them)")
 	fs.BoolVar(&o.strict, "strict", false, "invalid UTF-8 is an error (default: replace with U+FFFD and count)")
 	fs.StringVar(&o.settingsIn, "tokenizer-from", "", "tokenize as the settings stored in this artifact (tokens, lm, classifier) or JSON file say")
@@ -182,6 +185,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Labels, cfg.LabelsFrom = names, o.labelsFrom
 	}
+	if o.labelNames != "" {
+		m, err := labelNamesOf(o.labelNames)
+		if err != nil {
+			return err
+		}
+		cfg.Rename, cfg.RenameFrom = m, o.labelNames
+	}
 	// Hash inputs before the (long) run, so a missing file fails at once.
 	for _, p := range inputs {
 		in, err := inputOf(p)
@@ -190,7 +200,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		lin.Inputs = append(lin.Inputs, in)
 	}
-	for _, p := range []string{o.vocab, o.labelsFrom, o.settingsIn} {
+	for _, p := range []string{o.vocab, o.labelsFrom, o.settingsIn, o.labelNames} {
 		if p != "" {
 			in, err := artifacts.InputOf(p)
 			if err != nil {
@@ -338,6 +348,28 @@ func settingsOf(path string) (tokenize.Settings, error) {
 		return s, cli.BadInput(fmt.Errorf("%s: %w", path, err))
 	}
 	return s, nil
+}
+
+// labelNamesOf reads a class-names file: line k names the label value "k" (1-based, as
+// AG News classes.txt).
+func labelNamesOf(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for i, line := range strings.Split(strings.TrimRight(string(b), "\r\n"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			return nil, cli.BadInput(fmt.Errorf("%s:%d: empty class name", path, i+1))
+		}
+		names = append(names, line)
+	}
+	m := map[string]string{}
+	for i, n := range names {
+		m[strconv.Itoa(i+1)] = n
+	}
+	return m, nil
 }
 
 // labelsOf reads the label names of a tokens or classifier artifact.

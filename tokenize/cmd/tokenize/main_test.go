@@ -305,3 +305,24 @@ func TestTokenizerFrom(t *testing.T) {
 		t.Errorf("bad settings: exit %d %q", code, stderr)
 	}
 }
+
+func TestLabelNames(t *testing.T) {
+	dir := t.TempDir()
+	classes := write(t, dir, "classes.txt", "World\nSports\nBusiness\nSci/Tech\n")
+	out := filepath.Join(dir, "ag.arrow")
+	code, _, stderr := tok(t, "../../input/testdata/agnews.csv", "--no-header", "--label-col", "1", "--text-col", "2,3",
+		"--label-names", classes, "-o", out)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	h, docs, _ := texts(t, out)
+	if !reflect.DeepEqual(h.LabelNames, []string{"Sports", "World"}) || docs[0].Label != 1 || docs[1].Label != 0 {
+		t.Errorf("labels %q, docs %d %d", h.LabelNames, docs[0].Label, docs[1].Label)
+	}
+	short := write(t, dir, "one.txt", "World\n")
+	code, _, stderr = tok(t, "../../input/testdata/agnews.csv", "--no-header", "--label-col", "1", "--text-col", "2,3",
+		"--label-names", short, "-o", out)
+	if code != 2 || !strings.Contains(stderr, `label "2"`) || !strings.Contains(stderr, "one.txt") {
+		t.Errorf("exit %d %q", code, stderr)
+	}
+}
