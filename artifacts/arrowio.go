@@ -43,6 +43,9 @@ type arrowWriter struct {
 }
 
 func newArrowWriter(path string, fields []arrow.Field, meta map[string]string) (*arrowWriter, error) {
+	if _, ok := meta[MetaChecksums]; !ok && meta[MetaKind] != "" {
+		meta[MetaChecksums] = "crc32c"
+	}
 	keys := make([]string, 0, len(meta))
 	for k := range meta {
 		keys = append(keys, k)
@@ -273,6 +276,7 @@ type arrowFile struct {
 	meta    map[string]string
 	lin     Lineage
 	metaCRC string
+	sums    bool // batches carry checksums (MetaChecksums)
 	col     map[string]int
 	size    int64
 	blocks  []fbBlock
@@ -439,7 +443,15 @@ func (af *arrowFile) check(want []Kind, cols []colSpec) error {
 		}
 	}
 	af.metaCRC = schemaDigest(af.schema)
-	if af.r.NumRecords() == 0 {
+	switch cs, ok := af.meta[MetaChecksums]; {
+	case !ok:
+		// Made by another tool: no checksums to check.
+	case cs == "crc32c":
+		af.sums = true
+	default:
+		return errorf(path, MetaChecksums, ErrFormat, "unknown checksum %q, want crc32c (written by a newer ulmfit-go? upgrade)", cs)
+	}
+	if af.sums && af.r.NumRecords() == 0 {
 		return errorf(path, "", ErrCorrupt, "no record batches (ulmfit-go always writes at least one; the file is damaged)")
 	}
 	af.col = map[string]int{}
@@ -519,6 +531,9 @@ func (af *arrowFile) batch(i int) (rec arrow.RecordBatch, err error) {
 			return nil, errorf(af.path, field, ErrCorrupt, "column %d has %d rows, the batch %d (the file is damaged; re-create it)", c, col.Len(), rec.NumRows())
 		}
 	}
+	if !af.sums {
+		return rec, nil
+	}
 	var md arrow.Metadata
 	if rm, ok := rec.(arrow.RecordBatchWithMetadata); ok {
 		md = rm.Metadata()
@@ -527,7 +542,7 @@ func (af *arrowFile) batch(i int) (rec arrow.RecordBatch, err error) {
 	mwant, ok2 := md.GetValue(schemaCRC)
 	if !ok1 || !ok2 {
 		rec.Release()
-		return nil, errorf(af.path, field, ErrCorrupt, "no %s checksum: not written by ulmfit-go, or damaged", batchCRC)
+		return nil, errorf(af.path, field, ErrCorrupt, "no %s checksum although %s is set: damaged, or rewritten by another tool (then drop %s from the schema metadata)", batchCRC, MetaChecksums, MetaChecksums)
 	}
 	if mwant != af.metaCRC {
 		rec.Release()
@@ -634,6 +649,9 @@ func readFooterBlocks(path string, f *os.File, size int64) ([]fbBlock, error) {
 		return nil, damaged("cannot read it: %v", err)
 	}
 	blocks, err := verifyFooter(buf)
+	if errors.Is(err, errDictionaries) {
+		return nil, errorf(path, "", ErrNotArtifact, "%v: want an ulmfit-go artifact", err)
+	}
 	if err != nil {
 		return nil, damaged("%v", err)
 	}

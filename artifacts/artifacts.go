@@ -79,6 +79,11 @@ const (
 	MetaMetrics     = "ulmfit.metrics"      // JSON: metrics
 )
 
+// MetaChecksums says that every record batch carries checksums ("crc32c").
+// Files made by other tools (pyarrow, polars) may omit it; readers then skip
+// the checksum checks but still check everything else.
+const MetaChecksums = "ulmfit.checksums"
+
 // Record batch metadata keys (integrity checks, written on every batch).
 const (
 	batchCRC  = "ulmfit.crc32c"      // CRC-32C of the batch's values

@@ -15,6 +15,10 @@ import (
 
 var errFB = errors.New("invalid flatbuffer")
 
+// errDictionaries marks a footer with dictionary batches: a valid Arrow
+// file, but not one ulmfit-go writes or reads.
+var errDictionaries = errors.New("the file has dictionary-encoded columns, which ulmfit-go artifacts never use")
+
 type fbVerifier struct {
 	b      []byte
 	tables int // budget: tables visited
@@ -236,7 +240,7 @@ func verifyFooter(b []byte) ([]fbBlock, error) {
 	if n, _, err := f.vector(2, 24); err != nil {
 		return nil, err
 	} else if n != 0 {
-		return nil, fbErr("footer lists %d dictionary batches; ulmfit-go artifacts have none", n)
+		return nil, errDictionaries
 	}
 	n, start, err := f.vector(3, 24)
 	if err != nil {

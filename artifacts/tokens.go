@@ -217,9 +217,11 @@ func OpenTokens(path string) (*TokensReader, error) {
 		return nil, err
 	}
 	tr := &TokensReader{af: af}
-	if err := tr.load(); err != nil { // verifies the schema metadata checksum
-		af.close()
-		return nil, err
+	if af.numBatches() > 0 {
+		if err := tr.load(); err != nil { // verifies the schema metadata checksum
+			af.close()
+			return nil, err
+		}
 	}
 	h := &TokensHeader{Lineage: af.lin}
 	if h.Vocab, err = af.embeddedVocab(); err == nil && h.Vocab == nil {

@@ -211,11 +211,13 @@ func LoadVocab(path string) (*Vocab, error) {
 	}
 	defer af.close()
 	// Verify the header checksum before trusting the embedded vocab.
-	rec, err := af.batch(0)
-	if err != nil {
-		return nil, err
+	if af.numBatches() > 0 {
+		rec, err := af.batch(0)
+		if err != nil {
+			return nil, err
+		}
+		rec.Release()
 	}
-	rec.Release()
 	v, err := af.embeddedVocab()
 	if err != nil {
 		return nil, err
