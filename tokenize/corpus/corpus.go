@@ -155,6 +155,7 @@ type job struct {
 	encEnds []int32 // per record: end in enc
 	ntoks   []int32 // per record: tokens
 	worker  int32
+	read    int64 // stored bytes of all inputs read when the batch was sent
 	err     error
 	done    chan struct{}
 	multi   bool
@@ -205,8 +206,6 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	work := make(chan *job, nJobs)
 	order := make(chan *job, nJobs)
-	var doneBytes, curDone int64
-	var progMu sync.Mutex
 	var readErr error
 
 	// reader
@@ -225,7 +224,11 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 			j.recs, j.err = j.recs[:0], nil
 			return true
 		}
+		var prevBytes int64 // stored bytes of the inputs before the current one
+		var cur input.Source
 		send := func() bool {
+			done, _ := cur.Progress()
+			j.read = prevBytes + done
 			select {
 			case work <- j:
 			case <-quit:
@@ -240,6 +243,7 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 			return true
 		}
 		for _, src := range srcs {
+			cur = src
 			multi := src.MultiLabel()
 			size := 0
 			for {
@@ -268,20 +272,14 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 					if !send() {
 						return
 					}
-					progMu.Lock()
-					curDone, _ = src.Progress()
-					progMu.Unlock()
 				}
 			}
 			// a batch never spans two inputs (MultiLabel is per input)
 			if j != nil && len(j.recs) > 0 && !send() {
 				return
 			}
-			progMu.Lock()
 			_, t := src.Progress()
-			doneBytes += t
-			curDone = 0
-			progMu.Unlock()
+			prevBytes += t
 		}
 		if j != nil {
 			select {
@@ -341,12 +339,10 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 		if err := c.add(j); err != nil {
 			return nil, err
 		}
+		read := j.read
 		pool <- j
 		if cfg.Progress != nil {
-			progMu.Lock()
-			p := Progress{Done: doneBytes + curDone, Total: total, Docs: c.res.Stats.Docs, TextBytes: c.res.Stats.TextBytes}
-			progMu.Unlock()
-			cfg.Progress(p)
+			cfg.Progress(Progress{Done: read, Total: total, Docs: c.res.Stats.Docs, TextBytes: c.res.Stats.TextBytes})
 		}
 	}
 	if readErr != nil {
