@@ -220,6 +220,9 @@ func openFile(path string) (*file, error) {
 		fl.gr, r = gr, gr
 	}
 	fl.r = bufio.NewReaderSize(r, 1<<20)
+	if b, err := fl.r.Peek(3); err == nil && string(b) == "\ufeff" {
+		fl.r.Discard(3) // a UTF-8 byte-order mark
+	}
 	return fl, nil
 }
 

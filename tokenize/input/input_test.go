@@ -284,3 +284,16 @@ func TestDetectFormat(t *testing.T) {
 		t.Errorf("folder detected as %q", got)
 	}
 }
+
+func TestByteOrderMark(t *testing.T) {
+	for _, c := range []struct{ name, content, want string }{
+		{"b.csv", "\ufefftext,label\nhello,a\n", "hello"},
+		{"b.txt", "\ufeffhello\n", "hello"},
+		{"b.jsonl", "\ufeff{\"text\":\"hello\"}\n", "hello"},
+	} {
+		recs, _ := readAll(t, write(t, c.name, c.content), Options{})
+		if len(recs) != 1 || recs[0].Fields[0] != c.want {
+			t.Errorf("%s: %+v", c.name, recs)
+		}
+	}
+}
