@@ -64,6 +64,9 @@ func checkTensor(t *Tensor) error {
 			return fmt.Errorf("artifacts: tensor %q has bad shape %v", t.Name, t.Shape)
 		}
 		n *= d
+		if n > 1<<40 {
+			return fmt.Errorf("artifacts: tensor %q has shape %v, too many values", t.Name, t.Shape)
+		}
 	}
 	if n != len(t.Data) {
 		return fmt.Errorf("artifacts: tensor %q has shape %v (%d values) but %d values", t.Name, t.Shape, n, len(t.Data))
