@@ -394,13 +394,14 @@ func labelsOf(path string) ([]string, error) {
 	return names, nil
 }
 
-// params records every flag that shapes the output (not --threads or --quiet).
+// params records every flag that shapes the output (not --threads, --quiet or the
+// output paths, so that the same inputs give the same bytes).
 func params(fs *pflag.FlagSet) map[string]any {
 	p := map[string]any{}
 	fs.VisitAll(func(f *pflag.Flag) {
 		switch f.Name {
-		case "threads", "quiet", "help":
-			return
+		case "threads", "quiet", "help", "out", "vocab-out":
+			return // the output does not depend on them
 		}
 		if f.Name == "text-field" || f.Name == "label-field" {
 			return // aliases of text-col / label-col
