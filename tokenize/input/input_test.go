@@ -241,6 +241,7 @@ func TestBadInputs(t *testing.T) {
 		{"tsv ragged", "r.tsv", "label\ttext\na\tb\tc\n", Options{}, []string{"r.tsv:2", "3 fields"}},
 		{"bad json", "b.jsonl", "{\"text\":\"a\"}\n{oops\n", Options{}, []string{"b.jsonl:2", "invalid JSON"}},
 		{"json not object", "b.jsonl", "[1,2]\n", Options{}, []string{"b.jsonl:1"}},
+		{"json trailing value", "b.jsonl", "{\"text\":\"a\"} {\"text\":\"b\"}\n", Options{}, []string{"b.jsonl:1", "more than one"}},
 		{"json missing field", "b.jsonl", "{\"body\":\"a\"}\n", Options{}, []string{`no field "text"`, "body"}},
 		{"json label list midway", "b.jsonl", "{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\"label\":[\"x\"]}\n", Options{}, []string{"b.jsonl:2", "list"}},
 		{"trec bad line", "t.label", "DESC:def what is it\nnolabel\n", Options{}, []string{"t.label:2", "COARSE:fine"}},

@@ -70,7 +70,11 @@ func (j *jsonl) read(first bool) (Record, error) {
 	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
-	if err := dec.Decode(&obj); err != nil || obj == nil {
+	err := dec.Decode(&obj)
+	if err == nil && dec.More() {
+		err = fmt.Errorf("more than one JSON value on the line")
+	}
+	if err != nil || obj == nil {
 		msg := "not a JSON object"
 		if err != nil {
 			msg = "invalid JSON: " + err.Error()
