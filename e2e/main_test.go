@@ -102,6 +102,12 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	code := m.Run()
+	if testing.Verbose() && len(faultLog.lines) > 0 {
+		fmt.Println("faults injected:")
+		for _, l := range faultLog.lines {
+			fmt.Println("  " + l)
+		}
+	}
 	if testing.Verbose() && len(rssLog) > 0 {
 		fmt.Println("peak RSS (getrusage of the child process):")
 		for _, l := range rssLog {

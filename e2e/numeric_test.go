@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+)
+
+// nonFinite returns the first tensor (weights or optimizer state) of a model artifact
+// that holds NaN or ±Inf, or "".
+func nonFinite(t *testing.T, path string) string {
+	t.Helper()
+	m, err := artifacts.ReadModel(path, "")
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	for _, set := range [][]artifacts.Tensor{m.Tensors, m.OptState} {
+		for _, ts := range set {
+			for i, v := range ts.Data {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Sprintf("%s[%d] = %v", ts.Name, i, v)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+var divergedRe = regexp.MustCompile(`not finite.*epoch (\d+), step (\d+)`)
+
+// TestNumericFaults makes training diverge with absurd learning rates. The stage must
+// notice the non-finite loss, say at which epoch and step, exit 1, write no output, and
+// keep the checkpoint it had, which holds only finite numbers; resuming from it
+// diverges again at the same step (the failure is reproducible, not random).
+func TestNumericFaults(t *testing.T) {
+	ckEvery := map[string][]string{
+		"pretrain": {"--checkpoint-every", "0.0005"},
+		"lmtune":   {"--checkpoint-every", "0.0005"},
+		"clftune":  {"--checkpoint-every", "10ms"},
+	}
+	cases := []struct {
+		name      string
+		tr        trainer
+		args      []string
+		wantCkpt bool // the divergence comes after the first epoch: a checkpoint must be kept
+	}{
+		{"pretrain lr 1e30", trainers[0], []string{"--lr", "1e30", "--epochs", "2"}, false},
+		{"lmtune lr 1e30", trainers[1], []string{"--lr", "1e30", "--epochs", "2"}, false},
+		{"clftune lr 1e30", trainers[2], []string{"--lr", "1e30", "--mode", "full", "--epochs", "2"}, false},
+		{"pretrain diverges in epoch 2", trainers[0], []string{"--lr", "300", "--schedule", "constant", "--clip", "0", "--epochs", "4"}, true},
+		{"lmtune diverges in epoch 2", trainers[1], []string{"--lr", "300", "--schedule", "constant", "--clip", "0", "--no-discr", "--epochs", "4"}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := caseDir(t, fixtureSet...)
+			args := append(withOut(c.tr.args, "o.arrow"), ckEvery[c.tr.bin]...)
+			args = append(args, c.args...) // later flags win
+			before := listDir(t, dir)
+			r := run(t, dir, c.tr.bin, args...)
+			wantError(t, r, exit1, "not finite", "step", "checkpoint")
+			m := divergedRe.FindStringSubmatch(r.stderr)
+			if m == nil {
+				t.Fatalf("the error does not say at which epoch and step: %q", r.stderr)
+			}
+			t.Logf("diverged at epoch %s, step %s", m[1], m[2])
+			if _, err := os.Stat(filepath.Join(dir, "o.arrow")); err == nil {
+				t.Errorf("a diverged run wrote its final artifact")
+			}
+			ck := c.tr.ckpt("o.arrow")
+			_, err := os.Stat(filepath.Join(dir, ck))
+			switch {
+			case err != nil && c.wantCkpt && m[1] != "1":
+				t.Fatalf("diverged at epoch %s but no checkpoint was kept", m[1])
+			case err != nil:
+				for _, l := range leftovers(t, dir, before) {
+					t.Errorf("left behind: %s", l)
+				}
+				faultLog.add("NaN/Inf "+c.name, 1, 0, 0, 0)
+				return
+			}
+			if bad := nonFinite(t, filepath.Join(dir, ck)); bad != "" {
+				t.Errorf("the kept checkpoint holds a non-finite value: %s", bad)
+			}
+			ckBytes := fileBytes(t, filepath.Join(dir, ck))
+			// Resume from the kept checkpoint: the same divergence at the same step.
+			r2 := run(t, dir, c.tr.bin, append(args, c.tr.resume(ck)...)...)
+			wantError(t, r2, exit1, "not finite")
+			if m2 := divergedRe.FindStringSubmatch(r2.stderr); m2 == nil || m2[2] != m[2] {
+				t.Errorf("resumed run diverged differently: %q, first run %q", r2.stderr, r.stderr)
+			}
+			if now := fileBytes(t, filepath.Join(dir, ck)); len(now) == 0 {
+				t.Errorf("checkpoint lost after the second divergence")
+			}
+			_ = ckBytes
+			faultLog.add("NaN/Inf "+c.name+" (+resume)", 2, 1, 0, 0)
+		})
+	}
+}
+
+// TestHugeLRFinite: a classifier run with a learning rate so large that training is
+// useless but the loss stays finite must still write only finite weights.
+func TestHugeLRFinite(t *testing.T) {
+	dir := caseDir(t, fixtureSet...)
+	r := run(t, dir, "clftune", "-q", "--threads", "1", "--seed", "1", "--epochs", "2", "--bs", "16", "--mode", "full",
+		"--lr", "1e12", "--lm", fFT, "--data", fTrain, "-o", "o.arrow")
+	if r.code == 1 && divergedRe.MatchString(r.stderr) {
+		wantError(t, r, exit1, "not finite")
+		return
+	}
+	wantOK(t, r)
+	if bad := nonFinite(t, filepath.Join(dir, "o.arrow")); bad != "" {
+		knownBug(t, "clftune wrote a classifier holding %s after a finite loss (only the loss is checked, not weights and BatchNorm buffers)", bad)
+		t.Errorf("clftune wrote a classifier with a non-finite value after a finite loss: %s", bad)
+	}
+}
