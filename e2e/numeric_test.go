@@ -44,9 +44,9 @@ func TestNumericFaults(t *testing.T) {
 		"clftune":  {"--checkpoint-every", "10ms"},
 	}
 	cases := []struct {
-		name      string
-		tr        trainer
-		args      []string
+		name     string
+		tr       trainer
+		args     []string
 		wantCkpt bool // the divergence comes after the first epoch: a checkpoint must be kept
 	}{
 		{"pretrain lr 1e30", trainers[0], []string{"--lr", "1e30", "--epochs", "2"}, false},
