@@ -251,3 +251,17 @@ func TestLMTrainerMomentumSchedule(t *testing.T) {
 		t.Errorf("beta1 over the epoch: first %g, min %g, max %g, last %g", seen[0], lo, hi, seen[len(seen)-1])
 	}
 }
+
+func TestLMTrainerEarlyStopping(t *testing.T) {
+	tr := tinyTrainer(t, markovDocs(10, 30, 9), markovDocs(3, 30, 10), 5, "")
+	tr.Cfg.LR = 0 // the weights never change: no epoch improves on the first
+	tr.Cfg.Patience = 2
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.StoppedEarly || len(res.Epochs) != 3 || len(tr.State.History) != 3 || tr.State.BestEpoch != 1 {
+		t.Errorf("stopped early %v after %d epochs (history %d, best epoch %d), want after 3 with best 1",
+			res.StoppedEarly, len(res.Epochs), len(tr.State.History), tr.State.BestEpoch)
+	}
+}
