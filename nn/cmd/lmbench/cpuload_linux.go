@@ -76,3 +76,16 @@ func foreign(a, b cpuSnap) float64 {
 	}
 	return f
 }
+
+// ownCores returns the CPU time this process (and its children) used
+// between two snapshots per wall-clock second, or -1.
+func ownCores(a, b cpuSnap) float64 {
+	if !a.ok || !b.ok {
+		return -1
+	}
+	wall := b.wall.Sub(a.wall).Seconds()
+	if wall <= 0 {
+		return -1
+	}
+	return (b.own - a.own) / wall
+}

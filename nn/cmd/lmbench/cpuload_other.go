@@ -10,3 +10,6 @@ func readCPU() cpuSnap { return cpuSnap{wall: time.Now()} }
 
 // foreign is unknown off Linux.
 func foreign(a, b cpuSnap) float64 { return -1 }
+
+// ownCores is unknown off Linux.
+func ownCores(a, b cpuSnap) float64 { return -1 }

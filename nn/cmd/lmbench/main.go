@@ -116,6 +116,9 @@ type window struct {
 	// Foreign is the fraction of all CPUs used by other processes (and
 	// stolen by the hypervisor) during the window; NaN-free, -1 if unknown.
 	Foreign float64 `json:"foreign_frac"`
+	// OwnCPU is the CPU time the benchmark itself used per wall second
+	// (in cores, e.g. 1.7 of 2); -1 if unknown.
+	OwnCPU float64 `json:"own_cpu_cores"`
 }
 
 // side is one implementation's result for a config and thread count.
@@ -124,6 +127,11 @@ type side struct {
 	GFLOPs     float64  `json:"gflops"`
 	Windows    []window `json:"windows,omitempty"`
 	MaxForeign float64  `json:"max_foreign_frac"`
+	// TokensPerCPUSec is the median over windows of tokens per second of
+	// CPU time the implementation itself used: less sensitive than
+	// TokensPerS to the CPU share other processes take on a shared machine
+	// (it does charge spinning threads). 0 if unknown.
+	TokensPerCPUSec float64 `json:"tokens_per_cpu_s"`
 	// PhaseSeconds is seconds per step by phase (forward, backward, step).
 	PhaseSeconds map[string]float64 `json:"phase_seconds_per_step,omitempty"`
 	Loss         float64            `json:"last_loss,omitempty"`
@@ -139,6 +147,7 @@ type result struct {
 	Ours      side        `json:"ours"`
 	Torch     *side       `json:"torch,omitempty"`
 	Ratio     float64     `json:"ratio_ours_over_torch,omitempty"`
+	RatioCPU  float64     `json:"ratio_per_cpu_s_ours_over_torch,omitempty"`
 	TorchNote string      `json:"torch_note,omitempty"`
 }
 
@@ -295,6 +304,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					if ts.TokensPerS > 0 && ours.TokensPerS > 0 {
 						r.Ratio = ours.TokensPerS / ts.TokensPerS
 					}
+					if ts.TokensPerCPUSec > 0 && ours.TokensPerCPUSec > 0 {
+						r.RatioCPU = ours.TokensPerCPUSec / ts.TokensPerCPUSec
+					}
 				}
 			}
 			rep.Results = append(rep.Results, r)
@@ -367,13 +379,15 @@ func benchOurs(ctx context.Context, c benchConfig, threads int, seed uint64, log
 				break
 			}
 		}
-		fr := foreign(c0, readCPU())
+		c1 := readCPU()
+		fr, own := foreign(c0, c1), ownCores(c0, c1)
 		total += n
-		win := window{Steps: n, Seconds: el, TokensPerS: float64(n*c.tokensPerStep()) / el, Foreign: fr}
+		win := window{Steps: n, Seconds: el, TokensPerS: float64(n*c.tokensPerStep()) / el, Foreign: fr, OwnCPU: own}
 		s.Windows = append(s.Windows, win)
 		fmt.Fprintf(log, "   window %d: %d step(s) in %.2fs -> %.1f tok/s (load %s)\n", w, n, el, win.TokensPerS, pct(fr))
 	}
 	s.TokensPerS = medianTokens(s.Windows)
+	s.TokensPerCPUSec = medianPerCPU(s.Windows)
 	_, fl := c.flopsPerToken()
 	s.GFLOPs = s.TokensPerS * fl / 1e9
 	s.MaxForeign = maxForeign(s.Windows)
@@ -400,6 +414,18 @@ func medianTokens(ws []window) float64 {
 	default:
 		return (v[n/2-1] + v[n/2]) / 2
 	}
+}
+
+// medianPerCPU is the median of tokens per own CPU-second over the windows
+// that know their CPU time, or 0.
+func medianPerCPU(ws []window) float64 {
+	var v []window
+	for _, w := range ws {
+		if w.OwnCPU > 0 {
+			v = append(v, window{TokensPerS: w.TokensPerS / w.OwnCPU})
+		}
+	}
+	return medianTokens(v)
 }
 
 func maxForeign(ws []window) float64 {
@@ -460,10 +486,14 @@ func benchTorch(ctx context.Context, ref string, c benchConfig, threads int, tmp
 		}
 		s := &side{TokensPerS: r.TokensPerS, GFLOPs: r.GFLOPs, PhaseSeconds: r.Phase}
 		for _, w := range r.Windows {
-			win := window{Steps: int(num(w["steps"])), Seconds: num(w["seconds"]), TokensPerS: num(w["tokens_per_s"]), Foreign: num(w["foreign_frac"])}
+			win := window{Steps: int(num(w["steps"])), Seconds: num(w["seconds"]), TokensPerS: num(w["tokens_per_s"]), Foreign: num(w["foreign_frac"]), OwnCPU: -1}
+			if f := num(w["own_cpu_frac"]); f > 0 {
+				win.OwnCPU = f * float64(runtime.NumCPU()) // the reference reports a fraction of all CPUs
+			}
 			s.Windows = append(s.Windows, win)
 		}
 		s.MaxForeign = maxForeign(s.Windows)
+		s.TokensPerCPUSec = medianPerCPU(s.Windows)
 		return s, nil
 	}
 	return nil, fmt.Errorf("%s: no result for config %s (output: %s)", out, c.Name, strings.TrimSpace(so.String()))
@@ -490,20 +520,30 @@ func (i indent) Write(p []byte) (int, error) {
 
 func printTable(w io.Writer, rep *report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "config\tthreads\tours tok/s\tours GFLOP/s\ttorch tok/s\ttorch GFLOP/s\tours/torch\tload ours\tload torch\t\n")
+	fmt.Fprintf(tw, "config\tthreads\tours tok/s\tours GFLOP/s\ttorch tok/s\ttorch GFLOP/s\tours/torch\tours tok/CPU-s\ttorch tok/CPU-s\tours/torch per CPU-s\tload ours\tload torch\t\n")
 	for _, r := range rep.Results {
 		ot, og := "error", "-"
 		if r.Ours.Error == "" {
 			ot, og = fmt.Sprintf("%.0f", r.Ours.TokensPerS), fmt.Sprintf("%.1f", r.Ours.GFLOPs)
 		}
-		tt, tg, ratio, lt := "-", "-", "-", "-"
+		oc := "-"
+		if r.Ours.TokensPerCPUSec > 0 {
+			oc = fmt.Sprintf("%.0f", r.Ours.TokensPerCPUSec)
+		}
+		tt, tg, ratio, tc, rc, lt := "-", "-", "-", "-", "-", "-"
 		if r.Torch != nil {
 			tt, tg, lt = fmt.Sprintf("%.0f", r.Torch.TokensPerS), fmt.Sprintf("%.1f", r.Torch.GFLOPs), pct(r.Torch.MaxForeign)
 			if r.Ratio > 0 {
 				ratio = fmt.Sprintf("%.2f", r.Ratio)
 			}
+			if r.Torch.TokensPerCPUSec > 0 {
+				tc = fmt.Sprintf("%.0f", r.Torch.TokensPerCPUSec)
+			}
+			if r.RatioCPU > 0 {
+				rc = fmt.Sprintf("%.2f", r.RatioCPU)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Config, r.Threads, ot, og, tt, tg, ratio, pct(r.Ours.MaxForeign), lt)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Config, r.Threads, ot, og, tt, tg, ratio, oc, tc, rc, pct(r.Ours.MaxForeign), lt)
 	}
 	tw.Flush()
 	for _, r := range rep.Results {
@@ -515,7 +555,7 @@ func printTable(w io.Writer, rep *report) {
 		}
 	}
 	if rep.Backend != "" {
-		fmt.Fprintf(w, "backend: %s; load = max share of the machine's CPU used by other processes in a window\n", rep.Backend)
+		fmt.Fprintf(w, "backend: %s\nload = max share of the machine's CPU used by other processes in a window; tok/CPU-s = tokens per second of the implementation's own CPU time (median)\n", rep.Backend)
 	}
 	if t := rep.Tokenize; t != nil {
 		if t.Error != "" {
