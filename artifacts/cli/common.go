@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/pflag"
@@ -20,11 +21,15 @@ type Common struct {
 	Backward bool   // --backward: the right-to-left model
 	Log      string // --log: metrics as JSON lines
 	Quiet    bool   // --quiet: errors only
+	Force    bool   // --force: redo even if the output is up to date (see SkipIfCurrent)
+
+	// Stderr is where SkipIfCurrent reports; nil means os.Stderr. Not a flag.
+	Stderr io.Writer
 }
 
 // CommonFlags lists the flag names Register knows, in order.
 func CommonFlags() []string {
-	return []string{"out", "preset", "seed", "threads", "backward", "log", "quiet"}
+	return []string{"out", "preset", "seed", "threads", "backward", "log", "quiet", "force"}
 }
 
 // Register adds the named common flags to fs (all of them if which is
@@ -53,6 +58,8 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 			fs.StringVar(&c.Log, "log", c.Log, "write metrics as JSON lines to this `file`")
 		case "quiet":
 			fs.BoolVarP(&c.Quiet, "quiet", "q", c.Quiet, "print errors only (no progress, no summary)")
+		case "force":
+			fs.BoolVar(&c.Force, "force", c.Force, "redo even if the output is up to date (same inputs, same params)")
 		default:
 			panic(fmt.Sprintf("cli: unknown common flag %q", name))
 		}
