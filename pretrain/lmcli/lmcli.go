@@ -35,13 +35,12 @@ type defaults struct {
 	bs, bptt, epochs int
 	lr, discr        float64
 	schedule         string
-	wd, clip         float64
 }
 
 // presetDefaults returns the preset's training defaults for a stage. The
 // model sizes and dropouts come from nn.Preset.
 func presetDefaults(stage, preset string) defaults {
-	d := defaults{bs: 64, bptt: 70, epochs: 10, wd: 0.01, clip: 0.25}
+	d := defaults{bs: 64, bptt: 70, epochs: 10}
 	switch preset {
 	case "small":
 		d.bs, d.epochs = 32, 5
@@ -105,16 +104,16 @@ type Flags struct {
 	LRFindIters int
 }
 
-const resumeAuto = "\x00auto"
+const resumeAuto = "OUT.ckpt"
 
 // register defines the flags on fs.
 func (f *Flags) register(fs *pflag.FlagSet) {
 	f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet")
 	fs.Lookup("out").Usage = "output lm artifact `path` (required)"
 	if f.stage == LMTune {
-		fs.StringVar(&f.From, "from", "", "the pretrained lm artifact to fine-tune (`path`, required; e.g. from pretrain or pretrain import)")
+		fs.StringVar(&f.From, "from", "", "the pretrained lm `artifact` to fine-tune (required; from pretrain or pretrain import)")
 	}
-	fs.StringVar(&f.Valid, "valid", "", "held-out tokens artifact for validation loss and perplexity (`path`)")
+	fs.StringVar(&f.Valid, "valid", "", "held-out tokens `artifact` for validation loss and perplexity (same vocab)")
 	fs.Float64Var(&f.ValidFrac, "valid-frac", 0, "hold out this fraction of the training documents for validation (when --valid is not given)")
 	if f.stage == Pretrain {
 		fs.IntVar(&f.Emb, "emb", 0, "embedding size (preset: paper 400, small 200, tiny 16)")
@@ -151,7 +150,7 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.PctStart, "pct-start", 0.25, "one-cycle: warm-up fraction (fastai 0.25)")
 	fs.Float64Var(&f.DivFactor, "div", 25, "one-cycle: start LR = peak/div (fastai 25)")
 	fs.Float64Var(&f.FinalDiv, "div-final", 1e5, "one-cycle: final LR = peak/div-final (fastai 1e5)")
-	fs.Float64SliceVar(&f.Moms, "moms", nil, "one-cycle: cycle Adam's beta1 from HI down to LO and back, as fastai's moms (its text learners: 0.8,0.7); default: constant beta1")
+	fs.Float64SliceVar(&f.Moms, "moms", nil, "one-cycle: cycle Adam's beta1 from `HI,LO` down and back, as fastai's moms (its text learners: 0.8,0.7); default: constant beta1")
 
 	fs.Float64Var(&f.DropMult, "drop-mult", 1, "multiply all five dropouts (fastai's drop_mult; its LM fine-tuning tutorial uses 0.3)")
 	fs.Float64Var(&f.OutputP, "output-p", -1, "dropout on the last LSTM output (paper 0.4; fastai awd_lstm_lm_config 0.1; -1: preset)")
@@ -162,16 +161,16 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.ARAlpha, "ar-alpha", 2, "activation regularization (AR) weight (paper and fastai 2)")
 	fs.Float64Var(&f.TARBeta, "tar-beta", 1, "temporal AR weight (paper and fastai 1)")
 
-	fs.Float64Var(&f.WD, "wd", -1, "decoupled weight decay (fastai 0.01; -1: 0.01)")
-	fs.Float64Var(&f.Clip, "clip", -1, "clip the global gradient norm (AWD-LSTM 0.25; 0: off; -1: 0.25)")
-	fs.Float64SliceVar(&f.Betas, "betas", []float64{0.7, 0.99}, "Adam beta1,beta2 (paper 0.7,0.99; fastai's released scripts 0.8,0.99)")
+	fs.Float64Var(&f.WD, "wd", 0.01, "decoupled weight decay (fastai's default)")
+	fs.Float64Var(&f.Clip, "clip", 0.25, "clip the global gradient norm at this value (AWD-LSTM's; 0: off)")
+	fs.Float64SliceVar(&f.Betas, "betas", []float64{0.7, 0.99}, "Adam `BETA1,BETA2` (paper 0.7,0.99; fastai's released scripts 0.8,0.99)")
 	fs.Float64Var(&f.Eps, "eps", 1e-5, "Adam epsilon (fastai 1e-5)")
 	fs.IntVar(&f.ValidEvery, "valid-every", 0, "also validate every N steps within an epoch (long epochs; 0: epoch ends only)")
 	fs.IntVar(&f.Patience, "patience", 0, "stop after N epochs without a better validation loss (0: off)")
 	fs.IntVar(&f.LogEvery, "log-every", 50, "write a step record to --log every N steps")
 	fs.Float64Var(&f.CheckpointEvery, "checkpoint-every", 30, "also write a checkpoint every N `minutes` (0: epoch ends and interrupts only)")
 	fs.StringVar(&f.Checkpoint, "checkpoint", "", "checkpoint `path` (default OUT.ckpt; removed when the run finishes)")
-	fs.StringVar(&f.Resume, "resume", "", "continue an interrupted run from its checkpoint (`path`; --resume alone: OUT.ckpt); pass the same flags")
+	fs.StringVar(&f.Resume, "resume", "", "continue an interrupted run from its checkpoint `path` (--resume alone: OUT.ckpt); pass the same flags")
 	fs.Lookup("resume").NoOptDefVal = resumeAuto
 	fs.BoolVar(&f.LRFind, "lr-find", false, "only run fastai's LR range test (exponential from 1e-7 to 10 over 100 steps, stop at 4x the min smoothed loss); print the suggestion and write OUT-without-ext.lrfind.png/.csv")
 	fs.Float64Var(&f.LRFindStart, "lr-find-start", 1e-7, "LR range test start")
@@ -279,12 +278,6 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		return nil, cli.Usage("--discr %g: want a factor >= 1", discr)
 	}
 	wd, clip := f.WD, f.Clip
-	if wd < 0 {
-		wd = d.wd
-	}
-	if clip < 0 {
-		clip = d.clip
-	}
 	if len(f.Betas) != 2 || !(f.Betas[0] >= 0 && f.Betas[0] < 1) || !(f.Betas[1] >= 0 && f.Betas[1] < 1) {
 		return nil, cli.Usage("--betas %v: want two values in [0,1), e.g. 0.7,0.99", f.Betas)
 	}
@@ -299,7 +292,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		name string
 		bad  bool
 	}{{"--bs", tc.BS < 1}, {"--bptt", tc.BPTT < 2}, {"--epochs", tc.Epochs < 1}, {"--freeze-epochs", tc.FreezeEpochs < 0},
-		{"--lr", !(tc.LR > 0)}, {"--freeze-lr", f.FreezeLR < 0}, {"--wd", wd < 0}, {"--eps", !(f.Eps > 0)},
+		{"--lr", !(tc.LR > 0)}, {"--freeze-lr", f.FreezeLR < 0}, {"--wd", wd < 0}, {"--clip", clip < 0}, {"--eps", !(f.Eps > 0)},
 		{"--valid-every", f.ValidEvery < 0}, {"--patience", f.Patience < 0}, {"--log-every", f.LogEvery < 1},
 		{"--checkpoint-every", f.CheckpointEvery < 0}, {"--lr-find-iters", f.LRFindIters < 5},
 		{"--lr-find-start/--lr-find-end", !(f.LRFindStart > 0 && f.LRFindEnd > f.LRFindStart)}} {
