@@ -64,3 +64,26 @@ func TestDefaultNoPanic(t *testing.T) {
 		}
 	}
 }
+
+// TestScanShortcut: skipping replace_rep/replace_wrep when the first scan sees nothing
+// for them gives the same tokens as always applying them.
+func TestScanShortcut(t *testing.T) {
+	for _, s := range []Settings{Default(), func() Settings { s := Default(); s.RepDigits = true; s.KeepURLs = false; return s }()} {
+		fast, _ := New(s)
+		slow, _ := New(s)
+		slow.always = true
+		alphabet := []string{"a", "b", "A", "é", "é", " ", "\n", "\u00a0", "1", "0", "!", ".", "ha ", "ha", "the ", "www.", "x.com/", "aa", "😀"}
+		rng := rand.New(rand.NewPCG(5, 6))
+		for range 30000 {
+			var b strings.Builder
+			for range rng.IntN(14) {
+				b.WriteString(alphabet[rng.IntN(len(alphabet))])
+			}
+			in := b.String()
+			f, w := fast.Tokenize(in), slow.Tokenize(in)
+			if strings.Join(f, " ") != strings.Join(w, " ") {
+				t.Fatalf("Tokenize(%q): shortcut %q, full %q", in, f, w)
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ type Tokenizer struct {
 	sufs                                [][]byte // suffix stack of the word being split
 	fold                                [32]byte // ASCII-lowered copy for table lookups
 	bld                                 strings.Builder
+	always                              bool // tests: always apply replace_rep/wrep first
 }
 
 // New returns a Tokenizer for the settings.
@@ -110,7 +111,7 @@ func (t *Tokenizer) Append(dst *Tokens, fields ...string) int {
 	// Scan once, watching for what replace_rep / replace_wrep would change; only when
 	// there is something (rare) apply them and scan again.
 	base, baseBuf := dst.Len(), len(dst.Buf)
-	if !t.scan(dst, text, t.words && (t.rep || t.wrep)) {
+	if t.always || !t.scan(dst, text, t.words && (t.rep || t.wrep)) {
 		dst.Ends, dst.Buf = dst.Ends[:base], dst.Buf[:baseBuf]
 		if t.rep {
 			if out := appendReplaceRep(nil, text, true, t.s.RepDigits, t.s.KeepURLs); out != nil {
