@@ -116,7 +116,7 @@ var ErrNonFinite = errors.New("loss is not finite")
 // step if loss is NaN or ±Inf.
 func CheckFinite(loss float64, epoch int, step int64) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return fmt.Errorf("%w (%v) at epoch %d, step %d: training diverged; lower --lr or --clip, the last good checkpoint is kept",
+		return fmt.Errorf("%w (%v) at epoch %d, step %d: training diverged (lower --lr or --clip)",
 			ErrNonFinite, loss, epoch+1, step)
 	}
 	return nil

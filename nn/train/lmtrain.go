@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
@@ -261,7 +262,10 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			}
 			if err := CheckFinite(loss.Total(), epoch, st.Step+1); err != nil {
 				t.Progress.Done()
-				return nil, err
+				if _, serr := os.Stat(t.CheckpointPath); t.CheckpointPath != "" && serr == nil {
+					return nil, fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, t.CheckpointPath)
+				}
+				return nil, fmt.Errorf("%w; no checkpoint had been written yet", err)
 			}
 			if err := t.Model.Backward(); err != nil {
 				return nil, err
