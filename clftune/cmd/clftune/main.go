@@ -97,7 +97,7 @@ func main() { cli.Main("clftune", run) }
 func register(o *options) *pflag.FlagSet {
 	fs := cli.NewFlags("clftune", "--data TRAIN.tokens.arrow (--lm LM.arrow | --from-scratch) --out CLF.arrow [flags]",
 		strings.Replace(description, "{{MODES}}", clftrain.ModeTable(), 1))
-	o.com.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet")
+	o.com.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
 	fs.Lookup("preset").Usage = "encoder sizes with --from-scratch: paper (400/1150/3), small (200/512/3), tiny (tests); ignored with --lm"
 	fs.Lookup("backward").Usage = "backward classifier: documents are reversed (use with a backward LM)"
 	fs.StringVar(&o.data, "data", "", "training data: a labeled tokens `artifact`")
@@ -186,6 +186,21 @@ func run(ctx context.Context, args []string) error {
 	}
 	if o.checkpoint == "" {
 		o.checkpoint = strings.TrimSuffix(o.com.Out, ".arrow") + ".ckpt.arrow"
+	}
+	// The lineage, built before any work so that an up-to-date --out is
+	// found at once. Params are the flags that change the result (not where
+	// files go or how fast it runs), so that the same settings give the same
+	// bytes. A file that cannot be hashed is reported where it is read.
+	params := map[string]any{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !slices.Contains(cli.RunOnlyFlags(), f.Name) {
+			params[f.Name] = f.Value.String()
+		}
+	})
+	inputs, inputsErr := inputsOf(o.data, o.lm, o.valid, o.test)
+	lineage := artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "clftune", Params: params, Inputs: inputs}
+	if inputsErr == nil && !o.lrFind && o.com.SkipIfCurrent("clftune", o.com.Out, lineage) {
+		return nil
 	}
 	start := time.Now()
 	be := cpu.New(o.com.Threads)
@@ -314,26 +329,16 @@ func run(ctx context.Context, args []string) error {
 	sched := clftrain.DefaultSchedule()
 	sched.CutFrac, sched.Ratio = o.cutFrac, o.ratio
 
-	// Lineage and the artifact template.
-	inputs, err := inputsOf(o.data, o.lm, o.valid, o.test)
-	if err != nil {
-		return err
+	// The artifact template.
+	if inputsErr != nil {
+		return inputsErr
 	}
-	// Flags that change the result (not where files go or how fast it runs),
-	// so that the same settings give the same bytes.
-	operational := []string{"help", "out", "threads", "quiet", "log", "checkpoint", "checkpoint-every", "resume"}
-	params := map[string]any{}
-	fs.VisitAll(func(f *pflag.Flag) {
-		if !slices.Contains(operational, f.Name) {
-			params[f.Name] = f.Value.String()
-		}
-	})
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
 	tmpl := artifacts.Model{
-		Lineage:    artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "clftune", Params: params, Inputs: inputs},
+		Lineage:    lineage,
 		Config:     cfgJSON,
 		Vocab:      vocab,
 		Tokenizer:  trainData.Header.Tokenizer,
