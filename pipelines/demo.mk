@@ -19,7 +19,7 @@ _DEMO_EPOCHS_small := 6
 _DEMO_LMTUNE_tiny  := 2
 _DEMO_LMTUNE_small := 2
 _cmdline = $(filter command line,$(origin $1))
-_demo_vars = DATA_DIR=data PRESET=$(PRESET) DIR="fwd bwd" \
+_demo_vars = EMBED_DIR=data PRESET=$(PRESET) DIR="fwd bwd" \
   EPOCHS=$(if $(call _cmdline,EPOCHS),$(EPOCHS),$(or $(_DEMO_EPOCHS_$(PRESET)),$(EPOCHS))) \
   LMTUNE_EPOCHS=$(if $(call _cmdline,LMTUNE_EPOCHS),$(LMTUNE_EPOCHS),$(or $(_DEMO_LMTUNE_$(PRESET)),$(LMTUNE_EPOCHS))) \
   $(if $(filter-out 1,$(DEMO_JOBS)),THREADS=1)

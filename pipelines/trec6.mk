@@ -5,13 +5,14 @@
 #   make trec6-tok | trec6-lm       only the tokens / the fine-tuned LMs
 #   make -n trec6                   the plan, without running anything
 #   make download-trec6             fetch the original CogComp files (internet)
-# Data: DATA_DIR/trec/{train,test}.csv.zst (DATA_DIR: ../shared/data when present,
-# else data/), or the original train_5500.label / TREC_10.label in DATA_DIR/trec/.
+# Data: data/trec/{train,test}.csv.zst (the embedded copy, the same bytes as
+# ../shared/data/trec), or DATA_DIR/trec/ when DATA_DIR is given, where the
+# original train_5500.label / TREC_10.label also work.
 include $(dir $(lastword $(MAKEFILE_LIST)))ulmfit.mk
 ifndef _TREC6_MK
 _TREC6_MK := 1
 
-_trec_src = $(firstword $(wildcard $(addprefix $(DATA_DIR)/trec/,$1)) $(DATA_DIR)/trec/$(firstword $1))
+_trec_src = $(firstword $(wildcard $(addprefix $(EMBED_DIR)/trec/,$1)) $(EMBED_DIR)/trec/$(firstword $1))
 trec6_TRAIN_SRC ?= $(call _trec_src,train.csv.zst train.csv train_5500.label train_5500.label.zst)
 trec6_TEST_SRC  ?= $(call _trec_src,test.csv.zst test.csv TREC_10.label TREC_10.label.zst)
 trec6_LM_SRC    ?= $(trec6_TRAIN_SRC)
@@ -23,7 +24,6 @@ $(eval $(call dataset_dag,trec6))
 # The original files from the Cognitive Computation Group (UIUC); sha256 of the
 # official files (the same as data/trec/*.label.zst decompressed).
 TREC_URL ?= https://cogcomp.seas.upenn.edu/Data/QA/QC
-DOWNLOAD_DIR ?= downloads
 .PHONY: download-trec6
 download-trec6:
 	scripts/fetch.sh $(TREC_URL)/train_5500.label $(DOWNLOAD_DIR)/trec/train_5500.label sha256 9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3

@@ -6,7 +6,7 @@
 # data set and experiment that asks for it, and changing a stage's settings
 # rebuilds only that stage and what follows:
 #
-#   out/lm/tok/<corpus>-{train,valid}.arrow          tokenized general-domain corpus
+#   out/lm/tok/<corpus>-v<vocab>-{train,valid}.arrow tokenized general-domain corpus
 #   out/lm/<corpus>-<preset>-<dir>-e<N>.arrow        pretrained LM (models/lm-<preset>-<dir>.arrow
 #                                                    is used instead when shipped)
 #   out/<ds>/tok/{lm,train,test}.arrow               task text; one vocabulary (lm.arrow's)
@@ -33,6 +33,10 @@ DIR      ?= fwd bwd
 SEED     ?= 1
 OUT_DIR  ?= out
 DATA_DIR ?= $(if $(wildcard ../shared/data/trec/train.csv.zst),../shared/data,data)
+# EMBED_DIR: where data sets that also ship in data/ (TREC-6, the WikiText-103
+# parts) are read from: data/ (the same bytes as ../shared/data), unless DATA_DIR
+# is given, so that the demo, the experiments and `make trec6` share artifacts.
+EMBED_DIR ?= $(if $(filter command line environment,$(origin DATA_DIR)),$(DATA_DIR),data)
 THREADS  ?= 0
 VALID_FRAC ?= 0.1
 
@@ -78,6 +82,8 @@ GUTENBERG_DIR ?= $(or $(wildcard $(DATA_DIR)/gutenberg),../shared/data/gutenberg
 USE_SHIPPED_LM ?= auto
 SHIPPED_LM_DIR ?= models
 
+DOWNLOAD_DIR ?= downloads
+
 STAGE   := scripts/stage.sh
 ZCAT    := zstd -dcf --long=31
 _TOOLS  := $(BIN)/artifacts
@@ -88,7 +94,8 @@ empty :=
 space := $(empty) $(empty)
 _bwd   = $(if $(filter bwd,$1),--backward)
 # _x: "-x<hash>" for a non-empty flag string (so flags are part of the path).
-_x     = $(if $(strip $1),-x$(shell printf '%s' '$(strip $1)' | sha256sum | cut -c1-8))
+_x     = $(if $(strip $1),-x$(call _xh,$(subst $(space),_,$(strip $1))))
+_xh    = $(or $(_xh.$1),$(eval _xh.$1 := $(shell printf '%s' '$1' | sha256sum | cut -c1-8))$(_xh.$1))
 _ens   = $(subst /fwd/,/ens/,$1)
 # _with S,LIST: the words of LIST that contain S.
 _with  = $(foreach w,$2,$(if $(findstring $1,$w),$w))
@@ -99,15 +106,17 @@ $(BIN)/%:
 	$(GO) build -o $@ ./$*/cmd/$*
 
 # ------------------------------------------------------------------ LM corpus
-_lmsrc.wt103p.train    = $(DATA_DIR)/wikitext103/train_prefix.tokens.zst
-_lmsrc.wt103p.valid    = $(DATA_DIR)/wikitext103/valid.tokens.zst
+_lmsrc.wt103p.train    = $(EMBED_DIR)/wikitext103/train_prefix.tokens.zst
+_lmsrc.wt103p.valid    = $(EMBED_DIR)/wikitext103/valid.tokens.zst
 _lmsrc.wt103p.ext      = tokens
 _lmsrc.gutenberg.train = $(GUTENBERG_DIR)/train.txt.zst
 _lmsrc.gutenberg.valid = $(GUTENBERG_DIR)/valid.txt.zst
 _lmsrc.gutenberg.ext   = txt
 
 # corpus_tag: the corpus name plus its line limit.
-corpus_tag = $(LM_CORPUS)$(if $(LM_LINES),-l$(LM_LINES))
+corpus_tag = $(LM_CORPUS)$(if $(LM_LINES),-l$(LM_LINES))$(_vtag)
+# _vtag: the vocabulary cap, when it is not the preset's default.
+_vtag = $(if $(filter-out $(or $(_LM_VOCAB_$(PRESET)),60000),$(LM_VOCAB)),-v$(LM_VOCAB))
 
 define _head_rule # 1 out, 2 source, 3 lines
 ifndef _done.$1
@@ -130,8 +139,8 @@ endif
 endef
 
 # lm_tok_train / lm_tok_valid: the tokenized LM corpus (vocab from train).
-lm_tok_train = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)-train.arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).train),$(LM_LINES),$(OUT_DIR)/lm/src/$(corpus_tag)-train.$(_lmsrc.$(LM_CORPUS).ext)),--max-vocab $(LM_VOCAB)))$(OUT_DIR)/lm/tok/$(corpus_tag)-train.arrow
-lm_tok_valid = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).valid),$(LM_VALID_LINES),$(OUT_DIR)/lm/src/$(LM_CORPUS)-valid-l$(LM_VALID_LINES).$(_lmsrc.$(LM_CORPUS).ext)),,$(lm_tok_train)))$(OUT_DIR)/lm/tok/$(corpus_tag)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow
+lm_tok_train = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-train.arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).train),$(LM_LINES),$(OUT_DIR)/lm/src/$(corpus_tag)-train.$(_lmsrc.$(LM_CORPUS).ext)),--max-vocab $(LM_VOCAB)))$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-train.arrow
+lm_tok_valid = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).valid),$(LM_VALID_LINES),$(OUT_DIR)/lm/src/$(LM_CORPUS)-valid-l$(LM_VALID_LINES).$(_lmsrc.$(LM_CORPUS).ext)),,$(lm_tok_train)))$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow
 
 # ------------------------------------------------------------------ pretrain
 define _pretrain_rule # 1 out, 2 preset, 3 dir, 4 epochs, 5 train, 6 valid, 7 flags
@@ -201,10 +210,11 @@ $1: $3 $4 | $(BIN)/clftune $(_TOOLS)
 	@$(STAGE) $1 $(BIN)/clftune $(if $3,--lm $3,--from-scratch --preset $(PRESET)) $(call _bwd,$2) --data $4 --mode $5 --epochs $6 --seed $7 --valid-frac $(VALID_FRAC) --threads $(THREADS) --log $(1:.arrow=.jsonl) $8 -o $1
 endif
 endef
-# clf DS,DIR,LM,MODE[,TRAIN,TAG]: the classifier fine-tuned from LM (an lmtune or
-# pretrained artifact; "" = from scratch) on DS's train split (or TRAIN).
-_clf_path = $(if $3,$(basename $3),$(OUT_DIR)/$1/$(PRESET)/$2/scratch)/clf-$4-e$(EPOCHS)-s$(SEED)$(call _x,$(CLF_FLAGS))$6.arrow
-clf = $(eval $(call _clf_rule,$(call _clf_path,$1,$2,$3,$4,$5,$6),$2,$3,$(or $5,$(call task_tok,$1,train)),$4,$(EPOCHS),$(SEED),$(CLF_FLAGS)))$(call _clf_path,$1,$2,$3,$4,$5,$6)
+# clf DS,DIR,LM,MODE[,TRAIN,TAG,SEED]: the classifier fine-tuned from LM (an lmtune
+# or pretrained artifact; "" = from scratch) on DS's train split (or TRAIN; TAG
+# then names it in the path), with seed SEED (default $(SEED)).
+_clf_path = $(if $3,$(if $(filter $(OUT_DIR)/$1/%,$3),$(basename $3),$(OUT_DIR)/$1/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(OUT_DIR)/$1/$(PRESET)/$2/scratch)/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
+clf = $(eval $(call _clf_rule,$(call _clf_path,$1,$2,$3,$4,$5,$6,$7),$2,$3,$(or $5,$(call task_tok,$1,train)),$4,$(EPOCHS),$(or $7,$(SEED)),$(CLF_FLAGS)))$(call _clf_path,$1,$2,$3,$4,$5,$6,$7)
 
 # ------------------------------------------------------------------ evaluate, ensemble, report
 define _eval_rule # 1 out, 2 model, 3 data
@@ -245,7 +255,17 @@ report = $(eval $(call _report_rule,$3,$1,$2))$3/report.md
 # lmtune, clftune, evaluate, and with both directions the ensemble and a report),
 # DS-tok, DS-lm (fine-tuned LMs), DS-scratch (the from-scratch baseline) and
 # DS-results (print the test errors). Paths are fixed by the current variables.
+define _missing_rule # 1 ds, 2 file
+ifndef _done.$2
+_done.$2 := 1
+$2:
+	@echo "$1: $2 not found: run 'make download-$1' and then 'make $1 DATA_DIR=$(DOWNLOAD_DIR)', or name a folder that has it with DATA_DIR=..." >&2; exit 2
+endif
+endef
+
 define dataset_dag
+$(eval _ds.$1.missing := $(foreach f,$($1_TRAIN_SRC) $($1_TEST_SRC) $($1_LM_SRC),$(if $(wildcard $f),,$f)))
+$(foreach f,$(_ds.$1.missing),$(eval $(call _missing_rule,$1,$f)))
 $(eval _ds.$1.ft   := $(foreach d,$(DIR),$(call lmtune,$1,$d,$(LMTUNE_VARIANT))))
 $(eval _ds.$1.clf  := $(foreach d,$(DIR),$(call clf,$1,$d,$(call lmtune,$1,$d,$(LMTUNE_VARIANT)),$(CLF_MODE))))
 $(eval _ds.$1.pred := $(foreach c,$(_ds.$1.clf),$(call preds,$c,$1)))
@@ -253,11 +273,11 @@ $(eval _ds.$1.ens  := $(if $(filter fwd,$(DIR)),$(if $(filter bwd,$(DIR)),$(call
 $(eval _ds.$1.rep  := $(if $(_ds.$1.ens),$(call report,$(_ds.$1.ens),$(_ds.$1.clf:.arrow=.jsonl),$(_ds.$1.ens:.test.preds.arrow=.report))))
 $(eval _ds.$1.scr  := $(foreach d,$(DIR),$(call preds,$(call clf,$1,$d,,scratch),$1)))
 .PHONY: $1 $1-tok $1-lm $1-scratch $1-results
-$1: $(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.rep)
+$1: $(_ds.$1.missing) $(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.rep)
 	@$(MAKE) --no-print-directory $1-results
-$1-tok: $(call task_tok,$1,train) $(call task_tok,$1,test)
-$1-lm: $(_ds.$1.ft)
-$1-scratch: $(_ds.$1.scr)
+$1-tok: $(_ds.$1.missing) $(call task_tok,$1,train) $(call task_tok,$1,test)
+$1-lm: $(_ds.$1.missing) $(_ds.$1.ft)
+$1-scratch: $(_ds.$1.missing) $(_ds.$1.scr)
 $1-results:
 	@scripts/results.sh $(foreach p,$(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.scr),$(p:.preds.arrow=.metrics.json))
 endef

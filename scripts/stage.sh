@@ -10,6 +10,10 @@
 # stage when a prerequisite's mtime changes; this turns "touched" into "same
 # bytes, nothing to do". FORCE=1 in the environment always runs the command.
 #
+# Two makes building the same artifact at once (say `make demo` and `make trec6`
+# in two terminals) do not both train: the second waits on OUT.lock (flock, when
+# installed) and then finds OUT up to date.
+#
 # ARTIFACTS (default bin/artifacts) is the artifacts CLI used for the check.
 set -euo pipefail
 
@@ -25,6 +29,15 @@ cmdline=$(printf '%q ' "$@")
 cmdline=${cmdline% }
 name=$(basename "$1")
 
+mkdir -p "$(dirname "$out")"
+if command -v flock >/dev/null; then
+	exec 9>"$out.lock"
+	if ! flock -n 9; then
+		echo "$name: waiting for another run that is writing $out"
+		flock 9
+	fi
+fi
+
 if [ "${FORCE:-}" != 1 ] && [ -f "$out" ] && [ -f "$stamp" ] &&
 	[ "$(cat "$stamp")" = "$cmdline" ] && [ -x "$artifacts" ] &&
 	"$artifacts" verify -q "$out" >/dev/null 2>&1; then
@@ -33,7 +46,6 @@ if [ "${FORCE:-}" != 1 ] && [ -f "$out" ] && [ -f "$stamp" ] &&
 	exit 0
 fi
 
-mkdir -p "$(dirname "$out")"
 rm -f "$stamp"
 "$@"
 if [ ! -f "$out" ]; then

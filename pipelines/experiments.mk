@@ -1,0 +1,119 @@
+# The paper's analysis on TREC-6, at the scale this machine allows. Each target
+# trains what it needs (reusing every artifact already built with the same
+# lineage), then writes a Markdown table next to the paper's numbers into
+# out/exp/<preset>/ (and prints it):
+#   make exp-table4    with / without general-domain pretraining (paper Table 4)
+#   make exp-table6    LM fine-tuning: none, Full, Full + discr, Full + discr + stlr (Table 6)
+#   make exp-table7    classifier fine-tuning modes, from scratch to Freez + discr + stlr (Table 7)
+#   make exp-lowshot   100, 200, 500, 1000, all labels: supervised, semi-supervised,
+#                      from scratch (Figure 3), a table and (with `evaluate plot`) a PNG
+#   make experiments   all four
+# Variables: EXP_PRESET (default tiny), EXP_SEEDS (1 2 3), EXP_DIR (fwd), EPOCHS,
+# LMTUNE_EPOCHS, PRETRAIN_EPOCHS, EXP_LM_LINES (lines of the WikiText-103 prefix to
+# pretrain on; empty = all), EXP_SIZES (low-shot sizes), and the usual stage flags.
+# Every run holds out 10% of its training labels for validation (VALID_FRAC), as
+# the paper does; the tables give the best validation error (what the paper's
+# Tables 4, 6 and 7 report) and the test error, mean and [min, max] over the seeds.
+include $(dir $(lastword $(MAKEFILE_LIST)))ulmfit.mk
+include $(dir $(lastword $(MAKEFILE_LIST)))trec6.mk
+ifndef _EXPERIMENTS_MK
+_EXPERIMENTS_MK := 1
+
+EXP_PRESET   ?= tiny
+EXP_SEEDS    ?= 1 2 3
+EXP_DIR      ?= fwd
+EXP_LM_LINES ?=
+EXP_SIZES    ?= 100 200 500 1000
+EXP_JOBS     ?= 1
+_exp_vars = PRESET=$(EXP_PRESET) DIR=$(EXP_DIR) LM_LINES=$(EXP_LM_LINES) EXP_SEEDS="$(EXP_SEEDS)" EXP_SIZES="$(EXP_SIZES)"
+
+.PHONY: experiments exp-table4 exp-table6 exp-table7 exp-lowshot
+experiments: exp-table4 exp-table6 exp-table7 exp-lowshot
+exp-table4 exp-table6 exp-table7 exp-lowshot:
+	@$(MAKE) --no-print-directory -j$(EXP_JOBS) _$@ $(_exp_vars) _EXP_RULES=1
+
+# The rules below are generated only in that sub-make (so other targets do not
+# pay for them); their paths come from its variables.
+ifdef _EXP_RULES
+_xd   := $(EXP_DIR)
+_expo := $(OUT_DIR)/exp/$(PRESET)
+_seedrows = $(foreach s,$(EXP_SEEDS),$(call preds,$(call $1,$s),trec6))
+_m = $(foreach p,$1,$(p:.preds.arrow=.metrics.json))
+_note = Measured: TREC-6, $(PRESET) preset, $(_xd) models, LM pretrained on $(corpus_tag) ($(PRETRAIN_EPOCHS) epoch), LM fine-tuning $(LMTUNE_EPOCHS) epochs, classifier $(EPOCHS) epochs, 10% validation holdout; paper: validation error, AWD-LSTM at full size (Howard & Ruder 2018).
+
+_ft     = $(call lmtune,trec6,$(_xd),$1)
+_ulm    = $(call clf,trec6,$(_xd),$(call _ft,discr-stlr),$1,,,$2)
+
+# Table 4: with / without pretraining (the "without" LM is trained from random
+# weights on TREC-6 text only, as long as LM fine-tuning runs).
+_t4.with = $(call _ulm,ulmfit,$1)
+_t4.none = $(call clf,trec6,$(_xd),$(call lm_nopretrain,trec6,$(_xd)),ulmfit,,,$1)
+_t4 := $(call _seedrows,_t4.with) $(call _seedrows,_t4.none)
+.PHONY: _exp-table4
+_exp-table4: $(_t4)
+	@scripts/exp-table.sh $(_expo)/table4.md "Table 4: pretraining (TREC-6 error %)" "$(_note)" \
+	  :: "Without pretraining" 10.67 $(call _m,$(call _seedrows,_t4.none)) \
+	  :: "With pretraining" 5.69 $(call _m,$(call _seedrows,_t4.with))
+
+# Table 6: LM fine-tuning variants, classifier always the ULMFiT recipe.
+_t6.none   = $(call clf,trec6,$(_xd),$(call lm_pretrained,$(_xd)),ulmfit,,,$1)
+_t6.full   = $(call clf,trec6,$(_xd),$(call _ft,full),ulmfit,,,$1)
+_t6.discr  = $(call clf,trec6,$(_xd),$(call _ft,discr),ulmfit,,,$1)
+_t6.ulmfit = $(call _ulm,ulmfit,$1)
+_t6 := $(foreach r,none full discr ulmfit,$(call _seedrows,_t6.$r))
+.PHONY: _exp-table6
+_exp-table6: $(_t6)
+	@scripts/exp-table.sh $(_expo)/table6.md "Table 6: LM fine-tuning (TREC-6 error %)" "$(_note)" \
+	  :: "No LM fine-tuning" 6.38 $(call _m,$(call _seedrows,_t6.none)) \
+	  :: "Full" 6.54 $(call _m,$(call _seedrows,_t6.full)) \
+	  :: "Full + discr" 6.36 $(call _m,$(call _seedrows,_t6.discr)) \
+	  :: "Full + discr + stlr" 5.69 $(call _m,$(call _seedrows,_t6.ulmfit))
+
+# Table 7: classifier fine-tuning modes, all from the ULMFiT-fine-tuned LM.
+_t7.modes := scratch full full-discr last chain-thaw freez freez-discr freez-stlr freez-cos ulmfit
+_t7.scratch = $(call clf,trec6,$(_xd),,scratch,,,$1)
+$(foreach m,$(filter-out scratch,$(_t7.modes)),$(eval _t7.$m = $$(call _ulm,$m,$$1)))
+_t7 := $(foreach m,$(_t7.modes),$(call _seedrows,_t7.$m))
+.PHONY: _exp-table7
+_exp-table7: $(_t7)
+	@scripts/exp-table.sh $(_expo)/table7.md "Table 7: classifier fine-tuning (TREC-6 error %)" "$(_note)" \
+	  :: "From scratch" 13.36 $(call _m,$(call _seedrows,_t7.scratch)) \
+	  :: "Full" 6.86 $(call _m,$(call _seedrows,_t7.full)) \
+	  :: "Full + discr" 6.21 $(call _m,$(call _seedrows,_t7.full-discr)) \
+	  :: "Last" 16.09 $(call _m,$(call _seedrows,_t7.last)) \
+	  :: "Chain-thaw" 6.71 $(call _m,$(call _seedrows,_t7.chain-thaw)) \
+	  :: "Freez" 6.86 $(call _m,$(call _seedrows,_t7.freez)) \
+	  :: "Freez + discr" 5.86 $(call _m,$(call _seedrows,_t7.freez-discr)) \
+	  :: "Freez + stlr" 6.02 $(call _m,$(call _seedrows,_t7.freez-stlr)) \
+	  :: "Freez + cos" 6.38 $(call _m,$(call _seedrows,_t7.freez-cos)) \
+	  :: "Freez + discr + stlr" 5.69 $(call _m,$(call _seedrows,_t7.ulmfit))
+
+# Figure 3, low-shot: N labeled questions (a seeded sample, the seed also the
+# classifier's). Supervised: the LM fine-tuned on the N questions' text only;
+# semi-supervised: the LM fine-tuned on all TREC-6 training text; from scratch:
+# no LM. "all" = the whole training set.
+define _sub_rule # 1 out csv, 2 seed, 3 n
+ifndef _done.$1
+_done.$1 := 1
+$1: $(trec6_TRAIN_SRC)
+	scripts/subset.sh $2 $3 $(trec6_TRAIN_SRC) $1
+endif
+endef
+_sub_csv = $(eval $(call _sub_rule,$(OUT_DIR)/trec6/src/train-n$1-s$2.csv,$2,$1))$(OUT_DIR)/trec6/src/train-n$1-s$2.csv
+_sub_tok = $(eval $(call _tok_rule,$(OUT_DIR)/trec6/tok/train-n$1-s$2.arrow,$(call _sub_csv,$1,$2),$(trec6_TOK_FLAGS) --vocab $(call task_tok,trec6,lm) --labels-from $(call task_tok,trec6,train),$(call task_tok,trec6,train)))$(OUT_DIR)/trec6/tok/train-n$1-s$2.arrow
+# _ls.ARM N,SEED: the test predictions of one low-shot run.
+_ls.supervised = $(call preds,$(if $(filter all,$1),$(call _ulm,ulmfit,$2),$(call clf,trec6,$(_xd),$(call lmtune,trec6,$(_xd),discr-stlr,$(call _sub_tok,$1,$2),-n$1-s$2),ulmfit,$(call _sub_tok,$1,$2),-n$1,$2)),trec6)
+_ls.semi       = $(call preds,$(if $(filter all,$1),$(call _ulm,ulmfit,$2),$(call clf,trec6,$(_xd),$(call _ft,discr-stlr),ulmfit,$(call _sub_tok,$1,$2),-n$1,$2)),trec6)
+_ls.scratch    = $(call preds,$(if $(filter all,$1),$(call clf,trec6,$(_xd),,scratch,,,$2),$(call clf,trec6,$(_xd),,scratch,$(call _sub_tok,$1,$2),-n$1,$2)),trec6)
+_ls_runs = $(foreach s,$(EXP_SEEDS),$(call _ls.$1,$2,$s))
+_ls_arms  := supervised semi scratch
+_ls_sizes := $(EXP_SIZES) all
+_ls := $(foreach a,$(_ls_arms),$(foreach n,$(_ls_sizes),$(call _ls_runs,$a,$n)))
+.PHONY: _exp-lowshot
+_exp-lowshot: $(_ls)
+	@scripts/exp-table.sh $(_expo)/lowshot.md "Figure 3: low-shot TREC-6 (error %)" "$(_note) Rows: labeled training questions N (all = 5,452), minus the 10% validation holdout. Paper (Figure 3, TREC-6): ULMFiT needs far fewer labels than training from scratch; the semi-supervised variant is best at 100 labels." \
+	  $(foreach n,$(_ls_sizes),$(foreach a,$(_ls_arms),:: "$a, N=$n" - $(call _m,$(call _ls_runs,$a,$n))))
+	@scripts/lowshot-plot.sh $(_expo)/lowshot.tsv $(_expo)/lowshot.png $(BIN)/evaluate
+endif # _EXP_RULES
+
+endif # _EXPERIMENTS_MK
