@@ -68,7 +68,7 @@ Example:
 func runEvaluate(ctx context.Context, args []string, sio stdio) error {
 	fs := cli.NewFlags("evaluate", "--model CLF.arrow --data TOKENS.arrow --out PREDS.arrow [flags]", evalDescription)
 	var com cli.Common
-	com.Register(fs, "out", "threads", "quiet")
+	com.Register(fs, "out", "threads", "quiet", "force")
 	model := fs.String("model", "", "classifier `artifact`")
 	data := fs.String("data", "", "tokens `artifact` to predict")
 	bs := fs.Int("bs", 64, "documents per batch")
@@ -87,6 +87,28 @@ func runEvaluate(ctx context.Context, args []string, sio stdio) error {
 	case *bs < 1:
 		return cli.Usage("--bs %d: want >= 1", *bs)
 	}
+	// The lineage, before any work: an up-to-date --out (and --metrics) is
+	// left as it is. A file that cannot be hashed is reported where it is read.
+	var inputs []artifacts.Input
+	var inputsErr error
+	for _, path := range []string{*model, *data} {
+		in, err := artifacts.InputOf(path)
+		if err != nil {
+			inputsErr = err
+			break
+		}
+		inputs = append(inputs, in)
+	}
+	lineage := artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "evaluate",
+		Params: map[string]any{"model": *model, "data": *data, "bs": *bs}, Inputs: inputs}
+	com.Stderr = sio.err
+	chk := cli.SkipCheck{Out: com.Out, Lineage: lineage}
+	if *metricsOut != "" {
+		chk.Also = []string{*metricsOut}
+	}
+	if inputsErr == nil && com.SkipIf("evaluate", chk) {
+		return nil
+	}
 	p, err := predict.Load(*model, cpu.New(com.Threads))
 	if err != nil {
 		return err
@@ -96,16 +118,10 @@ func runEvaluate(ctx context.Context, args []string, sio stdio) error {
 	if err != nil {
 		return err
 	}
-	var inputs []artifacts.Input
-	for _, path := range []string{*model, *data} {
-		in, err := artifacts.InputOf(path)
-		if err != nil {
-			return err
-		}
-		inputs = append(inputs, in)
+	if inputsErr != nil {
+		return inputsErr
 	}
-	preds.Lineage = artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "evaluate",
-		Params: map[string]any{"model": *model, "data": *data, "bs": *bs}, Inputs: inputs}
+	preds.Lineage = lineage
 	var rep *metrics.Report
 	if d.Labeled > 0 {
 		rep, err = metrics.Compute(metrics.FromPredictions(preds))
