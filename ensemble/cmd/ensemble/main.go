@@ -37,7 +37,7 @@ func main() { cli.Main("ensemble", run) }
 func run(ctx context.Context, args []string) error {
 	fs := cli.NewFlags("ensemble", "[flags] PRED.arrow PRED.arrow [PRED.arrow ...] --out ENS.arrow", description)
 	var com cli.Common
-	com.Register(fs, "out", "quiet")
+	com.Register(fs, "out", "quiet", "force")
 	weights := fs.Float64Slice("weights", nil, "comma-separated weight per input, in input order (normalized to sum 1; default equal weights)")
 	metricsPath := fs.String("metrics", "", "metrics JSON output (default: --out with .arrow replaced by .metrics.json)")
 	if err := cli.Parse(fs, args); err != nil {
@@ -58,8 +58,29 @@ func run(ctx context.Context, args []string) error {
 		return cli.Usage("--weights: %v", err)
 	}
 
-	var in []ensemble.Named
+	// The lineage, before any work: up-to-date --out and --metrics are left
+	// as they are. A file that cannot be hashed is reported where it is read.
 	var inputs []artifacts.Input
+	var inputsErr error
+	for _, p := range paths {
+		ai, err := artifacts.InputOf(p)
+		if err != nil {
+			inputsErr = err
+			break
+		}
+		inputs = append(inputs, ai)
+	}
+	lineage := artifacts.Lineage{
+		Kind:     artifacts.KindPredictions,
+		Producer: "ensemble",
+		Params:   map[string]any{"weights": w, "inputs": paths},
+		Inputs:   inputs,
+	}
+	if inputsErr == nil && com.SkipIf("ensemble", cli.SkipCheck{Out: com.Out, Lineage: lineage, Also: []string{*metricsPath}}) {
+		return nil
+	}
+
+	var in []ensemble.Named
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -69,11 +90,9 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		in = append(in, ensemble.Named{Path: p, P: pr})
-		ai, err := artifacts.InputOf(p)
-		if err != nil {
-			return err
-		}
-		inputs = append(inputs, ai)
+	}
+	if inputsErr != nil {
+		return inputsErr
 	}
 	if err := ensemble.Check(in); err != nil {
 		return cli.BadInput(err)
@@ -112,12 +131,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	out.Metrics = js
-	out.Lineage = artifacts.Lineage{
-		Kind:     artifacts.KindPredictions,
-		Producer: "ensemble",
-		Params:   map[string]any{"weights": w, "inputs": paths},
-		Inputs:   inputs,
-	}
+	out.Lineage = lineage
 	if err := artifacts.WritePredictions(com.Out, out); err != nil {
 		return err
 	}
