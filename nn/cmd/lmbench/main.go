@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -136,6 +137,9 @@ type side struct {
 	PhaseSeconds map[string]float64 `json:"phase_seconds_per_step,omitempty"`
 	Loss         float64            `json:"last_loss,omitempty"`
 	Error        string             `json:"error,omitempty"`
+	// Partial marks a torch result cut short by --torch-timeout: the
+	// windows finished by then.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // result is one row of bench-results.json.
@@ -166,12 +170,14 @@ type options struct {
 	configs []benchConfig
 	threads []int
 	ref     string
-	out     string
-	seed    uint64
-	windows int
-	minTime float64
-	warmup  int
-	tokDir  string
+	// torchTimeout bounds one reference run (config, thread count).
+	torchTimeout time.Duration
+	out          string
+	seed         uint64
+	windows      int
+	minTime      float64
+	warmup       int
+	tokDir       string
 }
 
 func main() {
@@ -196,6 +202,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	threads := fs.String("threads", "1,2", "comma-separated thread counts")
 	ref := fs.String("ref", "", "path of the PyTorch reference runner (../shared/bench/run-reference); empty = ours only")
 	out := fs.String("out", "bench-results.json", "results JSON (written atomically)")
+	torchTimeout := fs.Duration("torch-timeout", 3*time.Minute, "limit for one reference run (config, thread count); on a busy machine PyTorch's OpenMP threads can slow down 20x: the windows finished by then are reported as partial")
 	seed := fs.Uint64("seed", 1, "seed for weights, tokens and dropout masks")
 	windows := fs.Int("windows", 0, "timed windows per config (0 = the config's default: A 3, B 5)")
 	minTime := fs.Float64("min-time", -1, "seconds per timed window, whole steps, at least one (-1 = the config's default: A 0/2, B 4/3)")
@@ -214,7 +221,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q (flags only; see --help)", fs.Arg(0))}
 	}
-	o := &options{ref: *ref, out: *out, seed: *seed, windows: *windows, minTime: *minTime, warmup: *warmup, tokDir: *tokDir}
+	o := &options{ref: *ref, out: *out, torchTimeout: *torchTimeout, seed: *seed, windows: *windows, minTime: *minTime, warmup: *warmup, tokDir: *tokDir}
 	for _, name := range strings.Split(*configs, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
@@ -292,7 +299,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				r.TorchNote = "no PyTorch counterpart for config " + c.Name
 			} else if refOK {
 				fmt.Fprintf(stderr, "== %s (%s), %d thread(s): torch\n", c.Name, c.Kind, th)
-				ts, err := benchTorch(ctx, o.ref, c, th, tmp, stderr)
+				ts, err := benchTorch(ctx, o.ref, c, th, tmp, o.torchTimeout, stderr)
 				if err != nil {
 					if ctx.Err() != nil {
 						return ctx.Err()
@@ -444,8 +451,10 @@ func pct(f float64) string {
 }
 
 // benchTorch runs the PyTorch reference for one config and thread count with
-// the same warm-up, window count and window length as ours.
-func benchTorch(ctx context.Context, ref string, c benchConfig, threads int, tmp string, log io.Writer) (*side, error) {
+// the same warm-up, window count and window length as ours. After timeout
+// the reference (its whole process group) is killed and the windows it had
+// finished, read from its progress lines, are reported as a partial result.
+func benchTorch(ctx context.Context, ref string, c benchConfig, threads int, tmp string, timeout time.Duration, log io.Writer) (*side, error) {
 	out := filepath.Join(tmp, fmt.Sprintf("torch-%s-%d.json", c.Name, threads))
 	minTime := c.MinTime
 	if minTime <= 0 {
@@ -455,11 +464,26 @@ func benchTorch(ctx context.Context, ref string, c benchConfig, threads int, tmp
 		"--min-time", strconv.FormatFloat(minTime, 'g', -1, 64),
 		"--repeats", strconv.Itoa(c.Windows), "--max-windows", strconv.Itoa(c.Windows),
 		"--warmup", strconv.Itoa(c.Warmup), "--out", out}
-	cmd := exec.CommandContext(ctx, ref, args...)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(tctx, ref, args...)
+	inGroup(cmd)
 	var so bytes.Buffer
+	prog := &torchLog{w: log, name: c.Name}
 	cmd.Stdout = &so
-	cmd.Stderr = indent{log}
+	cmd.Stderr = prog
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() == nil && tctx.Err() != nil && len(prog.windows) > 0 {
+			s := &side{Windows: prog.windows, Partial: true}
+			s.TokensPerS = medianTokens(s.Windows)
+			_, fl := c.flopsPerToken()
+			s.GFLOPs = s.TokensPerS * fl / 1e9
+			s.MaxForeign = maxForeign(s.Windows)
+			return s, nil
+		}
+		if tctx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("torch reference killed after %s (--torch-timeout) before finishing a window", timeout)
+		}
 		return nil, fmt.Errorf("%s %s: %w (output: %s)", ref, strings.Join(args, " "), err, strings.TrimSpace(so.String()))
 	}
 	js, err := os.ReadFile(out)
@@ -506,14 +530,37 @@ func num(v any) float64 {
 	return -1
 }
 
-// indent prefixes the reference's progress lines so they read as part of
-// lmbench's log.
-type indent struct{ w io.Writer }
+// torchLog prefixes the reference's progress lines so they read as part of
+// lmbench's log, and collects the windows they report, e.g.
+// "  [A] window 0: 1 steps in 9.10s -> 492.3 tok/s (foreign load 3%, steal 0%)".
+type torchLog struct {
+	w       io.Writer
+	name    string
+	buf     string
+	windows []window
+}
 
-func (i indent) Write(p []byte) (int, error) {
-	s := strings.TrimRight(string(p), "\n")
-	for _, line := range strings.Split(s, "\n") {
-		fmt.Fprintf(i.w, "   torch: %s\n", line)
+var torchWindowRE = regexp.MustCompile(`\[(\w+)\] window \d+: (\d+) steps in ([0-9.]+)s -> ([0-9.]+) tok/s \(foreign load ([0-9.]+)%`)
+
+func (t *torchLog) Write(p []byte) (int, error) {
+	t.buf += string(p)
+	for {
+		line, rest, ok := strings.Cut(t.buf, "\n")
+		if !ok {
+			break
+		}
+		t.buf = rest
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		fmt.Fprintf(t.w, "   torch: %s\n", line)
+		if m := torchWindowRE.FindStringSubmatch(line); m != nil && m[1] == t.name {
+			steps, _ := strconv.Atoi(m[2])
+			sec, _ := strconv.ParseFloat(m[3], 64)
+			tps, _ := strconv.ParseFloat(m[4], 64)
+			fl, _ := strconv.ParseFloat(m[5], 64)
+			t.windows = append(t.windows, window{Steps: steps, Seconds: sec, TokensPerS: tps, Foreign: fl / 100, OwnCPU: -1})
+		}
 	}
 	return len(p), nil
 }
@@ -536,6 +583,9 @@ func printTable(w io.Writer, rep *report) {
 			if r.Ratio > 0 {
 				ratio = fmt.Sprintf("%.2f", r.Ratio)
 			}
+			if r.Torch.Partial {
+				tt += "*"
+			}
 			if r.Torch.TokensPerCPUSec > 0 {
 				tc = fmt.Sprintf("%.0f", r.Torch.TokensPerCPUSec)
 			}
@@ -547,6 +597,9 @@ func printTable(w io.Writer, rep *report) {
 	}
 	tw.Flush()
 	for _, r := range rep.Results {
+		if r.Torch != nil && r.Torch.Partial {
+			fmt.Fprintf(w, "torch %s/%d*: cut short by --torch-timeout; median of the %d window(s) it finished\n", r.Config, r.Threads, len(r.Torch.Windows))
+		}
 		if r.TorchNote != "" {
 			fmt.Fprintf(w, "torch %s/%d: %s\n", r.Config, r.Threads, r.TorchNote)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,23 @@ func TestParseFlags(t *testing.T) {
 		} else if _, ok := err.(usageError); !ok {
 			t.Errorf("parseFlags(%q): %v is not a usage error", bad, err)
 		}
+	}
+}
+
+func TestTorchLogWindows(t *testing.T) {
+	var sink strings.Builder
+	l := &torchLog{w: &sink, name: "A"}
+	in := "  [A] window 0: 1 steps in 205.99s -> 21.7 tok/s (foreign load 90%, steal 0%)\n  [A] win" +
+		"dow 1: 2 steps in 9.50s -> 943.2 tok/s (foreign load 3%, steal 0%)\n\n  [B] window 0: 1 steps in 1.00s -> 1.0 tok/s (foreign load 0%, steal 0%)\nno newline"
+	for _, chunk := range []string{in[:30], in[30:]} {
+		if _, err := l.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(l.windows) != 2 || l.windows[0].TokensPerS != 21.7 || l.windows[1].Steps != 2 || l.windows[1].Foreign != 0.03 {
+		t.Errorf("windows %+v", l.windows)
+	}
+	if got := strings.Count(sink.String(), "   torch: "); got != 3 {
+		t.Errorf("%d lines echoed, want 3 complete non-empty lines:\n%s", got, sink.String())
 	}
 }
