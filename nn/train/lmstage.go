@@ -56,6 +56,12 @@ type LMStage struct {
 	Params   map[string]any // the stage's flags, recorded in the artifact
 	// OnStep is passed to the trainer (tests).
 	OnStep func(*TrainState)
+	// UpToDate, if set and not in LRFind mode, is called with the lineage
+	// of the artifact the run would write (see Lineage) before any data or
+	// model is loaded; when it returns true (Out already is that artifact:
+	// cli.Common.SkipIfCurrent) RunLMStage does nothing and returns a result
+	// with Skipped set.
+	UpToDate func(artifacts.Lineage) bool
 }
 
 // LMStageResult is what RunLMStage returns.
@@ -71,6 +77,31 @@ type LMStageResult struct {
 	Finder        *LRFinder
 	Valley, Steep Suggestion
 	LRFindFiles   []string
+	// Skipped: UpToDate said Out is up to date; nothing was done.
+	Skipped bool
+}
+
+// Lineage returns the lineage of the lm artifact the stage writes: its
+// producer and params, and its inputs with their hashes, in this order: the
+// training files, the validation file, the --from model (also when
+// resuming, so that a resumed run records what an uninterrupted one does).
+func (s *LMStage) Lineage() (artifacts.Lineage, error) {
+	lin := artifacts.Lineage{Kind: artifacts.KindLM, Producer: s.Producer, Params: s.Params}
+	paths := append([]string(nil), s.TrainPaths...)
+	if s.ValidPath != "" {
+		paths = append(paths, s.ValidPath)
+	}
+	if s.From != "" {
+		paths = append(paths, s.From)
+	}
+	for _, p := range paths {
+		in, err := artifacts.InputOf(p)
+		if err != nil {
+			return lin, err
+		}
+		lin.Inputs = append(lin.Inputs, in)
+	}
+	return lin, nil
 }
 
 // resumeKey holds the settings a resumed run must share with the original.
@@ -168,6 +199,14 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 	prog := NewProgress(s.Stderr, opt)
 	res := &LMStageResult{}
 
+	// The lineage first, so that an up-to-date Out costs only the hashing.
+	// A file that cannot be hashed is reported where it is read.
+	lineage, linErr := s.Lineage()
+	if linErr == nil && !s.LRFind && s.UpToDate != nil && s.UpToDate(lineage) {
+		res.Skipped = true
+		return res, nil
+	}
+
 	corpus, err := LoadCorpus(s.TrainPaths...)
 	if err != nil {
 		return nil, err
@@ -175,7 +214,6 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 	res.Corpus = corpus
 	vocab := corpus.Header.Vocab
 	trainDocs, validDocs := corpus.Docs, [][]int32(nil)
-	inputs := append([]artifacts.Input(nil), corpus.Inputs...)
 	switch {
 	case s.ValidPath != "":
 		vc, err := LoadCorpus(s.ValidPath)
@@ -187,7 +225,6 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 				Msg: fmt.Sprintf("vocabulary differs from the training data %s: tokenize both with the same vocab", s.TrainPaths[0])}
 		}
 		validDocs = vc.Docs
-		inputs = append(inputs, vc.Inputs...)
 	case s.ValidFrac > 0:
 		if trainDocs, validDocs, err = SplitValid(corpus.Docs, s.ValidFrac, s.Train.Seed); err != nil {
 			return nil, &BadInputError{Err: err}
@@ -255,11 +292,6 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		if len(am.Tokenizer) > 0 && len(tokenizer) == 0 {
 			tokenizer = am.Tokenizer
 		}
-		in, err := artifacts.InputOf(s.From)
-		if err != nil {
-			return nil, err
-		}
-		inputs = append(inputs, in)
 	default:
 		cfg := s.Model
 		cfg.VocabSize = vocab.Len()
@@ -271,6 +303,9 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 			return nil, err
 		}
 		lm.Init(Mix(s.Train.Seed, uint64(StreamInit)))
+	}
+	if linErr != nil {
+		return nil, linErr
 	}
 	res.Config = lm.Cfg
 	res.Params = nn.NumParams(lm.Params())
@@ -295,7 +330,7 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		Progress: prog,
 		Metrics:  metrics,
 		Template: artifacts.Model{
-			Lineage:   artifacts.Lineage{Kind: artifacts.KindLM, Producer: s.Producer, Params: s.Params, Inputs: inputs},
+			Lineage:   lineage,
 			Config:    cfgJSON,
 			Vocab:     vocab,
 			Tokenizer: tokenizer,
