@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
@@ -108,7 +109,7 @@ const resumeAuto = "OUT.ckpt"
 
 // register defines the flags on fs.
 func (f *Flags) register(fs *pflag.FlagSet) {
-	f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet")
+	f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
 	fs.Lookup("out").Usage = "output lm artifact `path` (required)"
 	if f.stage == LMTune {
 		fs.StringVar(&f.From, "from", "", "the pretrained lm `artifact` to fine-tune (required; from pretrain or pretrain import)")
@@ -304,7 +305,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	// ones (resume, logging, threads) are left out so that a resumed run
 	// and an uninterrupted one write the same bytes.
 	params := map[string]any{}
-	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "log", "log-every", "threads", "out"}
+	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "log", "log-every", "threads", "out", "force"}
 	fs.VisitAll(func(fl *pflag.Flag) {
 		if !slices.Contains(operational, fl.Name) {
 			params[fl.Name] = fl.Value.String()
@@ -365,6 +366,8 @@ func Run(ctx context.Context, stage, synopsis, help string, args []string, o Opt
 		be = cpu.New(f.Threads)
 	}
 	s.Backend, s.Stderr, s.OnStep, s.Progress = be, o.Stderr, o.OnStep, o.Progress
+	f.Common.Stderr = o.Stderr
+	s.UpToDate = func(lin artifacts.Lineage) bool { return f.Common.SkipIfCurrent(stage, s.Out, lin) }
 	if s.Resume != "" {
 		if _, err := os.Stat(s.Resume); err != nil {
 			return cli.BadInput(fmt.Errorf("--resume %s: no checkpoint there (%w)", s.Resume, errors.Unwrap(err)))
@@ -378,7 +381,7 @@ func Run(ctx context.Context, stage, synopsis, help string, args []string, o Opt
 		}
 		return err
 	}
-	if f.Quiet {
+	if f.Quiet || res.Skipped {
 		return nil
 	}
 	if s.LRFind {
