@@ -77,7 +77,7 @@ func flags(o *options) *pflag.FlagSet {
 			"INPUT: .csv .tsv .jsonl .txt .tokens (WikiText) .label (TREC) or a DIR/<label>/*.txt\n"+
 			"folder, optionally .zst/.gz compressed. Several inputs are concatenated.")
 	o.common.Threads = 2
-	o.common.Register(fs, "out", "threads", "quiet")
+	o.common.Register(fs, "out", "threads", "quiet", "force")
 	fs.Lookup("threads").Usage = "tokenizer goroutines"
 	fs.StringVar(&o.format, "format", "", "input format: csv, tsv, jsonl, txt, tokens, label, dir (default: from the extension)")
 	fs.StringVar(&o.textCols, "text-col", "", "text column(s), comma-separated: names, or 1-based numbers with --no-header; several are joined with xxfld (default text)")
@@ -208,6 +208,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			lin.Inputs = append(lin.Inputs, in)
 		}
+	}
+	// An up-to-date --out (and --vocab-out) is left as it is.
+	want := lin
+	want.Kind = artifacts.KindTokens
+	o.common.Stderr = stderr
+	chk := cli.SkipCheck{Out: o.common.Out, Lineage: want}
+	if o.vocabOut != "" {
+		chk.Also = []string{o.vocabOut}
+	}
+	if o.common.SkipIf("tokenize", chk) {
+		return nil
 	}
 	prog := newProgress(stderr, o.common.Quiet, start)
 	cfg.Progress = prog.update
@@ -400,7 +411,7 @@ func params(fs *pflag.FlagSet) map[string]any {
 	p := map[string]any{}
 	fs.VisitAll(func(f *pflag.Flag) {
 		switch f.Name {
-		case "threads", "quiet", "help", "out", "vocab-out":
+		case "threads", "quiet", "help", "out", "vocab-out", "force":
 			return // the output does not depend on them
 		}
 		if f.Name == "text-field" || f.Name == "label-field" {
