@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 )
 
-// folder reads DIR/<label>/*.txt (aclImdb style): one document per file, labelled by
+// folder reads DIR/<label>/*.txt (aclImdb style; .txt.gz and .txt.zst too): one document per file, labelled by
 // its folder. The "unsup" folder is read only with Options.Unsup, unlabelled.
 type folder struct {
 	dir   string
@@ -51,7 +51,7 @@ func openFolder(dir string, o Options) (*folder, error) {
 			label = ""
 		}
 		for _, fe := range files {
-			if fe.IsDir() || !strings.HasSuffix(strings.ToLower(fe.Name()), ".txt") {
+			if fe.IsDir() || !IsTextFile(fe.Name()) {
 				continue
 			}
 			info, err := fe.Info()
@@ -88,9 +88,9 @@ func (f *folder) Next() (Record, error) {
 	}
 	ff := f.files[f.i]
 	f.i++
-	b, err := os.ReadFile(ff.path)
+	b, err := readText(ff.path)
 	if err != nil {
-		return Record{}, &Error{File: ff.path, Msg: "cannot read", Err: err}
+		return Record{}, err
 	}
 	f.done.Add(ff.size)
 	text := string(b)
@@ -98,4 +98,32 @@ func (f *folder) Next() (Record, error) {
 		text = latin1(text)
 	}
 	return Record{Fields: []string{text}, Label: ff.label, File: ff.path}, nil
+}
+
+// IsTextFile reports whether a folder input reads the file: *.txt, optionally .gz or .zst
+// compressed.
+func IsTextFile(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, ".txt") || strings.HasSuffix(n, ".txt.gz") || strings.HasSuffix(n, ".txt.zst")
+}
+
+// readText reads a whole (possibly compressed) file.
+func readText(path string) ([]byte, error) {
+	if strings.HasSuffix(strings.ToLower(path), ".txt") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, &Error{File: path, Msg: "cannot read", Err: err}
+		}
+		return b, nil
+	}
+	f, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f.r)
+	if err != nil {
+		return nil, f.readErr(0, err)
+	}
+	return b, nil
 }

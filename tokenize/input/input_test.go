@@ -298,3 +298,19 @@ func TestByteOrderMark(t *testing.T) {
 		}
 	}
 }
+
+func TestFolderCompressed(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a"), 0o755)
+	f, _ := os.Create(filepath.Join(dir, "a", "1.txt.gz"))
+	gw := gzip.NewWriter(f)
+	gw.Write([]byte("zipped text"))
+	gw.Close()
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "a", "2.txt"), []byte("plain text"), 0o644)
+	os.WriteFile(filepath.Join(dir, "a", "3.dat"), []byte("not text"), 0o644)
+	recs, _ := readAll(t, dir, Options{})
+	if len(recs) != 2 || recs[0].Fields[0] != "zipped text" || recs[1].Fields[0] != "plain text" || recs[0].Label != "a" {
+		t.Errorf("%+v", recs)
+	}
+}

@@ -422,7 +422,7 @@ func params(fs *pflag.FlagSet) map[string]any {
 	return p
 }
 
-// inputOf hashes an input file, or a folder input's *.txt files (path and hash of each).
+// inputOf hashes an input file, or the text files of a folder input (path and hash of each).
 func inputOf(path string) (artifacts.Input, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -436,7 +436,7 @@ func inputOf(path string) (artifacts.Input, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !strings.HasSuffix(strings.ToLower(p), ".txt") {
+		if d.IsDir() || !input.IsTextFile(p) {
 			return nil
 		}
 		sum, err := artifacts.HashFile(p)
