@@ -3,6 +3,7 @@
 //	artifacts show FILE          kind, lineage, schema, metadata and a few decoded rows
 //	artifacts verify FILE...     read end to end; check the recorded inputs' hashes
 //	artifacts lineage FILE       the tree of inputs, back to the raw files
+//	artifacts compact IN OUT     a smaller lm/classifier for shipping (--bf16, --drop-opt, --drop-train-state)
 //
 // Exit status: 0 on success, 1 when a recorded input has changed, 2 for bad
 // usage or an unreadable, damaged or foreign file.
@@ -30,6 +31,8 @@ Commands:
                      check that the recorded inputs still have the same hashes
   lineage FILE       the tree of inputs back to the raw files, recursing into
                      inputs that are artifacts
+  compact IN OUT     write a smaller lm or classifier for shipping: --drop-opt,
+                     --drop-train-state, --bf16 (weights rounded to bfloat16)
 
 Run 'artifacts COMMAND --help' for a command's flags.
 Exit status: 0 ok, 1 an input changed, 2 bad usage or a bad file.
@@ -44,7 +47,7 @@ func main() {
 // run dispatches to a command, writing its report to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return cli.Usage("missing command: want show, verify or lineage")
+		return cli.Usage("missing command: want show, verify, lineage or compact")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runVerify(ctx, rest, stdout)
 	case "lineage":
 		return runLineage(ctx, rest, stdout)
+	case "compact":
+		return runCompact(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return pflag.ErrHelp
@@ -61,5 +66,5 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if strings.HasPrefix(cmd, "-") {
 		return cli.Usage("flag %s before the command: want artifacts COMMAND [flags] FILE", cmd)
 	}
-	return cli.Usage("unknown command %q: want show, verify or lineage", cmd)
+	return cli.Usage("unknown command %q: want show, verify, lineage or compact", cmd)
 }
