@@ -139,10 +139,10 @@ func FuzzTSV(f *testing.F) {
 }
 
 func FuzzJSONL(f *testing.F) {
-	f.Add([]byte(`{"text": "a", "label": "x"}` + "\n\n" + `{"text": "b", "label": 3}`), uint8(0))
-	f.Add([]byte(`{"text": "a", "label": ["x", "y"]}` + "\n" + `{"text": null, "label": []}`), uint8(0))
+	f.Add([]byte(`{"text": "a", "label": "x"}`+"\n\n"+`{"text": "b", "label": 3}`), uint8(0))
+	f.Add([]byte(`{"text": "a", "label": ["x", "y"]}`+"\n"+`{"text": null, "label": []}`), uint8(0))
 	f.Add([]byte(`{"text": "a", "label": "x;y"}`), uint8(2))
-	f.Add([]byte(`{"text": 1}` + "\n" + `[1,2]`), uint8(0))
+	f.Add([]byte(`{"text": 1}`+"\n"+`[1,2]`), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
 		readFuzz(t, "f.jsonl", data, fuzzFlags(flags))
 	})
