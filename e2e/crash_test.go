@@ -396,3 +396,9 @@ func (f *faults) add(what string, injected, resumes, reads, temps int) {
 	defer f.mu.Unlock()
 	f.lines = append(f.lines, what+": "+itoa(injected)+" injected, "+itoa(resumes)+" resumes, "+itoa(reads)+" watcher reads, "+itoa(temps)+" stale temp files")
 }
+
+func (f *faults) note(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lines = append(f.lines, s)
+}

@@ -108,6 +108,17 @@ func setup(m *testing.M) (int, error) {
 			fmt.Println("  " + l)
 		}
 	}
+	if testing.Verbose() && len(threadLog.lines) > 0 {
+		fmt.Println("thread-count determinism:")
+		for _, l := range threadLog.lines {
+			fmt.Println("  " + l)
+		}
+	}
+	if testing.Verbose() && len(memNotes.lines) > 0 {
+		for _, l := range memNotes.lines {
+			fmt.Println(l)
+		}
+	}
 	if testing.Verbose() && len(rssLog) > 0 {
 		fmt.Println("peak RSS (getrusage of the child process):")
 		for _, l := range rssLog {
