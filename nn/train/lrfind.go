@@ -165,25 +165,54 @@ func (f *LRFinder) WriteCSV(w io.Writer) error {
 	return nil
 }
 
+// decadeTicks labels the powers of ten of a log axis ("1e-05").
+type decadeTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		v := math.Pow(10, e)
+		if v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+			ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("1e%+03.0f", e)})
+		}
+	}
+	return ts
+}
+
 // WritePNG draws the smoothed loss against the learning rate (log scale)
-// with the suggestions marked, and writes it as PNG.
+// with the suggestions marked, and writes it as PNG. As fastai's plot, the
+// last 5 points (the explosion) are left out; the loss axis is cut at the
+// starting loss plus the drop below it, so the valley stays readable.
 func (f *LRFinder) WritePNG(w io.Writer, title string, marks ...Suggestion) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "learning rate (log scale)"
 	p.Y.Label.Text = "smoothed loss"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = decadeTicks{}
 	lrs, losses := f.LRs, f.Losses
+	if n := len(lrs); n > 10 {
+		lrs, losses = lrs[:n-5], losses[:n-5]
+	}
 	pts := make(plotter.XYs, 0, len(lrs))
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i := range lrs {
 		if math.IsNaN(losses[i]) || math.IsInf(losses[i], 0) || lrs[i] <= 0 {
 			continue
 		}
 		pts = append(pts, plotter.XY{X: lrs[i], Y: losses[i]})
+		lo, hi = math.Min(lo, losses[i]), math.Max(hi, losses[i])
 	}
 	if len(pts) == 0 {
 		return fmt.Errorf("lr finder: no finite losses to plot")
+	}
+	if top := pts[0].Y + (pts[0].Y - lo); top < hi {
+		p.Y.Max = math.Max(top, lo+0.1*math.Abs(lo)+1e-3)
+		p.Y.Min = lo - 0.05*(p.Y.Max-lo)
+		for i := range pts {
+			pts[i].Y = math.Min(pts[i].Y, p.Y.Max)
+		}
 	}
 	line, err := plotter.NewLine(pts)
 	if err != nil {
@@ -200,7 +229,7 @@ func (f *LRFinder) WritePNG(w io.Writer, title string, marks ...Suggestion) erro
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("%s %.2g", m.Method, m.LR), s)
 	}
-	p.Legend.Top = true
+	p.Legend.Left = true // bottom left: the curve is flat there
 	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
 	if err != nil {
 		return fmt.Errorf("lr finder plot: %w", err)

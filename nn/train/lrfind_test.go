@@ -86,3 +86,10 @@ func TestLRFinderStopsOnNaN(t *testing.T) {
 		t.Errorf("valley should still use the finite prefix")
 	}
 }
+
+func TestDecadeTicks(t *testing.T) {
+	ts := decadeTicks{}.Ticks(1e-7, 10)
+	if len(ts) != 9 || ts[0].Label != "1e-07" || ts[8].Label != "1e+01" {
+		t.Errorf("ticks %+v", ts)
+	}
+}
