@@ -154,7 +154,10 @@ func diffKeys(a, b resumeKey) []string {
 // *artifacts.Error (stages map it to exit code 2).
 type BadInputError struct{ Err error }
 
+// Error returns the wrapped error's message.
 func (e *BadInputError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *BadInputError) Unwrap() error { return e.Err }
 
 func badInput(format string, a ...any) error { return &BadInputError{Err: fmt.Errorf(format, a...)} }
