@@ -175,22 +175,17 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if _, err := tokenize.New(cfg.Settings); err != nil {
 		return nil, err
 	}
-	// Open every input first: a bad path or header fails before any work.
-	srcs := make([]input.Source, 0, len(cfg.Inputs))
-	defer func() {
-		for _, s := range srcs {
-			s.Close()
-		}
-	}()
+	// Open every input once first, so that a bad path or header fails before any work;
+	// the reader then opens them one at a time (a decoder's window each).
 	var total int64
 	for _, p := range cfg.Inputs {
 		s, err := input.Open(p, cfg.Input)
 		if err != nil {
 			return nil, err
 		}
-		srcs = append(srcs, s)
 		_, t := s.Progress()
 		total += t
+		s.Close()
 	}
 
 	quit := make(chan struct{})
@@ -242,14 +237,21 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 			j = nil
 			return true
 		}
-		for _, src := range srcs {
+		// readInput sends the records of one input; false: stop (error or quit).
+		readInput := func(path string) bool {
+			src, err := input.Open(path, cfg.Input)
+			if err != nil {
+				readErr = err
+				return false
+			}
+			defer src.Close()
 			cur = src
 			multi := src.MultiLabel()
 			size := 0
 			for {
 				if ctx.Err() != nil {
 					readErr = ctx.Err()
-					return
+					return false
 				}
 				rec, err := src.Next()
 				if err == io.EOF {
@@ -257,10 +259,10 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 				}
 				if err != nil {
 					readErr = err
-					return
+					return false
 				}
 				if j == nil && !get() {
-					return
+					return false
 				}
 				j.multi = multi
 				j.recs = append(j.recs, rec)
@@ -270,16 +272,22 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 				if size >= batchBytes || len(j.recs) >= batchRecs {
 					size = 0
 					if !send() {
-						return
+						return false
 					}
 				}
 			}
 			// a batch never spans two inputs (MultiLabel is per input)
 			if j != nil && len(j.recs) > 0 && !send() {
-				return
+				return false
 			}
 			_, t := src.Progress()
 			prevBytes += t
+			return true
+		}
+		for _, path := range cfg.Inputs {
+			if !readInput(path) {
+				return
+			}
 		}
 		if j != nil {
 			select {
