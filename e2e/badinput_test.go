@@ -122,7 +122,7 @@ func TestTokenizeOddButValid(t *testing.T) {
 		if len(docs) != 2 || len(docs[0].Tokens) < 1_000_000 {
 			t.Errorf("%d docs, first has %d tokens: want 2 docs, the first > 1M tokens", len(docs), len(docs[0].Tokens))
 		}
-		t.Logf("tokenize 10 MB field: peak RSS %.0f MiB (summary says %.0f)", r.rss, peakRSS(r.stderr))
+		t.Logf("tokenize 10 MB field: peak RSS %.0f MiB (summary says %.0f)", r.rss, peakRSS(r.stdout+r.stderr))
 		recordRSS("tokenize, one 10 MB CSV field (2M tokens)", r.rss)
 	})
 }

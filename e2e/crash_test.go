@@ -256,7 +256,6 @@ func runKill(t *testing.T, dir, name string, args []string, after time.Duration,
 	}
 	r := result{args: append([]string{name}, args...), stdout: so.String(), stderr: se.String(), dur: time.Since(start)}
 	r.code = exitCode(cmd, err)
-	r.rss = maxRSS(cmd)
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		r.signal = ws.Signal()
 	}

@@ -120,7 +120,7 @@ func setup(m *testing.M) (int, error) {
 		}
 	}
 	if testing.Verbose() && len(rssLog) > 0 {
-		fmt.Println("peak RSS (getrusage of the child process):")
+		fmt.Println("peak RSS (VmHWM of the child process, polled):")
 		for _, l := range rssLog {
 			fmt.Println("  " + l)
 		}
@@ -223,10 +223,16 @@ func runIn(ctx context.Context, dir string, env []string, name string, args ...s
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	start := time.Now()
-	err := cmd.Run()
+	var err error
+	var hwm float64
+	if err = cmd.Start(); err == nil {
+		stop := watchHWM(cmd.Process.Pid)
+		err = cmd.Wait()
+		hwm = stop()
+	}
 	r := result{args: append([]string{name}, args...), stdout: so.String(), stderr: se.String(), dur: time.Since(start)}
 	r.code = exitCode(cmd, err)
-	r.rss = maxRSS(cmd)
+	r.rss = hwm
 	if r.code < 0 {
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			r.signal = ws.Signal()
@@ -407,14 +413,37 @@ func peakRSS(s string) float64 {
 	return v
 }
 
-// maxRSS returns the child's peak RSS in MiB as the kernel saw it (getrusage of the
-// waited-for process), independent of what the binary prints.
-func maxRSS(cmd *exec.Cmd) float64 {
-	if cmd.ProcessState == nil {
-		return -1
+// watchHWM polls /proc/PID/status for VmHWM (the peak RSS of the process's own address
+// space) every 5 ms; the returned stop function ends the polling and gives the last value
+// seen, in MiB (-1 if none). getrusage's ru_maxrss is no use here: Go starts children
+// with vfork semantics, so a child's ru_maxrss includes this test process's RSS from
+// before the exec.
+func watchHWM(pid int) (stop func() float64) {
+	done := make(chan struct{})
+	res := make(chan float64, 1)
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		best := -1.0
+		for {
+			if b, err := os.ReadFile(path); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						var kb float64
+						fmt.Sscanf(strings.TrimSpace(rest), "%g", &kb)
+						best = max(best, kb/1024)
+					}
+				}
+			}
+			select {
+			case <-done:
+				res <- best
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		return <-res
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024
-	}
-	return -1
 }
