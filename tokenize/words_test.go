@@ -1,7 +1,6 @@
 package tokenize
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -51,19 +50,4 @@ func TestWordsGolden(t *testing.T) {
 			t.Errorf("line %d:\n got %s\nwant %s", i+1, gl[i], wl[i])
 		}
 	}
-}
-
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
 }
