@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,31 +22,34 @@ func TestTokenizeBadCSV(t *testing.T) {
 		args  []string
 		codes []int    // nil: must succeed
 		subs  []string // what the error line must mention
+		bug   string   // known bug: skip when the error line is longer than 600 bytes
 	}{
-		{"unbalanced quote", "q.csv", "label,text\npos,\"good\nneg,bad\n", nil, exit2, []string{"q.csv", "quote"}},
-		{"bare quote", "bq.csv", "label,text\npos,a \"b\" c\n", nil, exit2, []string{"bq.csv:2"}},
-		{"ragged row", "r.csv", "label,text\npos,good\nneg,bad,extra\n", nil, exit2, []string{"r.csv:3", "fields"}},
-		{"short row", "s.csv", "label,text\npos,good\nneg\n", nil, exit2, []string{"s.csv:3"}},
-		{"10 MB unterminated field", "u.csv", "label,text\npos,\"" + big + "\n", nil, exit2, []string{"u.csv"}},
-		{"missing text column", "m.csv", "label,body\npos,good\n", nil, exit2, []string{"m.csv", "text", "body"}},
-		{"wrong --text-col", "w.csv", "label,text\npos,good\n", []string{"--text-col", "review"}, exit2, []string{"w.csv", "review"}},
-		{"wrong --label-col", "l.csv", "label,text\npos,good\n", []string{"--label-col", "sentiment"}, exit2, []string{"l.csv", "sentiment"}},
-		{"--no-header without columns", "n.csv", "pos,good\n", []string{"--no-header"}, exit2, []string{"n.csv", "--text-col"}},
-		{"--no-header column out of range", "n2.csv", "pos,good\n", []string{"--no-header", "--text-col", "5"}, exit2, []string{"n2.csv", "5"}},
-		{"empty file", "e.csv", "", nil, exit2, []string{"e.csv", "empty"}},
-		{"header only", "h.csv", "label,text\n", nil, exit2, []string{"h.csv", "no documents"}},
-		{"only empty and blank documents", "b.csv", "label,text\npos,\nneg,   \t \n", nil, exit2, []string{"b.csv", "empty"}},
-		{"invalid UTF-8 --strict", "x.csv", "label,text\npos,good\nneg,bad \xff\xfe bytes\n", []string{"--strict"}, exit2, []string{"x.csv:3", "UTF-8"}},
-		{"bad JSON line", "j.jsonl", "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \n", nil, exit2, []string{"j.jsonl:2", "JSON"}},
-		{"JSON without text field", "k.jsonl", "{\"body\": \"a\"}\n", nil, exit2, []string{"k.jsonl:1", "text"}},
-		{"TREC line without a label", "t.label", "DESC:manner How ?\nwhat is this\n", nil, exit2, []string{"t.label:2"}},
-		{"unknown extension", "data.xlsx", "label,text\npos,good\n", nil, exit2, []string{"data.xlsx", "--format"}},
-		{"corrupt zstd", "c.csv.zst", "\x28\xb5\x2f\xfd garbage garbage", nil, exit2, []string{"c.csv.zst"}},
-		{"corrupt gzip", "c.csv.gz", "\x1f\x8b\x08\x00 garbage", nil, exit2, []string{"c.csv.gz"}},
-		{"unknown --labels-from label", "z.csv", "label,text\nZZZ,what is this ?\n", []string{"--labels-from", filepath.Join("..", "fix", fTrain)}, exit2, []string{"z.csv:2", "ZZZ"}},
-		{"bad flag", "f.csv", "label,text\npos,good\n", []string{"--no-such-flag"}, exit2, []string{"--help"}},
-		{"bad --min-freq", "g.csv", "label,text\npos,good\n", []string{"--min-freq", "-3"}, exit2, []string{"min-freq"}},
-		{"bad --format", "g2.csv", "label,text\npos,good\n", []string{"--format", "parquet"}, exit2, []string{"parquet"}},
+		{"unbalanced quote", "q.csv", "label,text\npos,\"good\nneg,bad\n", nil, exit2, []string{"q.csv", "quote"}, ""},
+		{"bare quote", "bq.csv", "label,text\npos,a \"b\" c\n", nil, exit2, []string{"bq.csv:2"}, ""},
+		{"ragged row", "r.csv", "label,text\npos,good\nneg,bad,extra\n", nil, exit2, []string{"r.csv:3", "fields"}, ""},
+		{"short row", "s.csv", "label,text\npos,good\nneg\n", nil, exit2, []string{"s.csv:3"}, ""},
+		{"10 MB unterminated field", "u.csv", "label,text\npos,\"" + big + "\n", nil, exit2, []string{"u.csv"}, ""},
+		{"10 MB header field, no text column", "hb.csv", "label,\"" + big + "\"\npos,good\n", nil, exit2, []string{"hb.csv", "text"},
+			"tokenize echoes the whole header (10 MB) in the \"no column\" error"},
+		{"missing text column", "m.csv", "label,body\npos,good\n", nil, exit2, []string{"m.csv", "text", "body"}, ""},
+		{"wrong --text-col", "w.csv", "label,text\npos,good\n", []string{"--text-col", "review"}, exit2, []string{"w.csv", "review"}, ""},
+		{"wrong --label-col", "l.csv", "label,text\npos,good\n", []string{"--label-col", "sentiment"}, exit2, []string{"l.csv", "sentiment"}, ""},
+		{"--no-header without columns", "n.csv", "pos,good\n", []string{"--no-header"}, exit2, []string{"n.csv", "--text-col"}, ""},
+		{"--no-header column out of range", "n2.csv", "pos,good\n", []string{"--no-header", "--text-col", "5"}, exit2, []string{"n2.csv", "5"}, ""},
+		{"empty file", "e.csv", "", nil, exit2, []string{"e.csv", "empty"}, ""},
+		{"header only", "h.csv", "label,text\n", nil, exit2, []string{"h.csv", "no documents"}, ""},
+		{"only empty and blank documents", "b.csv", "label,text\npos,\nneg,   \t \n", nil, exit2, []string{"b.csv", "empty"}, ""},
+		{"invalid UTF-8 --strict", "x.csv", "label,text\npos,good\nneg,bad \xff\xfe bytes\n", []string{"--strict"}, exit2, []string{"x.csv:3", "UTF-8"}, ""},
+		{"bad JSON line", "j.jsonl", "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \n", nil, exit2, []string{"j.jsonl:2", "JSON"}, ""},
+		{"JSON without text field", "k.jsonl", "{\"body\": \"a\"}\n", nil, exit2, []string{"k.jsonl:1", "text"}, ""},
+		{"TREC line without a label", "t.label", "DESC:manner How ?\nwhat is this\n", nil, exit2, []string{"t.label:2"}, ""},
+		{"unknown extension", "data.xlsx", "label,text\npos,good\n", nil, exit2, []string{"data.xlsx", "--format"}, ""},
+		{"corrupt zstd", "c.csv.zst", "\x28\xb5\x2f\xfd garbage garbage", nil, exit2, []string{"c.csv.zst"}, ""},
+		{"corrupt gzip", "c.csv.gz", "\x1f\x8b\x08\x00 garbage", nil, exit2, []string{"c.csv.gz"}, ""},
+		{"unknown --labels-from label", "z.csv", "label,text\nZZZ,what is this ?\n", []string{"--labels-from", filepath.Join("..", "fix", fTrain)}, exit2, []string{"z.csv:2", "ZZZ"}, ""},
+		{"bad flag", "f.csv", "label,text\npos,good\n", []string{"--no-such-flag"}, exit2, []string{"--help"}, ""},
+		{"bad --min-freq", "g.csv", "label,text\npos,good\n", []string{"--min-freq", "-3"}, exit2, []string{"min-freq"}, ""},
+		{"bad --format", "g2.csv", "label,text\npos,good\n", []string{"--format", "parquet"}, exit2, []string{"parquet"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,7 +62,11 @@ func TestTokenizeBadCSV(t *testing.T) {
 				}
 			}
 			before := listDir(t, dir)
-			r := run(t, dir, "tokenize", args...)
+			r := runIn(context.Background(), dir, nil, "tokenize", args...)
+			if c.bug != "" && len(r.stderr) > 600 {
+				knownBug(t, "%s", c.bug)
+			}
+			t.Logf("%s", r)
 			wantError(t, r, c.codes, c.subs...)
 			wantNothingNew(t, dir, before)
 		})
