@@ -274,12 +274,12 @@ $(eval _ds.$1.rep  := $(if $(_ds.$1.ens),$(call report,$(_ds.$1.ens),$(_ds.$1.cl
 $(eval _ds.$1.scr  := $(foreach d,$(DIR),$(call preds,$(call clf,$1,$d,,scratch),$1)))
 .PHONY: $1 $1-tok $1-lm $1-scratch $1-results
 $1: $(_ds.$1.missing) $(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.rep)
-	@$(MAKE) --no-print-directory $1-results
+	@$$(MAKE) --no-print-directory $1-results
 $1-tok: $(_ds.$1.missing) $(call task_tok,$1,train) $(call task_tok,$1,test)
 $1-lm: $(_ds.$1.missing) $(_ds.$1.ft)
 $1-scratch: $(_ds.$1.missing) $(_ds.$1.scr)
 $1-results:
-	@scripts/results.sh $(foreach p,$(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.scr),$(p:.preds.arrow=.metrics.json))
+	@scripts/results.sh --skip-missing $(foreach p,$(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.scr),$(p:.preds.arrow=.metrics.json))
 endef
 
 # ------------------------------------------------------------------ housekeeping

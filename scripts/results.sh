@@ -2,9 +2,15 @@
 # results.sh METRICS.json...: a small table of test error rates, one line per
 # metrics file (from `evaluate --metrics` or `ensemble`), labelled by the
 # direction in its path (fwd, bwd, ens) and whether it is the from-scratch
-# baseline. Missing files are listed as "not built".
+# baseline. Missing files are listed as "not built" (left out with
+# --skip-missing).
 set -uo pipefail
 here=$(dirname "$0")
+skip=0
+if [ "${1:-}" = --skip-missing ]; then
+	skip=1
+	shift
+fi
 printf '%-28s %8s  %s\n' "classifier" "error" "metrics"
 for f in "$@"; do
 	case "/$f/" in
@@ -17,7 +23,7 @@ for f in "$@"; do
 	esac
 	if [ -f "$f" ] && e=$("$here/metric.sh" error_rate "$f"); then
 		printf '%-28s %7.2f%%  %s\n' "$label" "$(awk -v e="$e" 'BEGIN{printf "%.4f", 100*e}')" "$f"
-	else
+	elif [ "$skip" = 0 ]; then
 		printf '%-28s %8s  %s\n' "$label" "not built" "$f"
 	fi
 done

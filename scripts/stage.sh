@@ -25,8 +25,19 @@ out=$1
 shift
 artifacts=${ARTIFACTS:-bin/artifacts}
 stamp=$out.cmd
-cmdline=$(printf '%q ' "$@")
-cmdline=${cmdline% }
+# The stamp leaves out --threads N: the thread count changes speed, not what
+# the run computes (up to float summation order), so it is no reason to retrain.
+cmdline=""
+skipnext=0
+for a in "$@"; do
+	if [ "$skipnext" = 1 ]; then skipnext=0; continue; fi
+	case "$a" in
+	--threads) skipnext=1; continue ;;
+	--threads=*) continue ;;
+	esac
+	cmdline="$cmdline $(printf '%q' "$a")"
+done
+cmdline=${cmdline# }
 name=$(basename "$1")
 
 mkdir -p "$(dirname "$out")"
