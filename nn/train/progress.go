@@ -51,7 +51,8 @@ type ProgressOptions struct {
 	// Interval between plain lines in line mode (default 10s); bars redraw at
 	// most every 100ms.
 	Interval time.Duration
-	// Width of the bar line in columns (default: $COLUMNS or 100).
+	// Width of the bar line in columns (default: $COLUMNS, the terminal's
+	// width, or 100).
 	Width int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
@@ -96,13 +97,17 @@ func NewProgress(w io.Writer, opt ProgressOptions) *Progress {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	term := IsTerminal(w)
 	if opt.Width <= 0 {
 		opt.Width = 100
 		if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c >= 40 {
 			opt.Width = c
+		} else if f, ok := w.(*os.File); ok && term {
+			if c := termWidth(f); c >= 40 {
+				opt.Width = c
+			}
 		}
 	}
-	term := IsTerminal(w)
 	if opt.Terminal != nil {
 		term = *opt.Terminal
 	}
