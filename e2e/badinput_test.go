@@ -232,3 +232,37 @@ func TestStageBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestImportBadFiles: `pretrain import` reads torch.save and pickle files from the
+// internet; damaged or hostile ones must be one clear line and exit 2.
+func TestImportBadFiles(t *testing.T) {
+	itos := filepath.Join(rootDir, "pretrain/fastai/testdata/itos_v2.pkl")
+	pth := filepath.Join(rootDir, "pretrain/fastai/testdata/clas_v2.pth")
+	good := fileBytes(t, pth)
+	cases := []struct {
+		name    string
+		weights []byte
+		bug     string
+	}{
+		{"empty", nil, ""},
+		{"text file", []byte("not a checkpoint\n"), ""},
+		{"truncated zip", good[:len(good)/2], ""},
+		{"10 bytes claiming a 322 GB bytearray", []byte("\x96\x06\x00\x00\x12K\x00\x00\x00\x0f"),
+			"pretrain import: a BYTEARRAY8 pickle opcode with a huge length kills the process (fatal error: out of memory)"},
+		{"classifier, not an LM", good, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := caseDir(t)
+			writeFile(t, filepath.Join(dir, "w.pth"), c.weights)
+			copyFile(t, itos, filepath.Join(dir, "itos.pkl"))
+			before := listDir(t, dir)
+			r := run(t, dir, "pretrain", "import", "-q", "w.pth", "itos.pkl", "-o", "o.arrow")
+			if c.bug != "" && strings.Contains(r.stderr, "fatal error") {
+				knownBug(t, "%s", c.bug)
+			}
+			wantError(t, r, exit2, "w.pth")
+			wantNothingNew(t, dir, before)
+		})
+	}
+}

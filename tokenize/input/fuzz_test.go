@@ -41,10 +41,11 @@ func fuzzFlags(flags uint8) Options {
 
 // readFuzz writes data to a file called name, opens it with o and reads every record.
 // It fails the test on a broken invariant and returns the records and the final error
-// (nil at a clean end of file).
-func readFuzz(t *testing.T, name string, data []byte, o Options) ([]Record, error) {
+// (nil at a clean end of file). dir is the fuzz target's f.TempDir(), reused by every
+// input of one worker (a new folder per input would dominate the run time).
+func readFuzz(t *testing.T, dir, name string, data []byte, o Options) ([]Record, error) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +119,7 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("\ufefflabel,text\r\npos,\"a, \"\"quoted\"\" one\"\r\n"), uint8(2))
 	f.Add([]byte("label,text\npos,\"unbalanced\nneg,x\n"), uint8(0))
 	f.Add([]byte("label,text\npos\nneg,a,b\n"), uint8(0))
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
 		o := fuzzFlags(flags)
 		if flags&16 != 0 {
@@ -125,7 +127,7 @@ func FuzzCSV(f *testing.F) {
 			o.TextCols = []string{"2"}
 			o.LabelCol = "1"
 		}
-		recs, err := readFuzz(t, "f.csv", data, o)
+		recs, err := readFuzz(t, dir, "f.csv", data, o)
 		if err == nil {
 			for _, r := range recs {
 				if len(r.Fields) != 1 {
@@ -139,8 +141,9 @@ func FuzzCSV(f *testing.F) {
 func FuzzTSV(f *testing.F) {
 	f.Add([]byte("label\ttext\npos\tgood\n\nneg\tbad \"x\n"), uint8(0))
 	f.Add([]byte("text\n\t\n"), uint8(1))
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
-		readFuzz(t, "f.tsv", data, fuzzFlags(flags))
+		readFuzz(t, dir, "f.tsv", data, fuzzFlags(flags))
 	})
 }
 
@@ -149,16 +152,18 @@ func FuzzJSONL(f *testing.F) {
 	f.Add([]byte(`{"text": "a", "label": ["x", "y"]}`+"\n"+`{"text": null, "label": []}`), uint8(0))
 	f.Add([]byte(`{"text": "a", "label": "x;y"}`), uint8(2))
 	f.Add([]byte(`{"text": 1}`+"\n"+`[1,2]`), uint8(0))
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
-		readFuzz(t, "f.jsonl", data, fuzzFlags(flags))
+		readFuzz(t, dir, "f.jsonl", data, fuzzFlags(flags))
 	})
 }
 
 func FuzzLines(f *testing.F) {
 	f.Add([]byte("one\r\ntwo\n\nthree"), uint8(0))
 	f.Add([]byte("\xff\xfe latin \xe9\n"), uint8(4))
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
-		recs, err := readFuzz(t, "f.txt", data, fuzzFlags(flags))
+		recs, err := readFuzz(t, dir, "f.txt", data, fuzzFlags(flags))
 		if len(data) == 0 {
 			if err == nil {
 				t.Fatal("an empty file must be an error")
@@ -177,8 +182,9 @@ func FuzzLines(f *testing.F) {
 func FuzzWiki(f *testing.F) {
 	f.Add([]byte(" = Title = \n\n text one \n = = Sub = = \n more \n = Next = \n two\n"), uint8(0))
 	f.Add([]byte("no title\n = = = \n"), uint8(0))
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
-		recs, err := readFuzz(t, "f.tokens", data, fuzzFlags(flags))
+		recs, err := readFuzz(t, dir, "f.tokens", data, fuzzFlags(flags))
 		for _, r := range recs {
 			if r.Fields[0] == "" {
 				t.Fatalf("empty article at line %d", r.Line)
@@ -191,9 +197,10 @@ func FuzzWiki(f *testing.F) {
 func FuzzTREC(f *testing.F) {
 	f.Add([]byte("DESC:manner How did serfdom develop ?\nENTY:cremat What films \xe9 ?\n"), uint8(0))
 	f.Add([]byte("NUM:date When ?\n\nbad line\n"), uint8(8))
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, flags uint8) {
 		o := fuzzFlags(flags)
-		recs, _ := readFuzz(t, "f.label", data, o)
+		recs, _ := readFuzz(t, dir, "f.label", data, o)
 		for _, r := range recs {
 			if !o.NoLabels && r.Label == "" {
 				t.Fatalf("TREC record without a label at line %d", r.Line)
@@ -207,12 +214,13 @@ func FuzzTREC(f *testing.F) {
 func FuzzCompressed(f *testing.F) {
 	f.Add([]byte("\x28\xb5\x2f\xfd\x04\x58\x19\x00\x00text\npos\n"), false)
 	f.Add([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"), true)
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, gz bool) {
 		name := "f.txt.zst"
 		if gz {
 			name = "f.txt.gz"
 		}
-		readFuzz(t, name, data, Options{})
+		readFuzz(t, dir, name, data, Options{})
 	})
 }
 
@@ -221,6 +229,7 @@ func FuzzCompressed(f *testing.F) {
 func FuzzCSVRoundTrip(f *testing.F) {
 	f.Add("pos", "a \"quoted\", comma\nand a newline", true)
 	f.Add(" neg ", "", false)
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, label, text string, bom bool) {
 		if strings.ContainsRune(label+text, '\r') {
 			t.Skip("encoding/csv turns \\r\\n inside quoted fields into \\n")
@@ -233,7 +242,7 @@ func FuzzCSVRoundTrip(f *testing.F) {
 		w.Write([]string{"label", "text"})
 		w.Write([]string{label, text})
 		w.Flush()
-		recs, err := readFuzz(t, "rt.csv", b.Bytes(), Options{})
+		recs, err := readFuzz(t, dir, "rt.csv", b.Bytes(), Options{})
 		if err != nil {
 			// encoding/csv writes fields it cannot round-trip itself (a lone `"` at
 			// the start of an unquoted field, for instance); the reader's error is
@@ -256,6 +265,7 @@ func FuzzCSVRoundTrip(f *testing.F) {
 func FuzzJSONLRoundTrip(f *testing.F) {
 	f.Add("pos", "text with \"quotes\" and \u2028 separators\n")
 	f.Add("", "\xff invalid")
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, label, text string) {
 		line, err := json.Marshal(map[string]string{"text": text, "label": label})
 		if err != nil {
@@ -265,7 +275,7 @@ func FuzzJSONLRoundTrip(f *testing.F) {
 		if err := json.Unmarshal(line, &want); err != nil {
 			t.Fatal(err)
 		}
-		recs, err := readFuzz(t, "rt.jsonl", append(line, '\n'), Options{})
+		recs, err := readFuzz(t, dir, "rt.jsonl", append(line, '\n'), Options{})
 		if err != nil {
 			t.Fatalf("valid JSON line rejected: %v", err)
 		}
