@@ -19,6 +19,9 @@ reuters_TEST_SRC  ?= $(firstword $(wildcard $(DATA_DIR)/reuters21578/modapte_tes
 reuters_LM_SRC    ?= $(reuters_TRAIN_SRC)
 reuters_TOK_FLAGS ?= --label-sep ';' --text-col title,text
 reuters_VOCAB     ?= 60000
+# Some topics occur only in the test split (e.g. cottonseed): the label set is
+# that of train + test, so those are classes no training document has.
+reuters_LABELS_SRC ?= $(reuters_TRAIN_SRC) $(reuters_TEST_SRC)
 
 $(eval $(call dataset_dag,reuters))
 

@@ -175,8 +175,11 @@ endef
 _tokdir = $(OUT_DIR)/$1/tok
 task_tok = $(call _task_tok.$2,$1)
 _task_tok.lm    = $(eval $(call _tok_rule,$(_tokdir)/lm.arrow,$($1_LM_SRC),--no-label --max-vocab $(or $($1_VOCAB),60000) $($1_TOK_FLAGS) $($1_LM_TOK_FLAGS)))$(_tokdir)/lm.arrow
-_task_tok.train = $(eval $(call _tok_rule,$(_tokdir)/train.arrow,$($1_TRAIN_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow,$(call _task_tok.lm,$1)))$(_tokdir)/train.arrow
+_task_tok.train = $(eval $(call _tok_rule,$(_tokdir)/train.arrow,$($1_TRAIN_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow $(if $($1_LABELS_SRC),--labels-from $(call _task_tok.labels,$1)),$(call _task_tok.lm,$1) $(if $($1_LABELS_SRC),$(call _task_tok.labels,$1))))$(_tokdir)/train.arrow
 _task_tok.test  = $(eval $(call _tok_rule,$(_tokdir)/test.arrow,$($1_TEST_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow --labels-from $(_tokdir)/train.arrow,$(call _task_tok.train,$1)))$(_tokdir)/test.arrow
+# <DS>_LABELS_SRC (optional): files whose labels together give the label set, for
+# data sets whose test split has classes the train split lacks (Reuters).
+_task_tok.labels = $(eval $(call _tok_rule,$(_tokdir)/labels.arrow,$($1_LABELS_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow,$(call _task_tok.lm,$1)))$(_tokdir)/labels.arrow
 
 # ------------------------------------------------------------------ lmtune
 # Table 6 variants: discr-stlr (ULMFiT), discr (constant LR), full (one LR, constant), stlr.
@@ -281,6 +284,13 @@ $1-scratch: $(_ds.$1.missing) $(_ds.$1.scr)
 $1-results:
 	@scripts/results.sh --skip-missing $(foreach p,$(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.scr),$(p:.preds.arrow=.metrics.json))
 endef
+
+# ------------------------------------------------------------------ pretrained LMs alone
+# make lm [LM_CORPUS=gutenberg] [PRESET=...] [PRETRAIN_EPOCHS=...]: the pretrained
+# LMs of the directions in DIR (nothing to do when shipped ones are used).
+.PHONY: lm
+lm: $(foreach d,$(DIR),$(call lm_pretrained,$d))
+	@echo "pretrained LMs: $^"
 
 # ------------------------------------------------------------------ housekeeping
 .PHONY: clean-pipelines

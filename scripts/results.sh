@@ -22,7 +22,9 @@ for f in "$@"; do
 	*/scratch/*) label="from scratch ($label)" ;;
 	esac
 	if [ -f "$f" ] && e=$("$here/metric.sh" error_rate "$f"); then
-		printf '%-28s %7.2f%%  %s\n' "$label" "$(awk -v e="$e" 'BEGIN{printf "%.4f", 100*e}')" "$f"
+		extra=""
+		if m=$("$here/metric.sh" micro_f1 "$f"); then extra=" (multi-label: subset error; micro-F1 $(awk -v m="$m" 'BEGIN{printf "%.4f", m}'))"; fi
+		printf '%-28s %7.2f%%  %s%s\n' "$label" "$(awk -v e="$e" 'BEGIN{printf "%.4f", 100*e}')" "$f" "$extra"
 	elif [ "$skip" = 0 ]; then
 		printf '%-28s %8s  %s\n' "$label" "not built" "$f"
 	fi
