@@ -138,6 +138,9 @@ func NewWithOptions(o Options) (*Backend, error) {
 		if v := b.lib.version(); v != "" {
 			b.blasDesc += " " + v
 		}
+		if c := b.lib.corename; c != "" {
+			b.blasDesc += " " + strings.ToLower(c)
+		}
 	}
 
 	isa := bestISA()
