@@ -25,16 +25,21 @@ out=$1
 shift
 artifacts=${ARTIFACTS:-bin/artifacts}
 stamp=$out.cmd
-# The stamp leaves out --threads N: the thread count changes speed, not what
-# the run computes (up to float summation order), so it is no reason to retrain.
+# The stamp leaves out --threads N (the thread count changes speed, not what the
+# run computes, up to float summation order) and --resume [CKPT] (continuing an
+# interrupted run gives the same artifact as an uninterrupted one).
 cmdline=""
 skipnext=0
+resume=0
 for a in "$@"; do
 	if [ "$skipnext" = 1 ]; then skipnext=0; continue; fi
 	case "$a" in
 	--threads) skipnext=1; continue ;;
-	--threads=*) continue ;;
+	--threads=* | --resume=*) continue ;;
+	--resume) resume=1; continue ;;
+	*.ckpt | *.ckpt.arrow) if [ "$resume" = 1 ]; then resume=0; continue; fi ;;
 	esac
+	resume=0
 	cmdline="$cmdline $(printf '%q' "$a")"
 done
 cmdline=${cmdline# }
