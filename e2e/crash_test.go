@@ -401,3 +401,72 @@ func (f *faults) note(s string) {
 	defer f.mu.Unlock()
 	f.lines = append(f.lines, s)
 }
+
+// TestResumeMismatch: --resume must refuse a checkpoint that does not belong to the run
+// it is asked to continue (other data, other flags), a damaged checkpoint, and a file that
+// is no checkpoint, with one line and exit 2, and leave the checkpoint as it was.
+func TestResumeMismatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, tr := range trainers {
+		t.Run(tr.bin, func(t *testing.T) {
+			dir := caseDir(t, fixtureSet...)
+			args := withOut(tr.args, "o.arrow")
+			for i, a := range args {
+				if a == "-q" {
+					args[i] = "--quiet=false"
+				}
+			}
+			r := runSignalOn(t, dir, tr.bin, args, "epoch 2/", syscall.SIGINT)
+			ck := tr.ckpt("o.arrow")
+			if r.code != 1 {
+				t.Fatalf("no interrupted run to resume: %s", r)
+			}
+			ckBytes := fileBytes(t, filepath.Join(dir, ck))
+			base := withOut(tr.args, "o.arrow")
+			swap := func(from, to string) []string {
+				a := append([]string(nil), base...)
+				for i := range a {
+					if a[i] == from {
+						a[i] = to
+					}
+				}
+				return a
+			}
+			copyFile(t, filepath.Join(dir, ck), filepath.Join(dir, "trunc.ckpt"))
+			writeFile(t, filepath.Join(dir, "trunc.ckpt"), ckBytes[:len(ckBytes)*2/3])
+			cases := []struct {
+				name string
+				args []string
+				subs []string
+				bug  string
+			}{
+				{"other seed", append(swap("7", "8"), tr.resume(ck)...), []string{"seed"}, tr.bin + " --resume accepts a checkpoint written with another --seed"},
+				{"other training data", append(swap(fTrain, fTest), tr.resume(ck)...), []string{fTest}, tr.bin + " --resume accepts a checkpoint of a run on other training data"},
+				{"truncated checkpoint", append(base, tr.resume("trunc.ckpt")...), []string{"trunc.ckpt"}, ""},
+				{"an LM as checkpoint", append(base, tr.resume(fLM)...), []string{fLM}, ""},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					r := runIn(context.Background(), dir, nil, tr.bin, c.args...)
+					t.Logf("%s", r)
+					if c.bug != "" && r.code == 0 {
+						os.Remove(filepath.Join(dir, "o.arrow"))
+						writeFile(t, filepath.Join(dir, ck), ckBytes) // for the next cases
+						knownBug(t, "%s", c.bug)
+					}
+					wantError(t, r, exit2, c.subs...)
+					if _, err := os.Stat(filepath.Join(dir, "o.arrow")); err == nil {
+						t.Errorf("refused resume wrote o.arrow")
+						os.Remove(filepath.Join(dir, "o.arrow"))
+					}
+					if !bytes.Equal(fileBytes(t, filepath.Join(dir, ck)), ckBytes) {
+						t.Errorf("the checkpoint changed after a refused resume")
+						writeFile(t, filepath.Join(dir, ck), ckBytes)
+					}
+				})
+			}
+		})
+	}
+}
