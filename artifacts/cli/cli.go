@@ -17,7 +17,9 @@
 //	}
 //
 // Exit codes: 0 on success (and for --help), 2 for bad usage or bad input
-// (Usage, BadInput, any *artifacts.Error, a missing file), 1 otherwise.
+// (Usage, BadInput, any *artifacts.Error, a missing file), 1 otherwise. A
+// write that fails for lack of room or a broken device (ENOSPC, EFBIG,
+// EDQUOT, EIO) is a runtime failure (1) even inside an *artifacts.Error.
 package cli
 
 import (
@@ -88,10 +90,16 @@ func Message(name string, err error) string {
 }
 
 // ExitCode maps an error to the process exit code: 0 for nil and for
-// pflag.ErrHelp, 2 for usage and input errors, 1 for anything else.
+// pflag.ErrHelp, 2 for usage and input errors, 1 for anything else. An error
+// that wraps a device failure (full disk, file size limit, quota, I/O error)
+// is 1 even when it names the user's file: the input was fine, the system
+// failed.
 func ExitCode(err error) int {
 	if err == nil || errors.Is(err, pflag.ErrHelp) {
 		return ExitOK
+	}
+	if deviceFailure(err) {
+		return ExitFailure
 	}
 	var u *usageError
 	var b *badInputError

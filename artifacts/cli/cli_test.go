@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/spf13/pflag"
@@ -33,6 +34,11 @@ func TestExitCodes(t *testing.T) {
 		{"wrapped artifact", fmt.Errorf("loading: %w", &artifacts.Error{Path: "x", Err: artifacts.ErrWrongKind}), 2},
 		{"missing file", statErr, 2},
 		{"runtime", errors.New("out of memory"), 1},
+		{"disk full", &artifacts.Error{Path: "o.arrow", Msg: "cannot write", Err: &os.PathError{Op: "write", Path: "o.arrow", Err: syscall.ENOSPC}}, 1},
+		{"file size limit", fmt.Errorf("saving: %w", &artifacts.Error{Path: "o.arrow", Err: fmt.Errorf("arrow/ipc: %w", syscall.EFBIG)}), 1},
+		{"bad input on a full disk", BadInput(fmt.Errorf("x: %w", syscall.EIO)), 1},
+		{"read-only file system", &artifacts.Error{Path: "o.arrow", Err: &os.PathError{Op: "open", Path: "o.arrow", Err: syscall.EROFS}}, 2},
+		{"no permission", &artifacts.Error{Path: "o.arrow", Err: &os.PathError{Op: "open", Path: "o.arrow", Err: syscall.EACCES}}, 2},
 	}
 	for _, tt := range tests {
 		if got := ExitCode(tt.err); got != tt.code {
