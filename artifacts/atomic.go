@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // atomicFile is a temporary file in the destination's folder that becomes
@@ -17,6 +19,41 @@ type atomicFile struct {
 	done bool
 }
 
+// tempPrefix is the start of the name of a temporary file that process pid
+// writes for the file base: ".BASE.tmp-PID-" (hidden, and recognisably whose).
+func tempPrefix(base string, pid int) string {
+	return "." + base + ".tmp-" + strconv.Itoa(pid) + "-"
+}
+
+// removeStaleTemps removes the temporary files that writers of dir/base left
+// behind when they were killed (SIGKILL, a power cut): those named by
+// tempPrefix whose process no longer exists. Files of live processes, of
+// other targets and names this package does not make are left alone. Best
+// effort: errors are ignored, the write goes ahead regardless.
+func removeStaleTemps(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".tmp-"
+	self := os.Getpid()
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == self || processAlive(pid) {
+			continue
+		}
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
+
 func createAtomic(path string) (*atomicFile, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -25,7 +62,8 @@ func createAtomic(path string) (*atomicFile, error) {
 	if base == "" {
 		return nil, &Error{Path: path, Msg: "output path names a folder, want a file"}
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	removeStaleTemps(dir, base)
+	tmp, err := os.CreateTemp(dir, tempPrefix(base, os.Getpid())+"*")
 	if err != nil {
 		return nil, &Error{Path: path, Msg: "cannot create temporary file: " + errText(err) + " (does the folder exist and is it writable?)", Err: err}
 	}
