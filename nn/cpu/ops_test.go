@@ -392,3 +392,50 @@ func TestBadBuffersPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentUse runs ops on one backend from several goroutines: the
+// ones that find the pool busy run serially and must still be right.
+func TestConcurrentUse(t *testing.T) {
+	b, err := NewWithOptions(Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := rnd(11)
+	const n, v, m, k = 67, 301, 64, 129
+	logits := randn(r, n*v, 3)
+	targets := make([]int32, n)
+	for i := range targets {
+		targets[i] = int32(r.IntN(v))
+	}
+	wantLoss, _ := ref.SoftmaxCrossEntropy(n, v, logits, targets, -1, nil, 1, nil)
+	a, w := randn(r, m*k, 1), randn(r, v*k, 1)
+	wantC := make([]float32, m*v)
+	ref.Gemm(false, true, m, v, k, 1, a, k, w, k, 0, wantC, v)
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			c := make([]float32, m*v)
+			for it := 0; it < 20; it++ {
+				l, _ := b.SoftmaxCrossEntropy(n, v, logits, targets, -1, nil, 1, nil)
+				if math.Abs(l-wantLoss) > 1e-5*math.Abs(wantLoss) {
+					errs <- fmt.Errorf("loss %g, want %g", l, wantLoss)
+					return
+				}
+				b.Gemm(false, true, m, v, k, 1, a, k, w, k, 0, c, v)
+				for i := range c {
+					if math.Abs(float64(c[i]-wantC[i])) > 1e-3 {
+						errs <- fmt.Errorf("C[%d] = %g, want %g", i, c[i], wantC[i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
