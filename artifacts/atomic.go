@@ -60,7 +60,7 @@ func createAtomic(path string) (*atomicFile, error) {
 		dir = "."
 	}
 	if base == "" {
-		return nil, &Error{Path: path, Msg: "output path names a folder, want a file"}
+		return nil, &Error{Path: path, Msg: "names a folder; want the path of an output file"}
 	}
 	removeStaleTemps(dir, base)
 	tmp, err := os.CreateTemp(dir, tempPrefix(base, os.Getpid())+"*")
@@ -115,6 +115,22 @@ func (a *atomicFile) abort() {
 	a.done = true
 	a.tmp.Close()
 	os.Remove(a.tmp.Name())
+}
+
+// CheckOutput reports early, before a stage spends any time, whether path
+// can be written as an output: it is not a folder, its folder exists and a
+// temporary file can be created in it (the file is removed at once; stale
+// ones of dead writers go too). It returns an *Error naming path.
+func CheckOutput(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return &Error{Path: path, Msg: "is a folder; want the path of an output file"}
+	}
+	a, err := createAtomic(path)
+	if err != nil {
+		return err
+	}
+	a.abort()
+	return nil
 }
 
 // WriteFileAtomic writes a file through write: the bytes go to a temporary

@@ -3,6 +3,7 @@
 package artifacts
 
 import (
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -95,4 +96,38 @@ func hiddenTemps(t *testing.T, dir string) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+func TestCheckOutput(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "folder.arrow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "old.arrow"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path, want string
+	}{
+		{filepath.Join(dir, "new.arrow"), ""},
+		{filepath.Join(dir, "old.arrow"), ""},
+		{filepath.Join(dir, "folder.arrow"), "is a folder"},
+		{filepath.Join(dir, "nodir", "o.arrow"), "does the folder exist"},
+		{dir + "/", "is a folder"},
+	} {
+		err := CheckOutput(c.path)
+		var ae *Error
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.path, err)
+		case c.want != "" && (!errors.As(err, &ae) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: error %v, want an *Error with %q", c.path, err, c.want)
+		}
+	}
+	if got := hiddenTemps(t, dir); len(got) != 0 {
+		t.Errorf("left %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "old.arrow")); string(b) != "x" {
+		t.Error("CheckOutput changed an existing file")
+	}
 }
