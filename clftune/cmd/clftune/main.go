@@ -197,6 +197,18 @@ func run(ctx context.Context, args []string) error {
 			params[f.Name] = f.Value.String()
 		}
 	})
+	// Outputs that cannot be written (a folder, a missing folder) are found
+	// now, not after training.
+	outs := []string{o.com.Out, o.checkpoint}
+	if o.lrFind {
+		b := lrFindBase(o.com.Out)
+		outs = []string{b + ".csv", b + ".png"}
+	}
+	for _, p := range outs {
+		if err := artifacts.CheckOutput(p); err != nil {
+			return err
+		}
+	}
 	inputs, inputsErr := inputsOf(o.data, o.lm, o.valid, o.test)
 	lineage := artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "clftune", Params: params, Inputs: inputs}
 	if inputsErr == nil && !o.lrFind && o.com.SkipIfCurrent("clftune", o.com.Out, lineage) {
@@ -450,7 +462,7 @@ func lrFind(ctx context.Context, tn *clftrain.Trainer, o *options, prog *train.P
 		return fmt.Errorf("lr find: only %d steps before the loss diverged", len(f.LRs))
 	}
 	steep, _ := f.Steep()
-	base := strings.TrimSuffix(o.com.Out, ".arrow") + ".lrfind"
+	base := lrFindBase(o.com.Out)
 	title := fmt.Sprintf("clftune lr find (%s, %s)", o.mode, tn.Cfg.Phases[0].Name)
 	if err := f.WriteFiles(base, title, valley, steep); err != nil {
 		return err
@@ -460,6 +472,12 @@ func lrFind(ctx context.Context, tn *clftrain.Trainer, o *options, prog *train.P
 		fmt.Fprintf(os.Stderr, "clftune lr find: %d steps, valley lr %.3g, steep lr %.3g -> %s.csv, %s.png\n", len(f.LRs), valley.LR, steep.LR, base, base)
 	}
 	return nil
+}
+
+// lrFindBase is the path prefix of --lr-find's outputs: --out without .arrow,
+// plus .lrfind.
+func lrFindBase(out string) string {
+	return strings.TrimSuffix(out, ".arrow") + ".lrfind"
 }
 
 func dirWord(d string) string {

@@ -241,6 +241,40 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestUnwritableOut: an --out that is a folder or lies in a missing folder is
+// refused before any loading or training (the LM given here does not even
+// exist), and nothing is left behind.
+func TestUnwritableOut(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "o.arrow")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, out, want string }{
+		{"folder", folder, "o.arrow: is a folder"},
+		{"missing folder", filepath.Join(dir, "nodir", "o.arrow"), "nodir"},
+		{"checkpoint in a missing folder", filepath.Join(dir, "c.arrow"), "nodir"},
+	} {
+		args := []string{"--lm", filepath.Join(dir, "nope.lm.arrow"), "--data", f.small, "--out", c.out, "--epochs", "1", "-q"}
+		if c.name == "checkpoint in a missing folder" {
+			args = append(args, "--checkpoint", filepath.Join(dir, "nodir", "c.ckpt.arrow"))
+		}
+		code, msg := runCmd(args...)
+		if code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "nope.lm.arrow") {
+			t.Errorf("%s: exit %d, %q: want exit 2 naming %q before reading the LM", c.name, code, msg, c.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("left behind: %v", names)
+	}
+}
+
 func TestMultiLabel(t *testing.T) {
 	f := fixtures(t)
 	dir := t.TempDir()
