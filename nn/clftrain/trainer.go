@@ -3,8 +3,10 @@ package clftrain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -231,6 +233,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	groups := t.Model.NumGroups()
 	lrs := make([]float64, groups)
 	setB1, canB1 := t.Opt.(beta1Setter)
+	all := t.allTensors()
 	res := &Result{}
 	start := time.Now()
 	var trainDur time.Duration
@@ -282,7 +285,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			}
 			if err := train.CheckFinite(loss, epoch, st.Step+1); err != nil {
 				t.Progress.Done()
-				return nil, err
+				return nil, t.diverged(err)
 			}
 			probs = slices.Grow(probs[:0], b.B*nc)[:b.B*nc]
 			t.Model.Probs(probs)
@@ -293,6 +296,12 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 				nn.ClipGradNorm(t.Model.Backend(), t.Model.Params(), cfg.Clip)
 			}
 			if err := t.Opt.Step(lrs); err != nil {
+				return nil, err
+			}
+			// The loss can stay finite while a weight or a BatchNorm running
+			// statistic is not (a huge LR); checked every step, so that the
+			// step reported is the same on every run and on resume.
+			if err := t.checkFinite(train.Tensors(all), nil, epoch, st.Step+1); err != nil {
 				return nil, err
 			}
 			dur := time.Since(stepStart)
@@ -346,7 +355,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		}
 		stop := false
 		if len(t.Valid) > 0 {
-			ev, err := Evaluate(ctx, t.Model, t.Valid, t.validBS())
+			// Validation is not interrupted: the epoch is finished first and a
+			// cancellation is handled below, with a checkpoint.
+			ev, err := Evaluate(context.WithoutCancel(ctx), t.Model, t.Valid, t.validBS())
 			if err != nil {
 				return nil, err
 			}
@@ -398,6 +409,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	nn.FreezeTo(t.Model.Params(), 0, groups)
 	if t.best != nil {
 		t.restoreBest()
+	}
+	if err := t.checkFinite(train.Tensors(all), nil, st.Epoch-1, st.Step); err != nil {
+		return nil, err
 	}
 	st.Finished = true
 	res.Epochs = t.history
@@ -515,6 +529,9 @@ func (t *Trainer) checkpoint() error {
 	if err != nil {
 		return err
 	}
+	if err := t.checkFinite(m.Tensors, m.OptState, t.State.Epoch, t.State.Step); err != nil {
+		return err
+	}
 	if err := artifacts.WriteModel(t.CheckpointPath, m); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
@@ -528,8 +545,63 @@ func (t *Trainer) interrupted(cause error) error {
 		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
 	}
 	if err := t.checkpoint(); err != nil {
+		if errors.Is(err, train.ErrNonFinite) {
+			return err
+		}
 		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
 	}
 	t.Progress.Printf("interrupted at epoch %d, step %d: checkpoint written to %s (continue with --resume)", t.State.Epoch+1, t.State.Step, t.CheckpointPath)
 	return fmt.Errorf("interrupted at epoch %d, step %d, checkpoint %s: %w", t.State.Epoch+1, t.State.Step, t.CheckpointPath, cause)
+}
+
+// nonFiniteError is a non-finite weight, buffer or optimizer moment; it
+// matches train.ErrNonFinite under errors.Is, as a non-finite loss does.
+type nonFiniteError struct{ msg string }
+
+func (e *nonFiniteError) Error() string        { return e.msg }
+func (e *nonFiniteError) Is(target error) bool { return target == train.ErrNonFinite }
+
+// firstNonFinite returns the name, index and value of the first NaN or ±Inf
+// in ts, or ok=false.
+func firstNonFinite(ts []artifacts.Tensor) (name string, i int, v float32, ok bool) {
+	for _, t := range ts {
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return t.Name, i, v, true
+			}
+		}
+	}
+	return "", 0, 0, false
+}
+
+// checkFinite fails when a weight or buffer (BatchNorm running statistics)
+// in ts or an optimizer moment in opt is NaN or ±Inf: the loss can stay
+// finite while they are not (a huge LR sends running_var to +Inf), and such
+// a model must be neither checkpointed nor written. epoch is 0-based.
+func (t *Trainer) checkFinite(ts, opt []artifacts.Tensor, epoch int, step int64) error {
+	what := "a weight"
+	name, i, v, bad := firstNonFinite(ts)
+	if !bad {
+		what = "an optimizer moment"
+		name, i, v, bad = firstNonFinite(opt)
+	}
+	if !bad {
+		return nil
+	}
+	t.Progress.Done()
+	epoch = max(0, min(epoch, t.totalEpochs()-1))
+	return t.diverged(&nonFiniteError{fmt.Sprintf("%s is not finite (%s[%d] = %v) at epoch %d, step %d: training diverged (lower --lr or --clip)",
+		what, name, i, v, epoch+1, step)})
+}
+
+// diverged adds to a non-finite error what is left to continue from: the
+// last good checkpoint (which is never overwritten by a non-finite state), or
+// that there is none.
+func (t *Trainer) diverged(err error) error {
+	if t.CheckpointPath != "" {
+		if _, serr := os.Stat(t.CheckpointPath); serr == nil {
+			return fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, t.CheckpointPath)
+		}
+	}
+	return fmt.Errorf("%w; no checkpoint had been written yet", err)
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
@@ -296,5 +298,167 @@ func TestLRFind(t *testing.T) {
 		if p.Frozen {
 			t.Fatalf("%s left frozen", p.Name)
 		}
+	}
+}
+
+// TestNonFiniteStateStops: a BatchNorm running statistic that becomes +Inf
+// while the loss stays finite (as a huge LR does) stops training at the next
+// step with an error that names the tensor, the epoch and step and the kept
+// checkpoint; the checkpoint on disk is the last good one. A NaN weight stops
+// it through the loss; without a checkpoint yet, the error says so.
+func TestNonFiniteStateStops(t *testing.T) {
+	const v = 30
+	tr := synth(64, 6, v)
+	dir := t.TempDir()
+	tmpl := artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+	for _, c := range []struct {
+		name     string
+		tensor   string
+		val      float32
+		epoch    int // 0-based epoch of the injection, at its step 2
+		want     []string
+		wantCkpt bool
+	}{
+		{"running_var inf", "head.0.bn.running_var", float32(math.Inf(1)), 1,
+			[]string{"a weight is not finite (head.0.bn.running_var[0] = +Inf) at epoch 2, step 7:", "the last good checkpoint, ", "is kept (--resume continues from it)"}, true},
+		{"nan weight", "head.1.linear.weight", float32(math.NaN()), 1,
+			[]string{"loss is not finite", "at epoch 2, step ", "the last good checkpoint, "}, true},
+		{"before any checkpoint", "head.0.bn.running_mean", float32(math.Inf(-1)), 0,
+			[]string{"running_mean[0] = -Inf) at epoch 1, step 3:", "no checkpoint had been written yet"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyClassifier(t, v, 3, false)
+			tn := newTrainer(t, m, "full", 3, tr, nil)
+			tn.Template, tn.CheckpointPath = tmpl, filepath.Join(dir, c.name+".ckpt.arrow")
+			var target *nn.Param
+			for _, p := range append(m.Params(), m.Buffers()...) {
+				if p.Name == c.tensor {
+					target = p
+				}
+			}
+			if target == nil {
+				t.Fatalf("no tensor %s", c.tensor)
+			}
+			tn.OnStep = func(st *train.TrainState) {
+				if st.Epoch == c.epoch && st.StepInEpoch == 2 {
+					for i := range target.Data {
+						target.Data[i] = c.val
+					}
+				}
+			}
+			_, err := tn.Run(context.Background())
+			if !errors.Is(err, train.ErrNonFinite) {
+				t.Fatalf("want an error wrapping train.ErrNonFinite, got %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			ck, rerr := artifacts.ReadModel(tn.CheckpointPath, artifacts.KindClassifier)
+			if !c.wantCkpt {
+				if rerr == nil {
+					t.Fatal("a checkpoint was written")
+				}
+				return
+			}
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if !strings.Contains(err.Error(), tn.CheckpointPath) {
+				t.Errorf("error %q does not name %s", err, tn.CheckpointPath)
+			}
+			if name, i, x, bad := firstNonFinite(append(ck.Tensors, ck.OptState...)); bad {
+				t.Errorf("the kept checkpoint holds %s[%d] = %v", name, i, x)
+			}
+		})
+	}
+}
+
+// TestCheckpointRefusesNonFiniteMoments: an optimizer moment that is +Inf
+// (weights still finite) is not checkpointed.
+func TestCheckpointRefusesNonFiniteMoments(t *testing.T) {
+	const v = 30
+	m := tinyClassifier(t, v, 3, false)
+	tn := newTrainer(t, m, "full", 2, synth(64, 6, v), nil)
+	tn.Template = artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+	tn.CheckpointPath = filepath.Join(t.TempDir(), "ck.arrow")
+	adam := tn.Opt.(*nn.Adam)
+	tn.OnStep = func(st *train.TrainState) {
+		if st.Epoch == 0 && st.StepInEpoch == 3 {
+			ts := adam.State()
+			for i := range ts {
+				if strings.HasPrefix(ts[i].Name, "adam.v/") {
+					ts[i].Data[0] = float32(math.Inf(1))
+				}
+			}
+			if err := adam.SetState(ts, st.Step, "x"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err := tn.Run(context.Background())
+	if !errors.Is(err, train.ErrNonFinite) || !strings.Contains(err.Error(), "an optimizer moment is not finite (adam.v/") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(tn.CheckpointPath); err == nil {
+		t.Error("a checkpoint with an infinite moment was written")
+	}
+}
+
+// lateCtx is cancelled from the second Err call after arm: the trainer's
+// check after the arming step passes, validation's checks fail, as when a
+// SIGINT arrives during validation.
+type lateCtx struct {
+	context.Context
+	armed bool
+	calls int
+}
+
+func (c *lateCtx) Err() error {
+	if !c.armed {
+		return nil
+	}
+	c.calls++
+	if c.calls >= 2 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestInterruptDuringValidation: a cancellation that arrives while the
+// epoch's validation runs still ends in a checkpoint named in the error
+// (validation finishes first), and resuming from it continues normally.
+func TestInterruptDuringValidation(t *testing.T) {
+	const v = 30
+	tr, va := synth(64, 6, v), synth(16, 7, v)
+	m := tinyClassifier(t, v, 3, false)
+	tn := newTrainer(t, m, "full", 3, tr, va)
+	tn.Template = artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+	tn.CheckpointPath = filepath.Join(t.TempDir(), "ck.arrow")
+	ctx := &lateCtx{Context: context.Background()}
+	steps := len(tn.order(0))
+	tn.OnStep = func(st *train.TrainState) {
+		if st.Epoch == 0 && st.StepInEpoch == steps {
+			ctx.armed = true
+		}
+	}
+	_, err := tn.Run(ctx)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), tn.CheckpointPath) {
+		t.Fatalf("want a cancellation naming the checkpoint, got %v", err)
+	}
+	ck, err := artifacts.ReadModel(tn.CheckpointPath, artifacts.KindClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := train.ParseTrainState(ck.TrainState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Epoch != 1 || st.BestEpoch != 1 {
+		t.Errorf("checkpoint at epoch %d (best %d), want after the validated epoch 1", st.Epoch, st.BestEpoch)
 	}
 }
