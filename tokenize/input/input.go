@@ -11,8 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -77,6 +79,36 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func errf(file string, line int, format string, a ...any) *Error {
 	return &Error{File: file, Line: line, Msg: fmt.Sprintf(format, a...)}
+}
+
+// nameList lists column or field names for an error message: each quoted
+// (line breaks and bad bytes escaped) and cut to 40 bytes, at most 10 of
+// them, so that a header of any size gives a short line.
+func nameList(names []string) string {
+	const maxNames, maxLen = 10, 40
+	if len(names) == 0 {
+		return "nothing"
+	}
+	var b strings.Builder
+	for i, n := range names {
+		if i == maxNames {
+			fmt.Fprintf(&b, ", ... (%d more)", len(names)-maxNames)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if len(n) <= maxLen {
+			b.WriteString(strconv.Quote(n))
+			continue
+		}
+		cut := maxLen
+		for cut > 0 && !utf8.RuneStart(n[cut]) {
+			cut--
+		}
+		fmt.Fprintf(&b, "%s... (%d bytes)", strconv.Quote(n[:cut]), len(n))
+	}
+	return b.String()
 }
 
 // Source yields the records of one input.

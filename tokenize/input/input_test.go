@@ -231,7 +231,7 @@ func TestBadInputs(t *testing.T) {
 		{"empty csv", "e.csv", "", Options{}, []string{"e.csv", "empty"}},
 		{"empty txt", "e.txt", "", Options{}, []string{"empty"}},
 		{"empty jsonl", "e.jsonl", "\n\n", Options{}, []string{"empty"}},
-		{"missing column", "m.csv", "label,body\na,b\n", Options{}, []string{`no column "text"`, "label, body"}},
+		{"missing column", "m.csv", "label,body\na,b\n", Options{}, []string{`no column "text"`, `the header has: "label", "body"`}},
 		{"missing label column", "m.csv", "text\nb\n", Options{LabelCol: "y"}, []string{`no column "y"`}},
 		{"ragged row", "r.csv", "label,text\na,b\nc,d,e\n", Options{}, []string{"r.csv:3", "3 fields", "header has 2"}},
 		{"unbalanced quote", "q.csv", "label,text\na,\"open\nb,c\n", Options{}, []string{"q.csv:2", "malformed CSV"}},
@@ -242,7 +242,11 @@ func TestBadInputs(t *testing.T) {
 		{"bad json", "b.jsonl", "{\"text\":\"a\"}\n{oops\n", Options{}, []string{"b.jsonl:2", "invalid JSON"}},
 		{"json not object", "b.jsonl", "[1,2]\n", Options{}, []string{"b.jsonl:1"}},
 		{"json trailing value", "b.jsonl", "{\"text\":\"a\"} {\"text\":\"b\"}\n", Options{}, []string{"b.jsonl:1", "more than one"}},
-		{"json missing field", "b.jsonl", "{\"body\":\"a\"}\n", Options{}, []string{`no field "text"`, "body"}},
+		{"json missing field", "b.jsonl", "{\"body\":\"a\"}\n", Options{}, []string{`no field "text"`, `this line has: "body"`}},
+		{"huge header", "h.csv", "label,\"" + strings.Repeat("x", 1<<20) + "\"\npos,good\n", Options{}, []string{`no column "text"`, `the header has: "label", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"... (1048576 bytes)`}},
+		{"line break in header", "h.csv", "label,\"a\nb\"\npos,good\n", Options{}, []string{`the header has: "label", "a\nb"`}},
+		{"many columns", "h.csv", "c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12\n1,2,3,4,5,6,7,8,9,10,11,12\n", Options{}, []string{`"c9", "c10", ... (2 more)`}},
+		{"json key with line break", "b.jsonl", "{\"t\\nx\":\"a\", \"\\u00e9\":1}\n", Options{}, []string{`this line has: "t\nx", "é"`}},
 		{"json label list midway", "b.jsonl", "{\"text\":\"a\",\"label\":\"x\"}\n{\"text\":\"b\",\"label\":[\"x\"]}\n", Options{}, []string{"b.jsonl:2", "list"}},
 		{"trec bad line", "t.label", "DESC:def what is it\nnolabel\n", Options{}, []string{"t.label:2", "COARSE:fine"}},
 		{"unknown extension", "x.foo", "a", Options{}, []string{"--format"}},
@@ -264,6 +268,9 @@ func TestBadInputs(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || len(msg) > 600 {
+				t.Errorf("error is not one short line (%d bytes): %.300q", len(msg), msg)
 			}
 		})
 	}

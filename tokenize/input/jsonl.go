@@ -204,5 +204,5 @@ func keys(m map[string]json.RawMessage) string {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
-	return strings.Join(ks, ", ")
+	return nameList(ks)
 }

@@ -108,7 +108,7 @@ func (t *table) colName(c, flag string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, errf(t.path, 1, "no column %q (%s); the header has: %s", c, flag, strings.Join(t.header, ", "))
+	return 0, errf(t.path, 1, "no column %q (%s); the header has: %s", c, flag, nameList(t.header))
 }
 
 // row reads the next row and the line where it starts.

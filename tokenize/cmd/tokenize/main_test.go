@@ -214,7 +214,7 @@ func TestBadInputExit2(t *testing.T) {
 	}{
 		{"ragged", nil, "label,text\na,b\nc,d,e\n", "in.csv:3"},
 		{"quote", nil, "label,text\na,\"b\nc,d\n", "malformed CSV"},
-		{"missing column", []string{"--text-col", "body"}, "label,text\na,b\n", "label, text"},
+		{"missing column", []string{"--text-col", "body"}, "label,text\na,b\n", `"label", "text"`},
 		{"empty file", nil, "", "empty"},
 		{"no input", []string{"--format", "csv"}, "-", "no input"},
 		{"bad flag", []string{"--max-vocab", "x"}, "label,text\na,b\n", "max-vocab"},
