@@ -104,13 +104,10 @@ func checkInputErr(t *testing.T, path string, err error) {
 		t.Fatalf("error does not start with the file name: %q", msg)
 	}
 	if strings.Contains(msg, "\n") {
-		// Known bug (reported in /work/notes/requests.md): "no column/field X; the header has:
-		// ..." echoes the names raw, line breaks included (cli.Message flattens them for the
-		// user, but the message should quote and shorten them). Remove this skip once fixed.
-		if strings.Contains(msg, "the header has:") || strings.Contains(msg, "this line has:") {
-			t.Skipf("known bug: error echoes raw names with line breaks: %q", msg)
-		}
 		t.Fatalf("error message has a line break: %q", msg)
+	}
+	if len(msg) > 1000 {
+		t.Fatalf("error message of %d bytes: %.200q", len(msg), msg)
 	}
 }
 
