@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -21,6 +22,7 @@ func TestDeterminism(t *testing.T) {
 	stagesDet := []stage{
 		{"tokenize", []string{"-q", "--threads", "THREADS", fTrainCSV, "-o", "OUT", "--vocab-out", "v.arrow"}, []string{"o.arrow", "v.arrow"}, true},
 		{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--valid-frac", "0.1", "-o", "OUT", fTrain}, []string{"o.arrow"}, false},
+		{"pretrain vocab 1880", []string{"-q", "--preset", "tiny", "--threads", "THREADS", "--seed", "3", "--epochs", "2", "-o", "OUT", fTrainMF1}, []string{"o.arrow"}, false},
 		{"lmtune", []string{"-q", "--preset", "tiny", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--from", fLM, "-o", "OUT", fTrain, fTest}, []string{"o.arrow"}, false},
 		{"clftune", []string{"-q", "--threads", "THREADS", "--seed", "5", "--epochs", "5", "--bs", "16", "--lm", fFT, "--data", fTrain, "--test", fTest, "-o", "OUT"}, []string{"o.arrow"}, false},
 		{"clftune backward", []string{"-q", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--bs", "16", "--backward", "--from-scratch", "--preset", "tiny", "--data", fTrain, "-o", "OUT"}, []string{"o.arrow"}, false},
@@ -65,7 +67,7 @@ func TestDeterminism(t *testing.T) {
 				case !same && s.threadOK:
 					t.Errorf("%s: --threads 1 and 2 wrote different %s", s.bin, o)
 				case !same:
-					t.Logf("%s: --threads 1 and 2 give different %s (float rounding of the split GEMM; documented)", s.bin, o)
+					t.Logf("%s: --threads 1 and 2 give different %s (float rounding of the split GEMM with OPENBLAS_CORETYPE=%q; documented)", s.bin, o, os.Getenv("OPENBLAS_CORETYPE"))
 					threadLog.note(s.bin + " " + o + ": 1 vs 2 threads differ")
 				default:
 					threadLog.note(s.bin + " " + o + ": 1 vs 2 threads identical")

@@ -57,6 +57,7 @@ const (
 	fCLF      = "clf.arrow"       // tiny classifier
 	fPreds    = "preds.arrow"     // its test predictions
 	fVocab    = "vocab.arrow"     // train's vocab as a vocab artifact
+	fTrainMF1 = "train.mf1.arrow" // train with --min-freq 1 (a larger vocabulary: other GEMM shapes)
 )
 
 func TestMain(m *testing.M) {
@@ -152,6 +153,7 @@ func makeFixtures() error {
 		{"tokenize", "-q", fTrainCSV, "-o", fTrain, "--vocab-out", fVocab},
 		{"tokenize", "-q", fTestCSV, "-o", fTest, "--vocab", fTrain, "--labels-from", fTrain},
 		{"tokenize", "-q", fTestCSV, "-o", fOwn},
+		{"tokenize", "-q", "--min-freq", "1", fTrainCSV, "-o", fTrainMF1},
 		{"pretrain", "-q", "--preset", "tiny", "--seed", "1", "--threads", "1", "--epochs", "1", "-o", fLM, fTrain},
 		{"lmtune", "-q", "--preset", "tiny", "--seed", "1", "--threads", "1", "--epochs", "1", "--from", fLM, "-o", fFT, fTrain},
 		{"clftune", "-q", "--seed", "1", "--threads", "1", "--epochs", "2", "--bs", "16", "--lm", fFT, "--data", fTrain, "-o", fCLF},

@@ -32,7 +32,7 @@ func withOut(args []string, out string) []string {
 	return a
 }
 
-var fixtureSet = []string{fTrainCSV, fTestCSV, fTrain, fTest, fLM, fFT, fCLF, fPreds}
+var fixtureSet = []string{fTrainCSV, fTestCSV, fTrain, fTest, fLM, fFT, fCLF, fPreds, fTrainMF1}
 
 // TestUnwritableOutputs: an output folder that does not exist, an output path that is a
 // folder, a read-only file system, a full disk. Each stage must fail with one line (exit 2
