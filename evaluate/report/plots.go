@@ -104,45 +104,101 @@ func ConfusionPNG(w io.Writer, names []string, cm [][]int) error {
 	return writePNG(w, p, side, side)
 }
 
-// Series is one training curve.
+// Series is one curve. Lo and Hi, when not nil, hold an error bar per point
+// (absolute values, e.g. the minimum and maximum over seeds); a NaN in either
+// leaves that point without a bar.
 type Series struct {
-	Name string
-	X, Y []float64
+	Name   string
+	X, Y   []float64
+	Lo, Hi []float64
 }
 
-// CurvesPNG draws the series on one plot with a legend.
+// Chart is a line chart: one line per series, in the given order, with a
+// legend; LogX puts x on a log scale (every x must then be > 0).
+type Chart struct {
+	Title, XLabel, YLabel string
+	LogX                  bool
+	Series                []Series
+}
+
+// CurvesPNG draws the series, sorted by name, on one plot with a legend.
 func CurvesPNG(w io.Writer, title, xlabel string, series []Series) error {
-	if len(series) == 0 {
+	sort.SliceStable(series, func(a, b int) bool { return series[a].Name < series[b].Name })
+	return ChartPNG(w, Chart{Title: title, XLabel: xlabel, Series: series})
+}
+
+// ChartPNG draws c as a PNG. Points of a series are joined in the order
+// given; series with at most 50 points also get markers.
+func ChartPNG(w io.Writer, c Chart) error {
+	if len(c.Series) == 0 {
 		return fmt.Errorf("no series to plot")
 	}
 	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xlabel
+	p.Title.Text = c.Title
+	p.X.Label.Text = c.XLabel
+	p.Y.Label.Text = c.YLabel
 	p.Legend.Top = true
-	sort.SliceStable(series, func(a, b int) bool { return series[a].Name < series[b].Name })
-	for i, s := range series {
+	if c.LogX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	for i, s := range c.Series {
+		if len(s.Y) != len(s.X) || (s.Lo != nil && len(s.Lo) != len(s.X)) || (s.Hi != nil && len(s.Hi) != len(s.X)) {
+			return fmt.Errorf("series %s: %d x values, %d y, %d lo, %d hi", s.Name, len(s.X), len(s.Y), len(s.Lo), len(s.Hi))
+		}
 		xys := make(plotter.XYs, len(s.X))
 		for k := range s.X {
+			if c.LogX && !(s.X[k] > 0) {
+				return fmt.Errorf("series %s: x = %g cannot be drawn on a log scale (want > 0)", s.Name, s.X[k])
+			}
 			xys[k] = plotter.XY{X: s.X[k], Y: s.Y[k]}
 		}
+		col := lineColors[i%len(lineColors)]
 		ln, err := plotter.NewLine(xys)
 		if err != nil {
 			return fmt.Errorf("series %s: %w", s.Name, err)
 		}
-		ln.Color = lineColors[i%len(lineColors)]
+		ln.Color = col
 		ln.Width = vg.Points(1.2)
 		p.Add(ln)
 		p.Legend.Add(s.Name, ln)
 		if len(xys) <= 50 {
 			sc, err := plotter.NewScatter(xys)
 			if err == nil {
-				sc.Color = ln.Color
+				sc.Color = col
 				sc.Radius = vg.Points(2)
 				p.Add(sc)
 			}
 		}
+		if s.Lo != nil && s.Hi != nil {
+			var bars errorBars
+			for k := range s.X {
+				lo, hi := s.Lo[k], s.Hi[k]
+				if math.IsNaN(lo) || math.IsNaN(hi) {
+					continue
+				}
+				bars.XYs = append(bars.XYs, xys[k])
+				bars.YErrors = append(bars.YErrors, struct{ Low, High float64 }{s.Y[k] - lo, hi - s.Y[k]})
+			}
+			if len(bars.XYs) > 0 {
+				eb, err := plotter.NewYErrorBars(bars)
+				if err != nil {
+					return fmt.Errorf("series %s: %w", s.Name, err)
+				}
+				eb.Color = col
+				eb.LineStyle.Width = vg.Points(0.8)
+				eb.CapWidth = vg.Points(5)
+				p.Add(eb)
+			}
+		}
 	}
 	return writePNG(w, p, 7*vg.Inch, 4*vg.Inch)
+}
+
+// errorBars holds the points that have error bars and their offsets.
+type errorBars struct {
+	plotter.XYs
+	plotter.YErrors
 }
 
 var lineColors = []color.Color{

@@ -4,10 +4,12 @@
 //	evaluate --model CLF.arrow --data TEST.tokens.arrow --out PREDS.arrow
 //	evaluate report PREDS.arrow [--log TRAIN.jsonl ...] --out-dir DIR
 //	evaluate predict --model CLF.arrow [--text "..." ...] [--input FILE]
+//	evaluate plot -o OUT.png [--title T] [--xlabel X] [--ylabel Y] [--logx] FILE.tsv
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,6 +46,8 @@ func runIO(ctx context.Context, args []string, sio stdio) error {
 			return runReport(ctx, args[1:], sio)
 		case "predict":
 			return runPredict(ctx, args[1:], sio)
+		case "plot":
+			return runPlot(ctx, args[1:], sio)
 		}
 	}
 	return runEvaluate(ctx, args, sio)
@@ -61,6 +65,8 @@ Subcommands:
       metrics.json, report.md and PNG plots (confusion matrix, training curves)
   evaluate predict --model CLF.arrow [--text "..."]... [--input FILE]
       classify raw text (stdin lines by default), JSON lines on stdout
+  evaluate plot -o OUT.png [--title T] [--xlabel X] [--ylabel Y] [--logx] FILE.tsv
+      a line chart (one line per series, optional error bars) from a TSV
 
 Example:
   evaluate --model trec.clf.arrow --data trec.test.tokens.arrow --out trec.test.preds.arrow`
@@ -246,6 +252,69 @@ func runReport(ctx context.Context, args []string, sio stdio) error {
 			line += fmt.Sprintf(", error %.2f%%, macro-F1 %.4f", 100*rep.ErrorRate, rep.MacroF1)
 		}
 		fmt.Fprintf(sio.err, "%s -> %s/{%s}\n", line, *outDir, strings.Join(names, ","))
+	}
+	return nil
+}
+
+const plotDescription = `Draws a line chart as a PNG from a tab-separated file with the header
+  series<TAB>x<TAB>y            or   series<TAB>x<TAB>y<TAB>lo<TAB>hi
+and one point per line: one line per series (in order of first appearance,
+points sorted by x), with error bars from lo to hi where given (e.g. the
+minimum and maximum over seeds; "-" or an empty field: no bar at that
+point). Blank lines and lines starting with # are skipped.
+
+Example (the paper's Figure 3, low-shot learning):
+  evaluate plot --logx --title "TREC-6 low-shot" --xlabel "labeled examples" \
+      --ylabel "test error (%)" -o lowshot.png lowshot.curve.tsv`
+
+func runPlot(ctx context.Context, args []string, sio stdio) error {
+	fs := cli.NewFlags("evaluate plot", "-o OUT.png [--title T] [--xlabel X] [--ylabel Y] [--logx] FILE.tsv", plotDescription)
+	var com cli.Common
+	com.Register(fs, "out", "quiet")
+	title := fs.String("title", "", "chart title (default: the TSV's file name)")
+	xlabel := fs.String("xlabel", "x", "x axis label")
+	ylabel := fs.String("ylabel", "y", "y axis label")
+	logx := fs.Bool("logx", false, "log-scale x axis (every x must be > 0)")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() != 1:
+		return cli.UsageOf(fs, "want exactly one TSV file, got %d", fs.NArg())
+	case com.Out == "":
+		return cli.UsageOf(fs, "-o OUT.png is required")
+	}
+	path := fs.Arg(0)
+	if err := artifacts.CheckOutput(com.Out); err != nil {
+		return err
+	}
+	series, err := report.ReadSeriesTSV(path)
+	if err != nil {
+		return cli.BadInput(err)
+	}
+	if *title == "" {
+		*title = filepath.Base(path)
+	}
+	chart := report.Chart{Title: *title, XLabel: *xlabel, YLabel: *ylabel, LogX: *logx, Series: series}
+	var buf bytes.Buffer
+	if err := report.ChartPNG(&buf, chart); err != nil {
+		return cli.BadInput(fmt.Errorf("%s: %w", path, err))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := artifacts.WriteFileAtomic(com.Out, func(w io.Writer) error {
+		_, err := w.Write(buf.Bytes())
+		return err
+	}); err != nil {
+		return err
+	}
+	if !com.Quiet {
+		points := 0
+		for _, s := range series {
+			points += len(s.X)
+		}
+		fmt.Fprintf(sio.err, "evaluate plot: %d series, %d points -> %s\n", len(series), points, com.Out)
 	}
 	return nil
 }

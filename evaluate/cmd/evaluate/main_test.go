@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"io"
 	"math"
 	"os"
@@ -81,7 +82,7 @@ func fixtures(t *testing.T) fixture {
 
 func runCmd(stdin string, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	if len(args) == 0 || args[0] != "report" {
+	if len(args) == 0 || (args[0] != "report" && args[0] != "plot") {
 		args = append(args, "--threads", "1")
 	}
 	code = cli.Run(context.Background(), "evaluate", args, &errb, func(ctx context.Context, a []string) error {
@@ -185,6 +186,55 @@ func TestReport(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	if !strings.Contains(string(md), "| DESC |") || !strings.Contains(string(md), "error rate") {
 		t.Errorf("report.md:\n%s", md)
+	}
+}
+
+// TestPlot: 'evaluate plot' draws the pipeline's low-shot TSV (series x y lo
+// hi) as a PNG; bad files and flags exit 2 with one line naming the problem.
+func TestPlot(t *testing.T) {
+	dir := t.TempDir()
+	tsv := filepath.Join(dir, "lowshot.curve.tsv")
+	os.WriteFile(tsv, []byte("series\tx\ty\tlo\thi\nsupervised\t100\t66.73\t60.00\t72.40\nsemi\t100\t75.53\t69.40\t87.00\n"+
+		"supervised\t5452\t45.20\t42.00\t48.20\nsemi\t5452\t45.20\t-\t-\n"), 0o644)
+	out := filepath.Join(dir, "lowshot.png")
+	code, _, msg := runCmd("", "plot", "--logx", "--title", "TREC-6 low-shot", "--xlabel", "labeled examples", "--ylabel", "test error (%)", "-o", out, tsv)
+	if code != 0 || !strings.Contains(msg, "2 series, 4 points -> "+out) {
+		t.Fatalf("exit %d: %q", code, msg)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+
+	bad := filepath.Join(dir, "bad.tsv")
+	os.WriteFile(bad, []byte("series\tx\ty\nsemi\t0\t1\nsemi\tmany\t2\n"), 0o644)
+	zero := filepath.Join(dir, "zero.tsv")
+	os.WriteFile(zero, []byte("series\tx\ty\nsemi\t0\t1\n"), 0o644)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad number", []string{"-o", filepath.Join(dir, "b.png"), bad}, "bad.tsv:3: x = \"many\""},
+		{"zero on log x", []string{"--logx", "-o", filepath.Join(dir, "z.png"), zero}, "zero.tsv: series semi: x = 0 cannot be drawn on a log scale"},
+		{"missing file", []string{"-o", filepath.Join(dir, "m.png"), filepath.Join(dir, "nope.tsv")}, "nope.tsv"},
+		{"no -o", []string{tsv}, "-o OUT.png is required"},
+		{"out is a folder", []string{"-o", dir, tsv}, "is a folder"},
+		{"two files", []string{"-o", out, tsv, tsv}, "exactly one TSV"},
+	} {
+		code, _, msg := runCmd("", append([]string{"plot"}, c.args...)...)
+		if code != 2 || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("%s: exit %d, %q: want exit 2 and one line with %q", c.name, code, msg, c.want)
+		}
+	}
+	for _, name := range []string{"b.png", "z.png", "m.png"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s written despite the error", name)
+		}
 	}
 }
 
