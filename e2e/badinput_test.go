@@ -157,8 +157,10 @@ func TestStageBadInputs(t *testing.T) {
 	wantOK(t, run(t, shared, "tokenize", "-q", "z.csv", "--vocab", fTrain, "-o", "z.arrow"))
 	copyFile(t, filepath.Join(fixDir, fTestCSV), filepath.Join(shared, fTestCSV))
 	wantOK(t, run(t, shared, "tokenize", "-q", fTestCSV, "--no-label", "--vocab", fTrain, "-o", "nolabel.arrow"))
+	copyFile(t, filepath.Join(fixDir, fCLF), filepath.Join(shared, fCLF))
+	wantOK(t, run(t, shared, "evaluate", "-q", "--model", fCLF, "--data", fTrain, "-o", "ptrain.arrow"))
 	extra := map[string]string{}
-	for _, n := range []string{"one.arrow", "z.arrow", "nolabel.arrow"} {
+	for _, n := range []string{"one.arrow", "z.arrow", "nolabel.arrow", "ptrain.arrow"} {
 		extra[n] = filepath.Join(shared, n)
 	}
 
@@ -195,6 +197,7 @@ func TestStageBadInputs(t *testing.T) {
 		{"clftune label only in test", "clftune", append(clf, "--lm", fFT, "--data", fTrain, "--test", "z.arrow", "-o", "o.arrow"), exit2, []string{"z.arrow", "ZZZ"}},
 		{"clftune unlabeled data", "clftune", append(clf, "--lm", fFT, "--data", "nolabel.arrow", "-o", "o.arrow"), exit2, []string{"nolabel.arrow", "label"}},
 		{"evaluate unlabeled data is fine", "evaluate", []string{"-q", "--model", fCLF, "--data", "nolabel.arrow", "-o", "o.arrow"}, nil, nil},
+		{"clftune forward LM with --backward", "clftune", append(clf, "--lm", fFT, "--backward", "--data", fTrain, "-o", "o.arrow"), exit2, []string{fFT, "backward"}},
 		{"clftune neither --lm nor --from-scratch", "clftune", append(clf, "--data", fTrain, "-o", "o.arrow"), exit2, []string{"--lm"}},
 		{"clftune bad mode", "clftune", append(clf, "--lm", fFT, "--data", fTrain, "--mode", "magic", "-o", "o.arrow"), exit2, []string{"magic"}},
 		{"clftune bad class weights", "clftune", append(clf, "--lm", fFT, "--data", fTrain, "--class-weights", "1,2", "-o", "o.arrow"), exit2, []string{"class-weights"}},
@@ -206,7 +209,10 @@ func TestStageBadInputs(t *testing.T) {
 		{"evaluate label unknown to the model", "evaluate", []string{"-q", "--model", fCLF, "--data", "z.arrow", "-o", "o.arrow"}, exit2, []string{"z.arrow", "ZZZ"}},
 		{"evaluate missing model", "evaluate", []string{"-q", "--model", "nope.arrow", "--data", fTest, "-o", "o.arrow"}, exit2, []string{"nope.arrow"}},
 		{"evaluate report of a tokens artifact", "evaluate", []string{"report", "-q", fTest, "--out-dir", "rep"}, exit2, []string{fTest}},
+		{"evaluate predict with an lm", "evaluate", []string{"predict", "--model", fLM, "--text", "hi"}, exit2, []string{fLM, "classifier"}},
+		{"evaluate predict missing input", "evaluate", []string{"predict", "--model", fCLF, "--input", "nope.txt"}, exit2, []string{"nope.txt"}},
 		// ensemble
+		{"ensemble predictions of other documents", "ensemble", []string{"-q", fPreds, "ptrain.arrow", "-o", "o.arrow"}, exit2, []string{"ptrain.arrow"}},
 		{"ensemble one input", "ensemble", []string{"-q", fPreds, "-o", "o.arrow"}, exit2, []string{"two"}},
 		{"ensemble tokens as input", "ensemble", []string{"-q", fPreds, fTest, "-o", "o.arrow"}, exit2, []string{fTest}},
 		{"ensemble bad weights", "ensemble", []string{"-q", fPreds, fPreds, "--weights", "1", "-o", "o.arrow"}, exit2, []string{"weights"}},

@@ -485,3 +485,51 @@ func TestResumeMismatch(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentWriters starts the same command twice at once in one folder (two make -j
+// jobs, or a user who ran it twice): both must finish, and the output must be one complete
+// artifact with the bytes of a single run, which `artifacts verify` accepts.
+func TestConcurrentWriters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	cmds := []struct {
+		bin  string
+		args []string
+	}{
+		{"tokenize", []string{"-q", fTrainCSV, "-o", "o.arrow"}},
+		{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "4", "--epochs", "2", "--checkpoint-every", "0.002", "-o", "o.arrow", fTrain}},
+		{"clftune", []string{"-q", "--threads", "1", "--seed", "4", "--epochs", "4", "--bs", "16", "--checkpoint-every", "50ms", "--lm", fFT, "--data", fTrain, "-o", "o.arrow"}},
+	}
+	for _, c := range cmds {
+		t.Run(c.bin, func(t *testing.T) {
+			ref := caseDir(t, fixtureSet...)
+			wantOK(t, run(t, ref, c.bin, c.args...))
+			want := fileBytes(t, filepath.Join(ref, "o.arrow"))
+			dir := caseDir(t, fixtureSet...)
+			var wg sync.WaitGroup
+			res := make([]result, 2)
+			for i := range res {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res[i] = runIn(context.Background(), dir, nil, c.bin, c.args...)
+				}()
+			}
+			wg.Wait()
+			for _, r := range res {
+				t.Logf("%s", r)
+				wantOK(t, r)
+			}
+			if got := fileBytes(t, filepath.Join(dir, "o.arrow")); !bytes.Equal(got, want) {
+				t.Errorf("two concurrent runs left an o.arrow that differs from a single run's")
+			}
+			wantOK(t, run(t, dir, "artifacts", "verify", "-q", "o.arrow"))
+			for name := range listDir(t, dir) {
+				if strings.Contains(name, "ckpt") || strings.Contains(name, ".tmp") {
+					t.Errorf("left behind: %s", name)
+				}
+			}
+		})
+	}
+}
