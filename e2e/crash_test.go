@@ -133,6 +133,7 @@ func crashRound(t *testing.T, tr trainer, seed uint64, full time.Duration, refOu
 	if ckErr == nil {
 		t.Errorf("checkpoint left after the finished run")
 	}
+	wantOK(t, run(t, dir, "artifacts", "verify", "-q", "o.arrow"))
 	if !bytes.Equal(got, want) && tr.bin == "lmtune" && onlyInputsDiffer(t, refOut, out) {
 		knownBug(t, "lmtune --resume drops the --from model from the artifact's lineage inputs (weights are equal)")
 	}
@@ -142,7 +143,8 @@ func crashRound(t *testing.T, tr trainer, seed uint64, full time.Duration, refOu
 	}
 }
 
-// TestInterrupt sends SIGINT (Ctrl-C) to each training stage mid-run: it must stop with
+// TestInterrupt sends SIGINT (Ctrl-C) and SIGTERM (kill, make, a scheduler) to each
+// training stage mid-run: it must stop with
 // exit 1 and "interrupted", after writing a checkpoint it names; resuming from it ends
 // with the bytes of an uninterrupted run.
 func TestInterrupt(t *testing.T) {
@@ -150,57 +152,57 @@ func TestInterrupt(t *testing.T) {
 		t.Skip("-short")
 	}
 	for _, tr := range trainers {
-		t.Run(tr.bin, func(t *testing.T) {
-			ref := caseDir(t, fixtureSet...)
-			start := time.Now()
-			wantOK(t, run(t, ref, tr.bin, withOut(tr.args, "o.arrow")...))
-			full := time.Since(start)
-			want := fileBytes(t, filepath.Join(ref, "o.arrow"))
+		ref := caseDir(t, fixtureSet...)
+		wantOK(t, run(t, ref, tr.bin, withOut(tr.args, "o.arrow")...))
+		want := fileBytes(t, filepath.Join(ref, "o.arrow"))
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			t.Run(tr.bin+"/"+sig.String(), func(t *testing.T) {
 
-			dir := caseDir(t, fixtureSet...)
-			args := withOut(tr.args, "o.arrow")
-			for i, a := range args {
-				if a == "-q" {
-					args[i] = "--quiet=false" // the checkpoint message is not an error
+				dir := caseDir(t, fixtureSet...)
+				args := withOut(tr.args, "o.arrow")
+				for i, a := range args {
+					if a == "-q" {
+						args[i] = "--quiet=false" // the checkpoint message is not an error
+					}
 				}
-			}
-			_ = full
-			r := runSignalOn(t, dir, tr.bin, args, "epoch 2/", syscall.SIGINT)
-			t.Logf("%s", r)
-			if r.code == 0 {
-				t.Skip("the run finished before the interrupt; nothing to check")
-			}
-			if r.code != 1 || !strings.Contains(r.stderr, tr.bin+": interrupted") {
-				t.Errorf("SIGINT: exit %d, stderr %q: want exit 1 and %q", r.code, tail(r.stderr, 400), tr.bin+": interrupted")
-			}
-			if stackRe.MatchString(r.stderr) {
-				t.Errorf("stack trace after SIGINT: %s", r.stderr)
-			}
-			ck := tr.ckpt("o.arrow")
-			if !strings.Contains(r.stderr, ck) || !strings.Contains(r.stderr, "resume") {
-				if tr.bin == "clftune" {
-					// checked below; the rest of the test still runs
-					defer knownBug(t, "clftune interrupted at an epoch's end exits without writing a checkpoint or naming the last one: %q", tail(r.stderr, 200))
-				} else {
-					t.Errorf("SIGINT: stderr does not name the checkpoint %s and how to resume: %q", ck, tail(r.stderr, 400))
+				r := runSignalOn(t, dir, tr.bin, args, "epoch 2/", sig)
+				t.Logf("%s", r)
+				if r.code == 0 {
+					t.Skip("the run finished before the interrupt; nothing to check")
 				}
-			}
-			if _, err := os.Stat(filepath.Join(dir, "o.arrow")); err == nil {
-				t.Errorf("an interrupted run wrote its final artifact")
-			}
-			if _, err := os.Stat(filepath.Join(dir, ck)); err != nil {
-				t.Fatalf("no checkpoint after SIGINT: %v", err)
-			}
-			wantOK(t, run(t, dir, tr.bin, append(withOut(tr.args, "o.arrow"), tr.resume(ck)...)...))
-			got := fileBytes(t, filepath.Join(dir, "o.arrow"))
-			if !bytes.Equal(got, want) && tr.bin == "lmtune" && onlyInputsDiffer(t, filepath.Join(ref, "o.arrow"), filepath.Join(dir, "o.arrow")) {
-				knownBug(t, "lmtune --resume drops the --from model from the artifact's lineage inputs (weights are equal)")
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("interrupted + resumed artifact differs from an uninterrupted run: %s", modelDiff(t, filepath.Join(ref, "o.arrow"), filepath.Join(dir, "o.arrow")))
-			}
-			faultLog.add("SIGINT "+tr.bin, 1, 1, 0, 0)
-		})
+				if r.code != 1 || !strings.Contains(r.stderr, tr.bin+": interrupted") {
+					t.Errorf("SIGINT: exit %d, stderr %q: want exit 1 and %q", r.code, tail(r.stderr, 400), tr.bin+": interrupted")
+				}
+				if stackRe.MatchString(r.stderr) {
+					t.Errorf("stack trace after SIGINT: %s", r.stderr)
+				}
+				ck := tr.ckpt("o.arrow")
+				if !strings.Contains(r.stderr, ck) || !strings.Contains(r.stderr, "resume") {
+					if tr.bin == "clftune" {
+						// checked below; the rest of the test still runs
+						defer knownBug(t, "clftune interrupted at an epoch's end exits without writing a checkpoint or naming the last one: %q", tail(r.stderr, 200))
+					} else {
+						t.Errorf("SIGINT: stderr does not name the checkpoint %s and how to resume: %q", ck, tail(r.stderr, 400))
+					}
+				}
+				if _, err := os.Stat(filepath.Join(dir, "o.arrow")); err == nil {
+					t.Errorf("an interrupted run wrote its final artifact")
+				}
+				if _, err := os.Stat(filepath.Join(dir, ck)); err != nil {
+					t.Fatalf("no checkpoint after SIGINT: %v", err)
+				}
+				wantOK(t, run(t, dir, tr.bin, append(withOut(tr.args, "o.arrow"), tr.resume(ck)...)...))
+				got := fileBytes(t, filepath.Join(dir, "o.arrow"))
+				if !bytes.Equal(got, want) && tr.bin == "lmtune" && onlyInputsDiffer(t, filepath.Join(ref, "o.arrow"), filepath.Join(dir, "o.arrow")) {
+					knownBug(t, "lmtune --resume drops the --from model from the artifact's lineage inputs (weights are equal)")
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("interrupted + resumed artifact differs from an uninterrupted run: %s", modelDiff(t, filepath.Join(ref, "o.arrow"), filepath.Join(dir, "o.arrow")))
+				}
+				wantOK(t, run(t, dir, "artifacts", "verify", "-q", "o.arrow"))
+				faultLog.add(sig.String()+" "+tr.bin, 1, 1, 0, 0)
+			})
+		}
 	}
 }
 
