@@ -633,7 +633,10 @@ func writeJSONAtomic(path string, v any) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(js)
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(js)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
