@@ -50,7 +50,8 @@ type Imported struct {
 // bias_ih|bias_hh, decoder.bias, decoder.weight when untied), the vocab's
 // special tokens are translated and put first in canonical order (rows
 // permuted to match), and the nn.LMConfig is inferred from the shapes.
-func Import(weights, itos []byte, opt ImportOptions) (*Imported, error) {
+func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
+	defer func() { err = capErr(err) }()
 	wn, in := nonEmpty(opt.WeightsName, "weights"), nonEmpty(opt.ItosName, "itos")
 	obj, err := loadTorch(weights)
 	if err != nil {
@@ -117,7 +118,7 @@ func Import(weights, itos []byte, opt ImportOptions) (*Imported, error) {
 	add := func(name string, t *torchTensor, rows []int) error {
 		v, err := t.Float32s()
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", wn, ck.names[t], err)
+			return fmt.Errorf("%s: %s: %w", wn, oneLine(ck.names[t], 60), err)
 		}
 		shp := append([]int(nil), t.Shape...)
 		if rows != nil {
@@ -129,7 +130,7 @@ func Import(weights, itos []byte, opt ImportOptions) (*Imported, error) {
 			shp[0] = len(rows)
 		}
 		if err := checkFinite(v); err != nil {
-			return fmt.Errorf("%s: %s: %w", wn, ck.names[t], err)
+			return fmt.Errorf("%s: %s: %w", wn, oneLine(ck.names[t], 60), err)
 		}
 		ts = append(ts, artifacts.Tensor{Name: name, Shape: shp, Data: v})
 		return nil

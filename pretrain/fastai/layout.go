@@ -52,7 +52,7 @@ func stateDict(obj any) ([]entry, error) {
 	for _, it := range items {
 		k, ok := it.Key.(string)
 		if !ok {
-			return nil, fmt.Errorf("state dict key %v is a %s, want a string", it.Key, pyType(it.Key))
+			return nil, fmt.Errorf("state dict key %s is a %s, want a string", short(it.Key), pyType(it.Key))
 		}
 		t, ok := it.Value.(*torchTensor)
 		if !ok {
@@ -72,7 +72,8 @@ func stateDict(obj any) ([]entry, error) {
 // ..., 'opt': ...}) into named float32 tensors, in file order; entries that
 // are not tensors are skipped. Both torch formats (zip and legacy) and any
 // float, integer or bool dtype are read; strided views are made contiguous.
-func ReadStateDict(data []byte) ([]artifacts.Tensor, error) {
+func ReadStateDict(data []byte) (_ []artifacts.Tensor, err error) {
+	defer func() { err = capErr(err) }()
 	obj, err := loadTorch(data)
 	if err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func ReadStateDict(data []byte) ([]artifacts.Tensor, error) {
 	for i, e := range sd {
 		v, err := e.t.Float32s()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.name, err)
+			return nil, fmt.Errorf("%s: %w", oneLine(e.name, 60), err)
 		}
 		out[i] = artifacts.Tensor{Name: e.name, Shape: append([]int{}, e.t.Shape...), Data: v}
 	}
@@ -130,11 +131,17 @@ func pyType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// firstN returns at most n of s (each cut to one short line, as names come
+// from the file) and how many more there are.
 func firstN(s []string, n int) []string {
-	if len(s) <= n {
-		return s
+	out := make([]string, 0, min(len(s), n)+1)
+	for _, x := range s[:min(len(s), n)] {
+		out = append(out, oneLine(x, 60))
 	}
-	return append(s[:n:n], fmt.Sprintf("... (%d more)", len(s)-n))
+	if len(s) > n {
+		out = append(out, fmt.Sprintf("... (%d more)", len(s)-n))
+	}
+	return out
 }
 
 // lmLayer holds one LSTM layer's tensors.
@@ -189,11 +196,11 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 	for _, k := range keys {
 		switch {
 		case strings.HasPrefix(k, "0.module.") || strings.HasPrefix(k, "1.layers."):
-			return nil, fmt.Errorf("this is a fastai text classifier (key %q), not a language model; import the LM it was fine-tuned from, or export/import classifiers with `pretrain export`", k)
+			return nil, fmt.Errorf("this is a fastai text classifier (key %.60q), not a language model; import the LM it was fine-tuned from, or export/import classifiers with `pretrain export`", k)
 		case strings.Contains(k, ".layers.0.linear.") || strings.Contains(k, "forget_mult"):
-			return nil, fmt.Errorf("this is a QRNN model (key %q); only AWD-LSTM checkpoints can be imported", k)
+			return nil, fmt.Errorf("this is a QRNN model (key %.60q); only AWD-LSTM checkpoints can be imported", k)
 		case strings.Contains(k, "attn") || strings.Contains(k, "transformer") || strings.HasPrefix(k, "0.pos_enc"):
-			return nil, fmt.Errorf("this is not an AWD-LSTM checkpoint (key %q)", k)
+			return nil, fmt.Errorf("this is not an AWD-LSTM checkpoint (key %.60q)", k)
 		}
 	}
 	prefix := "0."
@@ -258,7 +265,7 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 			}
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("LSTM layer %d: missing %s (found %s)", l, strings.Join(missing, ", "), strings.Join(withPrefix(keys, p), ", "))
+			return nil, fmt.Errorf("LSTM layer %d: missing %s (found %s)", l, strings.Join(firstN(missing, 6), ", "), strings.Join(firstN(withPrefix(keys, p), 6), ", "))
 		}
 		ck.layers = append(ck.layers, ly)
 	}
@@ -313,16 +320,16 @@ func withPrefix(keys []string, p string) []string {
 // H = E (fastai always feeds the decoder the embedding size); decoder [V,E].
 func (ck *lmCheckpoint) shape() (Shape, error) {
 	bad := func(t *torchTensor, want []int) error {
-		return fmt.Errorf("%s has shape %v, expected %v (from the shapes of the other tensors)", ck.names[t], t.Shape, want)
+		return fmt.Errorf("%s has shape %s, expected %v (from the shapes of the other tensors)", oneLine(ck.names[t], 60), short(t.Shape), want)
 	}
 	if len(ck.enc.Shape) != 2 {
-		return Shape{}, fmt.Errorf("%s has shape %v, expected [vocab, emb]", ck.names[ck.enc], ck.enc.Shape)
+		return Shape{}, fmt.Errorf("%s has shape %s, expected [vocab, emb]", oneLine(ck.names[ck.enc], 60), short(ck.enc.Shape))
 	}
 	s := Shape{Vocab: ck.enc.Shape[0], Emb: ck.enc.Shape[1]}
 	in := s.Emb
 	for l, ly := range ck.layers {
 		if len(ly.whh.Shape) != 2 || ly.whh.Shape[0]%4 != 0 {
-			return Shape{}, fmt.Errorf("%s has shape %v, expected [4*hidden, hidden]", ck.names[ly.whh], ly.whh.Shape)
+			return Shape{}, fmt.Errorf("%s has shape %s, expected [4*hidden, hidden]", oneLine(ck.names[ly.whh], 60), short(ly.whh.Shape))
 		}
 		h := ly.whh.Shape[1]
 		if want := []int{4 * h, h}; !equalInts(ly.whh.Shape, want) {

@@ -130,8 +130,17 @@ func openArchive(p string) (*source, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// A member cannot hold more than the archive's bytes (or, gzipped, more
+	// than deflate can expand them to): a header claiming more is corrupt,
+	// and nothing is allocated for it.
+	limit := st.Size()
 	var r io.Reader = f
 	if head == [2]byte{0x1f, 0x8b} {
+		limit = st.Size() * maxDeflateRatio
 		gz, err := gzip.NewReader(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
@@ -156,9 +165,15 @@ func openArchive(p string) (*source, error) {
 		if h.Size > maxMember {
 			return nil, fmt.Errorf("%s: member %s is %d bytes, too large", p, h.Name, h.Size)
 		}
+		if h.Size > limit {
+			return nil, fmt.Errorf("%s: member %s declares %d bytes, more than the archive can hold (corrupt or truncated archive)", p, h.Name, h.Size)
+		}
 		b, err := io.ReadAll(io.LimitReader(tr, h.Size))
 		if err != nil {
 			return nil, fmt.Errorf("%s: member %s: %w", p, h.Name, err)
+		}
+		if int64(len(b)) != h.Size {
+			return nil, fmt.Errorf("%s: member %s: truncated archive (%d of %d bytes)", p, h.Name, len(b), h.Size)
 		}
 		members[h.Name] = b
 		names = append(names, h.Name)

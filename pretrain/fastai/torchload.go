@@ -76,15 +76,6 @@ type torchTensor struct {
 	st     *storage
 }
 
-// Numel returns the number of elements.
-func (t *torchTensor) Numel() int {
-	n := 1
-	for _, s := range t.Shape {
-		n *= s
-	}
-	return n
-}
-
 // sameStorage reports whether two tensors view the same storage with the
 // same geometry (tied weights).
 func (t *torchTensor) sameStorage(u *torchTensor) bool {
@@ -93,26 +84,45 @@ func (t *torchTensor) sameStorage(u *torchTensor) bool {
 
 // Float32s returns the tensor's values in row-major order, converted to float32.
 func (t *torchTensor) Float32s() ([]float32, error) {
-	n := t.Numel()
+	if t.st.data == nil {
+		return nil, fmt.Errorf("storage %s was never read", t.st.key)
+	}
+	es := t.st.dtype.size()
+	have := len(t.st.data) / es // elements in the storage
+	// The view must lie inside the storage and hold no more elements than
+	// it (expanded views are not parameters): so the output is bounded by
+	// the file's size, whatever the file claims.
+	bad := func() error {
+		return fmt.Errorf("tensor view (offset %d, shape %s, stride %s) does not fit its storage of %d %s elements",
+			t.Offset, short(t.Shape), short(t.Stride), have, t.st.dtype)
+	}
+	n := 1
+	for _, s := range t.Shape {
+		if s < 0 || (s > 0 && n > have/s) {
+			return nil, bad()
+		}
+		n *= s
+	}
+	if n > have || t.Offset < 0 || t.Offset > have {
+		return nil, bad()
+	}
 	out := make([]float32, n)
 	if n == 0 {
 		return out, nil
-	}
-	es := t.st.dtype.size()
-	if t.st.data == nil {
-		return nil, fmt.Errorf("storage %s was never read", t.st.key)
 	}
 	// Bounds: the largest element index touched must lie inside the storage.
 	maxIdx := t.Offset
 	for i, s := range t.Shape {
 		if t.Stride[i] < 0 {
-			return nil, fmt.Errorf("negative stride %v", t.Stride)
+			return nil, fmt.Errorf("negative stride %s", short(t.Stride))
+		}
+		if s > 1 && t.Stride[i] > (have-1-maxIdx)/(s-1) {
+			return nil, bad()
 		}
 		maxIdx += (s - 1) * t.Stride[i]
 	}
-	if t.Offset < 0 || (maxIdx+1)*es > len(t.st.data) {
-		return nil, fmt.Errorf("tensor view (offset %d, shape %v, stride %v) exceeds its storage of %d %s elements",
-			t.Offset, t.Shape, t.Stride, len(t.st.data)/es, t.st.dtype)
+	if maxIdx >= have {
+		return nil, bad()
 	}
 	conv, err := converter(t.st.dtype)
 	if err != nil {
@@ -222,7 +232,7 @@ func loadTorch(data []byte) (any, error) {
 func loadTorchZip(data []byte) (any, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, fmt.Errorf("not a readable zip archive: %w", err)
+		return nil, fmt.Errorf("not a PyTorch checkpoint: unreadable zip archive (truncated or corrupt file?): %w", err)
 	}
 	records := map[string]*zip.File{}
 	var pkl *zip.File
@@ -240,22 +250,20 @@ func loadTorchZip(data []byte) (any, error) {
 	}
 	prefix := path.Dir(pkl.Name)
 	if f, ok := records[prefix+"/byteorder"]; ok {
-		b, err := readZipRecord(f)
+		b, err := readZipRecord(f, len(data))
 		if err != nil {
 			return nil, err
 		}
 		if s := strings.TrimSpace(string(b)); s != "little" {
-			return nil, fmt.Errorf("checkpoint byte order is %q; only little-endian checkpoints are supported", s)
+			return nil, fmt.Errorf("checkpoint byte order is %.20q; only little-endian checkpoints are supported", s)
 		}
 	}
 	storages := map[string]*storage{}
-	pb, err := readZipRecord(pkl)
+	pb, err := readZipRecord(pkl, len(data))
 	if err != nil {
 		return nil, err
 	}
-	u := pickle.NewUnpickler(bytes.NewReader(pb))
-	u.FindClass = findClass
-	u.PersistentLoad = func(pid any) (any, error) {
+	persistentLoad := func(pid any) (any, error) {
 		st, err := parseStoragePID(pid, 5)
 		if err != nil {
 			return nil, err
@@ -271,16 +279,19 @@ func loadTorchZip(data []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(b) < st.numel*st.dtype.size() {
-			return nil, fmt.Errorf("storage %s holds %d bytes, want %d (%d %s)", st.key, len(b), st.numel*st.dtype.size(), st.numel, st.dtype)
+		if st.numel > len(b)/st.dtype.size() {
+			return nil, fmt.Errorf("storage %s holds %d bytes, too few for %d %s elements", st.key, len(b), st.numel, st.dtype)
 		}
 		st.data = b
 		storages[st.key] = st
 		return st, nil
 	}
-	obj, err := u.Load()
+	obj, _, err := unpickle(pb, 0, func(u *pickle.Unpickler) {
+		u.FindClass = findClass
+		u.PersistentLoad = persistentLoad
+	})
 	if err != nil {
-		return nil, fmt.Errorf("unpickling data.pkl: %w", err)
+		return nil, fmt.Errorf("not a PyTorch checkpoint: %s: %w", pkl.Name, err)
 	}
 	return obj, nil
 }
@@ -298,10 +309,27 @@ func zipRecordBytes(data []byte, f *zip.File) ([]byte, error) {
 			return b, nil
 		}
 	}
-	return readZipRecord(f)
+	return readZipRecord(f, len(data))
 }
 
-func readZipRecord(f *zip.File) ([]byte, error) {
+// maxDeflateRatio is the most that deflate can expand its input.
+const maxDeflateRatio = 1032
+
+// readZipRecord reads one record of an archive of archiveSize bytes. Its
+// declared sizes must fit the archive (what is read is bounded by them).
+func readZipRecord(f *zip.File, archiveSize int) ([]byte, error) {
+	if f.CompressedSize64 > uint64(archiveSize) {
+		return nil, fmt.Errorf("zip record %s declares %d bytes but the whole file has %d (truncated or corrupt file)",
+			f.Name, f.CompressedSize64, archiveSize)
+	}
+	limit := f.CompressedSize64
+	if f.Method != zip.Store {
+		limit = f.CompressedSize64*maxDeflateRatio + 64
+	}
+	if f.UncompressedSize64 > limit {
+		return nil, fmt.Errorf("zip record %s declares %d bytes from %d compressed ones (corrupt file)",
+			f.Name, f.UncompressedSize64, f.CompressedSize64)
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("zip record %s: %w", f.Name, err)
@@ -317,9 +345,17 @@ func readZipRecord(f *zip.File) ([]byte, error) {
 const legacyMagic = "1950a86a20f9469cfc6c"
 
 func loadTorchLegacy(data []byte) (any, error) {
-	r := bytes.NewReader(data)
-	magic, err := unpickleOne(r)
+	off := 0
+	next := func(setup func(u *pickle.Unpickler)) (any, error) {
+		obj, n, err := unpickle(data[off:], off, setup)
+		off += n
+		return obj, err
+	}
+	magic, err := next(nil)
 	if err != nil {
+		if isTar(data) {
+			return nil, errors.New("this is a tar archive; if it is a fastai release (.tgz) pass it as the archive, not as the weights file")
+		}
 		return nil, fmt.Errorf("not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save stream): %w", err)
 	}
 	if m, ok := magic.(*big.Int); !ok || m.Text(16) != legacyMagic {
@@ -328,16 +364,16 @@ func loadTorchLegacy(data []byte) (any, error) {
 		}
 		return nil, errors.New("not a PyTorch checkpoint: no zip header and no legacy magic number")
 	}
-	proto, err := unpickleOne(r)
+	proto, err := next(nil)
 	if err != nil {
-		return nil, fmt.Errorf("legacy header: %w", err)
+		return nil, fmt.Errorf("not a PyTorch checkpoint: legacy header: %w", err)
 	}
 	if p, ok := proto.(int); !ok || p != 1001 {
-		return nil, fmt.Errorf("unsupported legacy protocol version %v (want 1001)", proto)
+		return nil, fmt.Errorf("unsupported legacy protocol version %s (want 1001)", short(proto))
 	}
-	sysInfo, err := unpickleOne(r)
+	sysInfo, err := next(nil)
 	if err != nil {
-		return nil, fmt.Errorf("legacy sys info: %w", err)
+		return nil, fmt.Errorf("not a PyTorch checkpoint: legacy sys info: %w", err)
 	}
 	if d, ok := sysInfo.(*types.Dict); ok {
 		if le, ok := d.Get("little_endian"); ok && le == false {
@@ -345,9 +381,7 @@ func loadTorchLegacy(data []byte) (any, error) {
 		}
 	}
 	storages := map[string]*storage{}
-	u := pickle.NewUnpickler(r)
-	u.FindClass = findClass
-	u.PersistentLoad = func(pid any) (any, error) {
+	persistentLoad := func(pid any) (any, error) {
 		if t, ok := pid.(*types.Tuple); ok && t.Len() >= 2 && t.Get(0) == "module" {
 			return t.Get(1), nil // a pickled nn.Module class (whole-model saves)
 		}
@@ -364,42 +398,43 @@ func loadTorchLegacy(data []byte) (any, error) {
 		storages[st.key] = st
 		return st, nil
 	}
-	obj, err := u.Load()
+	obj, err := next(func(u *pickle.Unpickler) {
+		u.FindClass = findClass
+		u.PersistentLoad = persistentLoad
+	})
 	if err != nil {
-		return nil, fmt.Errorf("unpickling: %w", err)
+		return nil, fmt.Errorf("not a PyTorch checkpoint: unpickling: %w", err)
 	}
-	keysObj, err := unpickleOne(r)
+	keysObj, err := next(nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading the storage key list: %w", err)
+		return nil, fmt.Errorf("not a PyTorch checkpoint: reading the storage key list: %w", err)
 	}
 	keys, ok := keysObj.(*types.List)
 	if !ok {
-		return nil, fmt.Errorf("storage key list has type %T, want list", keysObj)
+		return nil, fmt.Errorf("storage key list has type %s, want list", pyType(keysObj))
 	}
 	for _, k := range *keys {
 		ks, _ := k.(string)
 		st, ok := storages[ks]
 		if !ok {
-			return nil, fmt.Errorf("storage key %v is listed but never referenced", k)
+			return nil, fmt.Errorf("storage key %s is listed but never referenced", short(k))
 		}
-		var hdr [8]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return nil, fmt.Errorf("storage %s: truncated file: %w", ks, err)
+		if len(data)-off < 8 {
+			return nil, fmt.Errorf("storage %s: truncated file", short(ks))
 		}
-		n := int64(binary.LittleEndian.Uint64(hdr[:]))
-		nb := n * int64(st.dtype.size())
-		if n < 0 || nb > int64(r.Len()) {
-			return nil, fmt.Errorf("storage %s: declares %d elements but only %d bytes remain (truncated file?)", ks, n, r.Len())
+		n := binary.LittleEndian.Uint64(data[off:])
+		off += 8
+		rest := len(data) - off
+		if n > uint64(rest/st.dtype.size()) {
+			return nil, fmt.Errorf("storage %s: declares %d elements but only %d bytes remain (truncated file?)", short(ks), n, rest)
 		}
-		pos := r.Size() - int64(r.Len())
-		st.data = data[pos : pos+nb] // no copy: the file is in memory already
-		if _, err := r.Seek(nb, io.SeekCurrent); err != nil {
-			return nil, fmt.Errorf("storage %s: %w", ks, err)
-		}
+		nb := int(n) * st.dtype.size()
+		st.data = data[off : off+nb] // no copy: the file is in memory already
+		off += nb
 	}
 	for k, st := range storages {
 		if st.data == nil {
-			return nil, fmt.Errorf("storage %s is referenced but has no data", k)
+			return nil, fmt.Errorf("storage %s is referenced but has no data", short(k))
 		}
 	}
 	return obj, nil
@@ -409,31 +444,26 @@ func isTar(b []byte) bool {
 	return len(b) > 262 && string(b[257:262]) == "ustar"
 }
 
-func unpickleOne(r *bytes.Reader) (any, error) {
-	u := pickle.NewUnpickler(r)
-	return u.Load()
-}
-
 // parseStoragePID decodes ('storage', StorageClass, key, location, numel[, view]).
 func parseStoragePID(pid any, minLen int) (*storage, error) {
 	t, ok := pid.(*types.Tuple)
 	if !ok || t.Len() < minLen {
-		return nil, fmt.Errorf("unexpected persistent id %v", pid)
+		return nil, fmt.Errorf("unexpected persistent id %s", short(pid))
 	}
 	if t.Get(0) != "storage" {
-		return nil, fmt.Errorf("unexpected persistent id type %v (want 'storage')", t.Get(0))
+		return nil, fmt.Errorf("unexpected persistent id type %s (want 'storage')", short(t.Get(0)))
 	}
 	cls, ok := t.Get(1).(*storageClass)
 	if !ok {
-		return nil, fmt.Errorf("unsupported storage class %v", t.Get(1))
+		return nil, fmt.Errorf("unsupported storage class %s", short(t.Get(1)))
 	}
 	key, ok := t.Get(2).(string)
 	if !ok {
-		return nil, fmt.Errorf("storage key %v is not a string", t.Get(2))
+		return nil, fmt.Errorf("storage key %s is not a string", short(t.Get(2)))
 	}
 	numel, ok := t.Get(4).(int)
 	if !ok || numel < 0 {
-		return nil, fmt.Errorf("storage %s: bad element count %v", key, t.Get(4))
+		return nil, fmt.Errorf("storage %s: bad element count %s", short(key), short(t.Get(4)))
 	}
 	return &storage{key: key, dtype: cls.dtype, numel: numel}, nil
 }
@@ -483,7 +513,7 @@ func rebuildTensor(args ...any) (any, error) {
 	}
 	off, ok := args[1].(int)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_tensor: storage offset %v is not an int", args[1])
+		return nil, fmt.Errorf("_rebuild_tensor: storage offset %s is not an int", short(args[1]))
 	}
 	shape, err := intTuple(args[2])
 	if err != nil {
@@ -494,7 +524,7 @@ func rebuildTensor(args ...any) (any, error) {
 		return nil, fmt.Errorf("_rebuild_tensor: stride: %w", err)
 	}
 	if len(shape) != len(stride) {
-		return nil, fmt.Errorf("_rebuild_tensor: size %v and stride %v differ in rank", shape, stride)
+		return nil, fmt.Errorf("_rebuild_tensor: size %s and stride %s differ in rank", short(shape), short(stride))
 	}
 	return &torchTensor{Shape: shape, Stride: stride, Offset: off, st: st}, nil
 }

@@ -1,7 +1,6 @@
 package fastai
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -26,9 +25,7 @@ const fakeToken = "xxfake"
 
 // readItos decodes a pickled token list (fastai's itos_*.pkl).
 func readItos(data []byte) ([]string, error) {
-	u := pickle.NewUnpickler(bytes.NewReader(data))
-	u.FindClass = findClass
-	obj, err := u.Load()
+	obj, _, err := unpickle(data, 0, func(u *pickle.Unpickler) { u.FindClass = findClass })
 	if err != nil {
 		return nil, fmt.Errorf("not a pickle: %w", err)
 	}
@@ -113,7 +110,7 @@ func translateVocab(itos []string) (*vocabMap, error) {
 	seen := make(map[string]int, len(toks))
 	for _, t := range toks {
 		if j, dup := seen[t.s]; dup {
-			return nil, fmt.Errorf("token %q appears twice (ids %d and %d)", t.s, j, t.src)
+			return nil, fmt.Errorf("token %.60q appears twice (ids %d and %d)", t.s, j, t.src)
 		}
 		seen[t.s] = t.src
 	}
