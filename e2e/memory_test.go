@@ -121,3 +121,29 @@ func TestTokenizeMemoryPerToken(t *testing.T) {
 }
 
 var memNotes faults
+
+// TestSummaryPeakRSS: every stage's one-line summary reports its peak RSS (issue 8: "report
+// peak RSS in each stage's summary line"), and the figure is close to what the kernel saw.
+func TestSummaryPeakRSS(t *testing.T) {
+	for _, s := range stageWrites {
+		t.Run(s.bin, func(t *testing.T) {
+			dir := caseDir(t, fixtureSet...)
+			var args []string
+			for _, a := range withOut(s.args, "o.arrow") {
+				if a != "-q" {
+					args = append(args, a)
+				}
+			}
+			r := run(t, dir, s.bin, args...)
+			wantOK(t, r)
+			p := peakRSS(r.stdout + r.stderr)
+			if p < 0 {
+				knownBug(t, "%s's summary does not report peak RSS", s.bin)
+			}
+			recordRSS(s.bin+" (tiny fixture run, from its summary)", p)
+			if r.rss > 0 && (p > 2*r.rss+16 || p < r.rss/2-16) {
+				t.Errorf("summary says peak RSS %.0f MiB, the kernel's VmHWM %.0f MiB", p, r.rss)
+			}
+		})
+	}
+}
