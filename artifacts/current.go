@@ -72,6 +72,44 @@ func Current(path string, want Lineage, ignore ...string) (ok bool, reason strin
 	return true, "", nil
 }
 
+// LineageMismatch says how the lineage got, recorded in an artifact (a
+// checkpoint, typically), differs from want, the lineage of the run that is
+// asked to continue it: the kind, the producer, the params (compared as JSON
+// values, the keys in ignore left out, e.g. the flags naming input paths) or
+// the inputs, compared in order by SHA-256, e.g. "params differ: seed "7" ->
+// "8"" or "input 1: train.arrow (sha256 ab12cd34ef56) was given as
+// test.arrow (sha256 0f1e2d3c4b5a)". It returns "" when they agree.
+func LineageMismatch(got, want Lineage, ignore ...string) string {
+	if want.Kind != "" && got.Kind != want.Kind {
+		return fmt.Sprintf("is a %s artifact, not %s", got.Kind, want.Kind)
+	}
+	if got.Producer != want.Producer {
+		return fmt.Sprintf("made by %q, not %q", got.Producer, want.Producer)
+	}
+	gp, err1 := jsonParams(got.Params)
+	wp, err2 := jsonParams(want.Params)
+	if err := errors.Join(err1, err2); err != nil {
+		return "params cannot be compared: " + err.Error()
+	}
+	if diff := paramsDiff(gp, wp, ignore); diff != "" {
+		return "params differ: " + diff
+	}
+	if len(got.Inputs) != len(want.Inputs) {
+		return fmt.Sprintf("%d inputs recorded, %d given", len(got.Inputs), len(want.Inputs))
+	}
+	for i, in := range want.Inputs {
+		g := got.Inputs[i]
+		if g.SHA256 == in.SHA256 {
+			continue
+		}
+		if g.Path == in.Path {
+			return fmt.Sprintf("input %d: %s has changed (sha256 %.12s, now %.12s)", i+1, in.Path, g.SHA256, in.SHA256)
+		}
+		return fmt.Sprintf("input %d: %s (sha256 %.12s) was given as %s (sha256 %.12s)", i+1, g.Path, g.SHA256, in.Path, in.SHA256)
+	}
+	return ""
+}
+
 // jsonParams round-trips params through JSON, so that values compare as
 // they would be stored (int 3 and float64 3 are the same number).
 func jsonParams(p map[string]any) (map[string]any, error) {

@@ -1,8 +1,10 @@
 package artifacts
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,5 +88,40 @@ func TestCurrentManyDiffs(t *testing.T) {
 	d := paramsDiff(map[string]any{"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0, "e": 1.0}, map[string]any{"a": 2.0, "b": 2.0, "c": 2.0, "d": 2.0, "e": 2.0}, nil)
 	if d != "a 1 -> 2, b 1 -> 2, c 1 -> 2, and 2 more" {
 		t.Errorf("paramsDiff = %q", d)
+	}
+}
+
+func TestLineageMismatch(t *testing.T) {
+	base := Lineage{Kind: KindClassifier, Producer: "clftune", Params: map[string]any{"seed": "7", "data": "train.arrow", "epochs": 3},
+		Inputs: []Input{{Path: "train.arrow", SHA256: "ab12cd34ef56aa"}, {Path: "lm.arrow", SHA256: "99"}}}
+	with := func(f func(l *Lineage)) Lineage {
+		l := base
+		l.Params = maps.Clone(base.Params)
+		l.Inputs = slices.Clone(base.Inputs)
+		f(&l)
+		return l
+	}
+	for _, c := range []struct {
+		name string
+		want Lineage
+		msg  string
+	}{
+		{"same", with(func(l *Lineage) {}), ""},
+		{"epochs as float", with(func(l *Lineage) { l.Params["epochs"] = 3.0 }), ""},
+		{"renamed input, same bytes", with(func(l *Lineage) { l.Inputs[0].Path = "copy.arrow"; l.Params["data"] = "copy.arrow" }), ""},
+		{"seed", with(func(l *Lineage) { l.Params["seed"] = "8" }), `params differ: seed "7" -> "8"`},
+		{"other data", with(func(l *Lineage) {
+			l.Inputs[0] = Input{Path: "test.arrow", SHA256: "0f1e2d3c4b5a6978"}
+			l.Params["data"] = "test.arrow"
+		}),
+			"input 1: train.arrow (sha256 ab12cd34ef56) was given as test.arrow (sha256 0f1e2d3c4b5a)"},
+		{"changed file", with(func(l *Lineage) { l.Inputs[1].SHA256 = "77" }), "input 2: lm.arrow has changed (sha256 99, now 77)"},
+		{"fewer inputs", with(func(l *Lineage) { l.Inputs = l.Inputs[:1] }), "2 inputs recorded, 1 given"},
+		{"producer", with(func(l *Lineage) { l.Producer = "lmtune" }), `made by "clftune", not "lmtune"`},
+		{"kind", with(func(l *Lineage) { l.Kind = KindLM }), "is a classifier artifact, not lm"},
+	} {
+		if got := LineageMismatch(base, c.want, "data"); got != c.msg {
+			t.Errorf("%s: %q, want %q", c.name, got, c.msg)
+		}
 	}
 }
