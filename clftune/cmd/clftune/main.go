@@ -212,6 +212,7 @@ func run(ctx context.Context, args []string) error {
 	inputs, inputsErr := inputsOf(o.data, o.lm, o.valid, o.test)
 	lineage := artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "clftune", Params: params, Inputs: inputs}
 	if inputsErr == nil && !o.lrFind && o.com.SkipIfCurrent("clftune", o.com.Out, lineage) {
+		removeStaleCheckpoints(&o, lineage)
 		return nil
 	}
 	start := time.Now()
@@ -379,6 +380,9 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if d := artifacts.LineageMismatch(ck.Lineage, lineage, pathFlags...); d != "" {
+			return cli.BadInput(fmt.Errorf("%s: resume with the flags and inputs of the interrupted run: %s", o.resume, d))
+		}
 		if err := tn.ResumeFrom(ck, o.resume); err != nil {
 			return err
 		}
@@ -472,6 +476,34 @@ func lrFind(ctx context.Context, tn *clftrain.Trainer, o *options, prog *train.P
 		fmt.Fprintf(os.Stderr, "clftune lr find: %d steps, valley lr %.3g, steep lr %.3g -> %s.csv, %s.png\n", len(f.LRs), valley.LR, steep.LR, base, base)
 	}
 	return nil
+}
+
+// pathFlags are the params that name input files: a resumed run may find
+// them under other names, so they are compared by the inputs' hashes.
+var pathFlags = []string{"data", "lm", "valid", "test"}
+
+// removeStaleCheckpoints removes the checkpoint of a run whose output is
+// already complete and current (a run killed between writing --out and
+// removing its checkpoint leaves both): only a checkpoint of this very run
+// (same flags and inputs) is removed, and the user is told.
+func removeStaleCheckpoints(o *options, lin artifacts.Lineage) {
+	paths := []string{o.checkpoint}
+	if o.resume != "" && o.resume != o.checkpoint {
+		paths = append(paths, o.resume)
+	}
+	for _, p := range paths {
+		in, err := artifacts.Stat(p)
+		if err != nil || in.Metadata[artifacts.MetaTrainState] == "" || artifacts.LineageMismatch(in.Lineage, lin, pathFlags...) != "" {
+			continue
+		}
+		w := o.com.Stderr
+		if w == nil {
+			w = os.Stderr
+		}
+		if os.Remove(p) == nil && !o.com.Quiet {
+			fmt.Fprintf(w, "clftune: %s is complete; removed the stale checkpoint %s\n", o.com.Out, p)
+		}
+	}
 }
 
 // lrFindBase is the path prefix of --lr-find's outputs: --out without .arrow,

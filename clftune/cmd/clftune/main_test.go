@@ -330,8 +330,57 @@ func TestResume(t *testing.T) {
 		t.Skip("run finished before the cancellation was seen")
 	}
 	resumed := filepath.Join(dir, "resumed.arrow")
-	if code, msg := runCmd(append(args, "--out", resumed, "--resume", ck, "--checkpoint", ck)...); code != 0 {
+	ckBytes, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A checkpoint is resumed only by a run with the same flags and inputs.
+	swap := func(from, to string) []string {
+		a := slices.Clone(args)
+		a[slices.Index(a, from)] = to
+		return a
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"other seed", swap("7", "8"), []string{"part.ckpt.arrow: resume with the flags and inputs of the interrupted run", `seed "7" -> "8"`}},
+		{"other data", swap(f.small, f.test), []string{"input 1: " + f.small + " (sha256 ", "was given as " + f.test}},
+	} {
+		code, msg := runCmd(append(c.args, "--out", resumed, "--resume", ck, "--checkpoint", ck)...)
+		if code != 2 || strings.Count(msg, "\n") != 1 {
+			t.Errorf("%s: exit %d, %q: want exit 2, one line", c.name, code, msg)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q lacks %q", c.name, msg, w)
+			}
+		}
+		if b, _ := os.ReadFile(ck); !bytes.Equal(b, ckBytes) {
+			t.Fatalf("%s: the checkpoint changed", c.name)
+		}
+		if _, err := os.Stat(resumed); err == nil {
+			t.Fatalf("%s: a refused resume wrote %s", c.name, resumed)
+		}
+	}
+	resume := append(args, "--out", resumed, "--resume", ck, "--checkpoint", ck)
+	if code, msg := runCmd(resume...); code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, msg)
+	}
+	// Killed between writing --out and removing the checkpoint: the next run
+	// finds --out up to date and removes the stale checkpoint.
+	if err := os.WriteFile(ck, ckBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slices.DeleteFunc(slices.Clone(resume), func(a string) bool { return a == "-q" })
+	var code int
+	msg := captureStderr(t, func() { code, _ = runCmd(quiet...) })
+	if code != 0 || !strings.Contains(msg, "removed the stale checkpoint "+ck) {
+		t.Fatalf("rerun: exit %d: %q", code, msg)
+	}
+	if _, err := os.Stat(ck); err == nil {
+		t.Fatal("the stale checkpoint is still there")
 	}
 	// Same flags, same seed: the same bytes.
 	again := filepath.Join(dir, "again.arrow")
