@@ -494,3 +494,34 @@ func TestParityClassifier(t *testing.T) {
 		})
 	}
 }
+
+// TestParityAdamOptimizer runs nn.Adam (the optimizer the training loops
+// use: per-group learning rates, per-param step counts) over the fixture's
+// three AdamW steps; the two params sit in different layer groups.
+func TestParityAdamOptimizer(t *testing.T) {
+	f := loadFixture(t)
+	a := f.Adam
+	for _, bk := range parityBackends() {
+		t.Run(bk.name, func(t *testing.T) {
+			var ps []*nn.Param
+			for g, name := range a.Params {
+				p0, shape := f.tensor(t, "adam/p0/"+name)
+				ps = append(ps, &nn.Param{Name: name, Shape: shape, Data: p0, Grad: make([]float32, len(p0)), Group: g})
+			}
+			opt := nn.NewAdam(bk.b, ps, a.Beta1, a.Beta2, a.Eps, a.WD)
+			for s := 0; s < a.Steps; s++ {
+				for _, p := range ps {
+					g, _ := f.tensor(t, fmt.Sprintf("adam/g%d/%s", s, p.Name))
+					copy(p.Grad, g)
+				}
+				if err := opt.Step([]float64{a.LR, a.LR}); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range ps {
+					want, _ := f.tensor(t, fmt.Sprintf("adam/p%d/%s", s+1, p.Name))
+					closeTo(t, fmt.Sprintf("%s after step %d", p.Name, s+1), p.Data, want)
+				}
+			}
+		})
+	}
+}

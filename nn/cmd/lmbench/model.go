@@ -30,7 +30,8 @@ type lmRunner struct {
 	rng    *nn.RNG
 	xs, ys [][]int32
 	i      int
-	m1, v1 [][]float32 // Adam moments per param
+	opt    *nn.Adam
+	lrs    []float64 // one per layer group
 	step   int
 	phases map[string]float64
 }
@@ -62,9 +63,10 @@ func newRunner(c benchConfig, threads int, seed uint64) (*lmRunner, error) {
 		r.xs, r.ys = append(r.xs, x), append(r.ys, y)
 	}
 	if c.train() {
-		for _, p := range m.Params() {
-			r.m1 = append(r.m1, make([]float32, len(p.Data)))
-			r.v1 = append(r.v1, make([]float32, len(p.Data)))
+		r.opt = nn.NewAdam(be, m.Params(), beta1, beta2, adamEps, wd)
+		r.lrs = make([]float64, m.NumGroups())
+		for g := range r.lrs {
+			r.lrs[g] = lr / math.Pow(2.6, float64(len(r.lrs)-1-g)) // discriminative LRs
 		}
 	}
 	m.Reset()
@@ -99,10 +101,8 @@ func (r *lmRunner) Step() (float64, error) {
 	t2 := time.Now()
 	nn.ClipGradNorm(r.be, r.m.Params(), clipNorm)
 	r.step++
-	bc1 := float32(1 - math.Pow(beta1, float64(r.step)))
-	bc2 := float32(1 - math.Pow(beta2, float64(r.step)))
-	for k, p := range r.m.Params() {
-		r.be.AdamStep(p.Data, p.Grad, r.m1[k], r.v1[k], lr, beta1, beta2, adamEps, wd, bc1, bc2)
+	if err := r.opt.Step(r.lrs); err != nil {
+		return 0, err
 	}
 	t3 := time.Now()
 	r.phases["forward"] += t1.Sub(t0).Seconds()
