@@ -388,7 +388,7 @@ func knownBug(t *testing.T, format string, a ...any) {
 	t.Skipf("known bug: "+format, a...)
 }
 
-// sha returns a short content digest of a file.
+// fileBytes returns the contents of a file.
 func fileBytes(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
