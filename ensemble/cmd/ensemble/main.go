@@ -155,6 +155,7 @@ func run(ctx context.Context, args []string) error {
 				line += fmt.Sprintf(", micro-F1 %.4f", r.MicroF1)
 			}
 		}
+		line += fmt.Sprintf(", peak RSS %d MiB", cli.PeakRSS()>>20)
 		fmt.Fprintln(os.Stderr, line)
 	}
 	return nil

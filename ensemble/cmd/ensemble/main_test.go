@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -118,6 +119,11 @@ func TestEnsemble(t *testing.T) {
 	b2, _ := os.ReadFile(out2)
 	if !bytes.Equal(b1, b2) {
 		t.Error("two runs gave different bytes")
+	}
+	// The summary line (without -q) ends with the peak RSS.
+	say := captureStderr(t, func() { code, _ = runCmd(a, b, "--out", filepath.Join(dir, "ens3.arrow")) })
+	if code != 0 || !regexp.MustCompile(`^ensemble: 2 inputs, 4 rows -> .*ensemble error 0\.00%, peak RSS \d+ MiB\n$`).MatchString(say) {
+		t.Errorf("summary: exit %d, %q", code, say)
 	}
 }
 

@@ -164,7 +164,7 @@ func runEvaluate(ctx context.Context, args []string, sio stdio) error {
 					100*rep.ErrorRate, 100*rep.Accuracy, rep.MacroF1, rep.LogLoss, 100*rep.MajorityError)
 			}
 		}
-		fmt.Fprintf(sio.err, "%s -> %s\n", line, com.Out)
+		fmt.Fprintf(sio.err, "%s, peak RSS %d MiB -> %s\n", line, cli.PeakRSS()>>20, com.Out)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +109,7 @@ func TestPredictEqualsEvaluate(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("evaluate: exit %d: %s", code, msg)
 		}
-		if !strings.Contains(msg, "500 documents, error ") {
+		if !strings.Contains(msg, "500 documents, error ") || !regexp.MustCompile(`, peak RSS \d+ MiB -> .*preds.arrow\n$`).MatchString(msg) {
 			t.Errorf("summary %q", msg)
 		}
 		preds, err := artifacts.ReadPredictions(out)
