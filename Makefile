@@ -12,7 +12,7 @@ MODULES := $(shell for d in */go.mod; do d=$${d%/go.mod}; find $$d -name '*.go' 
 STAGES  := tokenize pretrain lmtune clftune evaluate ensemble
 TOOLS   := artifacts
 
-.PHONY: all build test vet fmt-check bench clean
+.PHONY: all build test vet fmt-check fuzz clean
 all: build
 
 build:
@@ -29,6 +29,16 @@ fmt-check:
 
 test: fmt-check vet
 	@for m in $(MODULES); do (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
+
+# Brief fuzzing of the parsers and artifact readers (plain `make test` already replays the
+# committed seed corpora). FUZZTIME per target; a crasher lands in testdata/fuzz/<Target>/.
+FUZZTIME ?= 10s
+fuzz:
+	@cd tokenize && for f in FuzzCSV FuzzTSV FuzzJSONL FuzzLines FuzzWiki FuzzTREC FuzzCompressed FuzzCSVRoundTrip FuzzJSONLRoundTrip; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 1 ./input || exit 1; done
+	@cd pretrain && for f in FuzzReadStateDict FuzzImport; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 1 ./fastai || exit 1; done
+	@cd artifacts && $(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -parallel 1 .
 
 clean:
 	rm -rf $(BIN)
