@@ -173,6 +173,11 @@ func TestStageBadInputs(t *testing.T) {
 		codes []int
 		subs  []string
 	}{
+		// tokenize with artifacts
+		{"tokenize --vocab of predictions", "tokenize", []string{"-q", fTestCSV, "--vocab", fPreds, "-o", "o.arrow"}, exit2, []string{fPreds}},
+		{"tokenize --labels-from an lm", "tokenize", []string{"-q", fTestCSV, "--labels-from", fLM, "-o", "o.arrow"}, exit2, []string{fLM}},
+		{"tokenize --tokenizer-from a CSV", "tokenize", []string{"-q", fTestCSV, "--tokenizer-from", fTrainCSV, "-o", "o.arrow"}, exit2, []string{fTrainCSV}},
+		{"tokenize --vocab missing", "tokenize", []string{"-q", fTestCSV, "--vocab", "nope.arrow", "-o", "o.arrow"}, exit2, []string{"nope.arrow"}},
 		// pretrain
 		{"pretrain missing input", "pretrain", append(tiny, "-o", "o.arrow", "nope.arrow"), exit2, []string{"nope.arrow"}},
 		{"pretrain raw CSV as input", "pretrain", append(tiny, "-o", "o.arrow", fTrainCSV), exit2, []string{fTrainCSV}},
