@@ -1,7 +1,10 @@
 package fastai
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,7 +21,9 @@ import (
 // testdata (plain `go test` runs them and testdata/fuzz/<target> as regression tests).
 // Seeds under testdata/fuzz are former crashers: 10 bytes declaring a 322 GB BYTEARRAY8
 // (gopickle allocated it before reading: fatal out of memory), a 1-byte file 0xff (gopickle
-// panicked), BINBYTES/FRAME lengths beyond the data. Run with e.g. go test -run '^$' -fuzz '^FuzzReadStateDict$' -fuzztime 10s -parallel 1 .
+// panicked), BINBYTES/FRAME lengths beyond the data. Run with e.g. go test -run '^$' -fuzz '^FuzzReadStateDict$' -fuzztime 60s -fuzzminimizetime 10x -parallel 1 .
+// (without -fuzzminimizetime the engine may spend the whole -fuzztime minimizing a
+// large seed and report 0 execs/s).
 
 func addFile(f *testing.F, name string) []byte {
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -92,10 +97,39 @@ func FuzzImport(f *testing.F) {
 	for _, itos := range []string{"itos_v07.pkl", "itos_v1.pkl", "itos_v2.pkl"} {
 		f.Add(pth, addFile(f, itos))
 	}
+	// LMs that import, so that mutations reach the layout, vocab and tensor code.
+	for _, pair := range [][2]string{{"v2.pth", "itos_v2.pkl"}, {"v1_legacy.pth", "itos_v1.pkl"}, {"v07_fwd.h5", "itos_v07.pkl"}} {
+		f.Add(addFile(f, pair[0]), addFile(f, pair[1]))
+	}
 	f.Add([]byte{}, []byte("\x80\x02]q\x00(X\x05\x00\x00\x00xxunkq\x01e."))
 	f.Fuzz(func(t *testing.T, weights, itos []byte) {
 		var err error
 		allocGuard(t, len(weights)+len(itos), func() { _, err = Import(weights, itos, ImportOptions{}) })
+		checkErr(t, err)
+	})
+}
+
+// FuzzArchive: a model-zoo archive (.tgz or .tar) from the internet, read and imported.
+func FuzzArchive(f *testing.F) {
+	tgz := addFile(f, "wt103-fwd.tgz")
+	f.Add(tgz)
+	if zr, err := gzip.NewReader(bytes.NewReader(tgz)); err == nil {
+		if tar, err := io.ReadAll(zr); err == nil {
+			f.Add(tar)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "m.tgz")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		allocGuard(t, maxDeflateRatio*len(data), func() {
+			var src *source
+			if src, err = openSource([]string{p}); err == nil {
+				_, err = Import(src.weights, src.itos, ImportOptions{})
+			}
+		})
 		checkErr(t, err)
 	})
 }
