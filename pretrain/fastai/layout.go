@@ -31,18 +31,20 @@ type entry struct {
 // 'opt': ...} as fastai's Learner.save writes it.
 func stateDict(obj any) ([]entry, error) {
 	items, ok := dictItems(obj)
+	// Unwrap {'model': ...} (Learner.save) a few times at most: a crafted
+	// file nesting it millions of times must not exhaust the stack.
+	for range 4 {
+		inner, found := modelEntry(items)
+		if !found {
+			break
+		}
+		items = inner
+	}
 	if !ok {
 		if o, isObj := obj.(*opaqueObject); isObj {
 			return nil, fmt.Errorf("the file pickles a whole %s object, not a state dict; in Python save model.state_dict() instead", o.class)
 		}
 		return nil, fmt.Errorf("the checkpoint holds a %s, want a state dict (a dict of tensors)", pyType(obj))
-	}
-	for _, it := range items {
-		if it.Key == "model" {
-			if inner, ok := dictItems(it.Value); ok && len(inner) > 0 {
-				return stateDict(it.Value)
-			}
-		}
 	}
 	if len(items) == 0 {
 		return nil, errors.New("the checkpoint's state dict is empty")
@@ -91,6 +93,18 @@ func ReadStateDict(data []byte) (_ []artifacts.Tensor, err error) {
 		out[i] = artifacts.Tensor{Name: e.name, Shape: append([]int{}, e.t.Shape...), Data: v}
 	}
 	return out, nil
+}
+
+// modelEntry returns the items of a non-empty dict under the key "model".
+func modelEntry(items []types.DictEntry) ([]types.DictEntry, bool) {
+	for _, it := range items {
+		if it.Key == "model" {
+			if inner, ok := dictItems(it.Value); ok && len(inner) > 0 {
+				return inner, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // dictItems returns the entries of a pickled dict or OrderedDict.

@@ -232,3 +232,26 @@ func TestImportHostileFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestDeepNesting: {'model': {'model': ...}} nested 50,000 times is an
+// error (stateDict unwraps a few levels iteratively; recursing once per level,
+// a file of some tens of MB could overflow the stack, which cannot be recovered).
+func TestDeepNesting(t *testing.T) {
+	const n = 50000
+	var b bytes.Buffer
+	b.WriteString("\x80\x02")
+	for range n {
+		b.WriteString("}\x8c\x05model")
+	}
+	b.WriteString("}")
+	b.WriteString(strings.Repeat("s", n))
+	b.WriteString(".")
+	obj, _, err := unpickle(b.Bytes(), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = stateDict(obj)
+	if err == nil || !strings.Contains(err.Error(), "holds no tensors") {
+		t.Fatalf("err = %v, want a no-tensors error", err)
+	}
+}
