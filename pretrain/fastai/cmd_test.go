@@ -3,6 +3,7 @@ package fastai
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,11 +80,12 @@ func brokenCheckpoint(t *testing.T, edit func(ts []outTensor, sts []outStorage) 
 // editCheckpoint writes a torch zip holding a fixture's state dict after edit.
 func editCheckpoint(t *testing.T, fixture string, edit func(ts []outTensor, sts []outStorage) ([]outTensor, []outStorage)) string {
 	t.Helper()
-	obj, err := loadTorch(readTestdata(t, fixture))
+	b := readTestdata(t, fixture)
+	obj, err := loadTorch(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := stateDict(obj)
+	sd, err := stateDict(obj, len(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +140,21 @@ func TestImportErrors(t *testing.T) {
 		}
 		return ts, sts
 	}
+	// 2,000 names viewing the encoder's storage: the file stays small, the tensors
+	// would be 2,000 times the encoder.
+	aliases := func(ts []outTensor, sts []outStorage) ([]outTensor, []outStorage) {
+		for i := range 2000 {
+			ts = append(ts, outTensor{name: fmt.Sprintf("alias.%d", i), shape: ts[0].shape, storage: ts[0].storage})
+		}
+		return ts, sts
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
 		want []string
 	}{
+		{"storage shared by thousands of names", []string{brokenCheckpoint(t, aliases), td("itos_v2.pkl")},
+			[]string{"the tensors claim more elements than the file has bytes", "names share storage"}},
 		{"hidden forced", []string{"--hidden", "12", td("v07_fwd.h5"), td("itos_v07.pkl")},
 			[]string{"v07_fwd.h5 (fastai-0.7): shape mismatch: expected hidden 12 (found 10 in 0.rnns.0)", "hidden [10 10 8]"}},
 		{"paper hidden vs fastai v2", []string{"--hidden", "1150", "--emb", "8", td("wt103-fwd.tgz")},

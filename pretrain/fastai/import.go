@@ -57,7 +57,7 @@ func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", wn, err)
 	}
-	sd, err := stateDict(obj)
+	sd, err := stateDict(obj, len(weights))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", wn, err)
 	}

@@ -29,7 +29,11 @@ type entry struct {
 // stateDict extracts the named tensors of a loaded checkpoint: a state dict
 // (OrderedDict or dict of tensors), possibly wrapped as {'model': ...,
 // 'opt': ...} as fastai's Learner.save writes it.
-func stateDict(obj any) ([]entry, error) {
+//
+// The tensors may hold at most fileSize elements in all: more is only
+// possible with many names viewing one storage (tied weights are a few),
+// and would let a small crafted file demand any amount of memory.
+func stateDict(obj any, fileSize int) ([]entry, error) {
 	items, ok := dictItems(obj)
 	// Unwrap {'model': ...} (Learner.save) a few times at most: a crafted
 	// file nesting it millions of times must not exhaust the stack.
@@ -63,6 +67,23 @@ func stateDict(obj any) ([]entry, error) {
 		}
 		out = append(out, entry{k, t})
 	}
+	total := 0
+	for _, e := range out {
+		n := 1
+		for _, d := range e.t.Shape {
+			if d < 0 {
+				return nil, fmt.Errorf("%s has shape %s", oneLine(e.name, 60), short(e.t.Shape))
+			}
+			if d > 0 && n > (fileSize+1)/d {
+				n = fileSize + 1
+				break
+			}
+			n *= d
+		}
+		if total += n; total > fileSize {
+			return nil, fmt.Errorf("the tensors claim more elements than the file has bytes (%d), from %s on: names share storage far beyond tied weights (corrupt or crafted file)", fileSize, oneLine(e.name, 60))
+		}
+	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("the checkpoint's top-level dict holds no tensors (keys: %s)", strings.Join(firstN(skipped, 8), ", "))
 	}
@@ -80,7 +101,7 @@ func ReadStateDict(data []byte) (_ []artifacts.Tensor, err error) {
 	if err != nil {
 		return nil, err
 	}
-	sd, err := stateDict(obj)
+	sd, err := stateDict(obj, len(data))
 	if err != nil {
 		return nil, err
 	}
@@ -243,9 +264,17 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 			}
 		}
 	}
+	layerPrefixes := map[string]bool{} // "0.rnns.N." present, so that the loop below is linear
+	for _, k := range keys {
+		if r, ok := strings.CutPrefix(k, prefix+"rnns."); ok {
+			if i := strings.IndexByte(r, '.'); i > 0 {
+				layerPrefixes[k[:len(k)-len(r)+i+1]] = true
+			}
+		}
+	}
 	for l := 0; ; l++ {
 		p := fmt.Sprintf("%srnns.%d.", prefix, l)
-		if !hasPrefix(keys, p) {
+		if !layerPrefixes[p] {
 			break
 		}
 		var ly lmLayer
@@ -307,15 +336,6 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		return nil, err
 	}
 	return ck, nil
-}
-
-func hasPrefix(keys []string, p string) bool {
-	for _, k := range keys {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func withPrefix(keys []string, p string) []string {

@@ -250,7 +250,7 @@ func TestDeepNesting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = stateDict(obj)
+	_, err = stateDict(obj, b.Len())
 	if err == nil || !strings.Contains(err.Error(), "holds no tensors") {
 		t.Fatalf("err = %v, want a no-tensors error", err)
 	}
