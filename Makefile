@@ -35,10 +35,11 @@ test: fmt-check vet
 FUZZTIME ?= 10s
 fuzz:
 	@cd tokenize && for f in FuzzCSV FuzzTSV FuzzJSONL FuzzLines FuzzWiki FuzzTREC FuzzCompressed FuzzCSVRoundTrip FuzzJSONLRoundTrip; do \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 1 ./input || exit 1; done
-	@cd pretrain && for f in FuzzReadStateDict FuzzImport; do \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -parallel 1 ./fastai || exit 1; done
-	@cd artifacts && $(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -parallel 1 .
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 ./input || exit 1; done
+	@cd pretrain && for f in FuzzReadStateDict FuzzImport FuzzArchive; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 ./fastai || exit 1; done
+	@cd tokenize && $(GO) test -run '^$$' -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 .
+	@cd artifacts && $(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 .
 
 clean:
 	rm -rf $(BIN)
