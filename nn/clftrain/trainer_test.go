@@ -462,3 +462,94 @@ func TestInterruptDuringValidation(t *testing.T) {
 		t.Errorf("checkpoint at epoch %d (best %d), want after the validated epoch 1", st.Epoch, st.BestEpoch)
 	}
 }
+
+// recOpt records the learning rates of every step of the optimizer it wraps.
+type recOpt struct {
+	train.Optimizer
+	lrs [][]float64
+}
+
+func (r *recOpt) Step(lrs []float64) error {
+	r.lrs = append(r.lrs, slices.Clone(lrs))
+	return r.Optimizer.Step(lrs)
+}
+
+// TestGradualUnfreezingSteps follows the ULMFiT recipe step by step: in
+// phase k only the last k groups change (the head first, the embedding
+// last), every step gives the head the largest LR and each lower group
+// 2.6 times less, and the STLR cycle restarts at each phase (fastai runs one
+// fit_one_cycle per unfreezing stage).
+func TestGradualUnfreezingSteps(t *testing.T) {
+	const v = 30
+	tr := synth(96, 5, v)
+	m := tinyClassifier(t, v, 3, false)
+	g := m.NumGroups()
+	tn := newTrainer(t, m, "ulmfit", g+1, tr, nil)
+	ro := &recOpt{Optimizer: tn.Opt}
+	tn.Opt = ro
+	prev := map[string][]float32{}
+	snap := func() {
+		for _, p := range m.Params() {
+			prev[p.Name] = slices.Clone(p.Data)
+		}
+	}
+	snap()
+	var phaseOfStep []int
+	var phaseStart []int // step index where each phase begins
+	tn.OnStep = func(st *train.TrainState) {
+		pi, _ := tn.phaseOf(st.Epoch)
+		if len(phaseStart) <= pi {
+			phaseStart = append(phaseStart, len(phaseOfStep))
+		}
+		phaseOfStep = append(phaseOfStep, pi)
+		ph := tn.Cfg.Phases[pi]
+		for _, p := range m.Params() {
+			changed := !slices.Equal(prev[p.Name], p.Data)
+			if changed != ph.Train[p.Group] {
+				t.Fatalf("step %d, phase %q: %s (group %d) changed=%v, trainable=%v", st.Step, ph.Name, p.Name, p.Group, changed, ph.Train[p.Group])
+			}
+		}
+		snap()
+	}
+	if _, err := tn.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(phaseStart) != g {
+		t.Fatalf("%d phases ran, want %d (head, +1 group per epoch, then all)", len(phaseStart), g)
+	}
+	for k, ph := range tn.Cfg.Phases {
+		for gg := range ph.Train {
+			if want := gg >= g-1-k; ph.Train[gg] != want {
+				t.Errorf("phase %d %q: group %d trainable=%v, want %v", k, ph.Name, gg, ph.Train[gg], want)
+			}
+		}
+	}
+	for i, lrs := range ro.lrs {
+		if math.Abs(lrs[g-1]/lrs[0]-math.Pow(2.6, float64(g-1))) > 1e-9*lrs[g-1]/lrs[0] {
+			t.Fatalf("step %d: lrs %v: the head should get 2.6^%d times the embedding's LR", i, lrs, g-1)
+		}
+		for gg := 1; gg < g; gg++ {
+			if r := lrs[gg] / lrs[gg-1]; math.Abs(r-2.6) > 1e-9 {
+				t.Fatalf("step %d: lrs %v: group %d/%d ratio %g, want 2.6", i, lrs, gg, gg-1, r)
+			}
+		}
+	}
+	// STLR restarts: each phase's first step is at the bottom of the cycle
+	// (peak/32), and each phase reaches the peak 0.01.
+	for k, s := range phaseStart {
+		if got := ro.lrs[s][g-1]; math.Abs(got-0.01/32) > 1e-12 {
+			t.Errorf("phase %d first step: head LR %g, want %g (STLR restarts per phase)", k, got, 0.01/32)
+		}
+		end := len(ro.lrs)
+		if k+1 < len(phaseStart) {
+			end = phaseStart[k+1]
+		}
+		peak := 0.0
+		for _, l := range ro.lrs[s:end] {
+			peak = max(peak, l[g-1])
+		}
+		if math.Abs(peak-0.01) > 1e-3 {
+			t.Errorf("phase %d: peak head LR %g, want about 0.01", k, peak)
+		}
+	}
+}
