@@ -417,3 +417,65 @@ func TestLRFind(t *testing.T) {
 		t.Error("--lr-find wrote a classifier")
 	}
 }
+
+// TestEncoderIsTheLMs: the classifier starts from the LM's encoder (same
+// vocabulary, remapped vocabulary, backward), and mode last keeps it frozen,
+// so the written classifier's encoder.weight and rnns.* equal the LM's
+// bit for bit while the head has been trained.
+func TestEncoderIsTheLMs(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	h, _, err := artifacts.ReadTokens(f.train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another vocabulary order, missing 300 types: the data is remapped to
+	// the LM's ids, so the embedding rows stay the LM's.
+	v := &artifacts.Vocab{Tokens: slices.Clone(h.Vocab.Tokens[:9]), Counts: slices.Clone(h.Vocab.Counts[:9])}
+	for i := h.Vocab.Len() - 301; i >= 9; i-- {
+		v.Tokens = append(v.Tokens, h.Vocab.Tokens[i])
+		v.Counts = append(v.Counts, h.Vocab.Counts[i])
+	}
+	remapLM := filepath.Join(dir, "remap.lm.arrow")
+	evaltest.TinyLM(t, remapLM, v, h.Tokenizer, "fwd", 4)
+	for _, c := range []struct {
+		name, lm string
+		extra    []string
+	}{
+		{"fwd", f.lm, nil},
+		{"bwd", f.bwdLM, []string{"--backward"}},
+		{"remap", remapLM, nil},
+	} {
+		out := filepath.Join(dir, c.name+".clf.arrow")
+		args := append([]string{"--lm", c.lm, "--mode", "last", "--epochs", "2", "--bs", "32", "--data", f.small, "--out", out, "-q"}, c.extra...)
+		if code, msg := runCmd(args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.name, code, msg)
+		}
+		lm, err := artifacts.ReadModel(c.lm, artifacts.KindLM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clf, _ := readSummary(t, out)
+		if clf.Vocab.Hash() != lm.Vocab.Hash() {
+			t.Errorf("%s: the classifier's vocabulary is not the LM's", c.name)
+		}
+		enc := 0
+		for _, ts := range clf.Tensors {
+			if strings.HasPrefix(ts.Name, "head.") {
+				continue
+			}
+			enc++
+			want, ok := lm.Tensor(ts.Name)
+			if !ok {
+				t.Errorf("%s: %s is not in the LM", c.name, ts.Name)
+				continue
+			}
+			if !slices.Equal(ts.Shape, want.Shape) || !slices.Equal(ts.Data, want.Data) {
+				t.Errorf("%s: classifier %s differs from the LM's", c.name, ts.Name)
+			}
+		}
+		if enc == 0 {
+			t.Errorf("%s: no encoder tensors in the classifier", c.name)
+		}
+	}
+}
