@@ -209,13 +209,13 @@ func EstimateClassifierMemory(cfg ClassifierConfig, bs, maxDocLen int) MemoryEst
 		if cfg.HeadBias {
 			p += out
 		}
-		buffers += 2 * in                // running mean/var
+		buffers += 2 * in                 // running mean/var
 		work += 2*B*in + in + B*in + B*in // BN y, xhat, invStd; dropout mask, output
 		work += B * out                   // Linear output
 		maxIn = max(maxIn, in)
 	}
-	work += B*int64(cfg.NClasses) + 2*B*maxIn // dlogits, dA, dB
-	work += 2*int64(bs)*int64(maxDocLen) + 3*B  // ids (int32) + start/keep/poolStart
+	work += B*int64(cfg.NClasses) + 2*B*maxIn  // dlogits, dA, dB
+	work += 2*int64(bs)*int64(maxDocLen) + 3*B // ids (int32) + start/keep/poolStart
 	const f = 4
 	return MemoryEstimate{
 		Params: f * (p + buffers), Grads: f * p, Adam: 2 * f * p,
