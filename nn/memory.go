@@ -1,9 +1,6 @@
 package nn
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // MemoryEstimate is the memory (Go heap bytes) that training a model needs,
 // counted from what the layers of this package actually allocate: the
@@ -61,27 +58,31 @@ func (m MemoryEstimate) Encoder() LMConfig {
 	return m.LM
 }
 
-// GiB formats n bytes in GiB with one decimal (two below 0.1 GiB).
-func GiB(n int64) string {
-	g := float64(n) / (1 << 30)
-	if g < 0.1 {
-		return fmt.Sprintf("%.2f", g)
+// FormatBytes formats n bytes for people: "9.1 GiB", "350 MiB", "64 KiB",
+// "100 B" (one decimal below 10 of a unit).
+func FormatBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v, u := float64(n), 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
 	}
-	return fmt.Sprintf("%.1f", g)
+	if u == 0 || v >= 10 {
+		return fmt.Sprintf("%.0f %s", v, units[u])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[u])
 }
 
-// Breakdown is the parts in GiB, e.g. "params 0.1, grads 0.1, Adam 0.2,
-// activations 1.3, workspace 0.1".
+// Breakdown is the parts, e.g. "params 150 MiB, grads 150 MiB, Adam 300
+// MiB, activations 1.3 GiB, workspace 200 MiB".
 func (m MemoryEstimate) Breakdown() string {
 	return fmt.Sprintf("params %s, grads %s, Adam %s, activations %s, workspace %s",
-		GiB(m.Params), GiB(m.Grads), GiB(m.Adam), GiB(m.Activations), GiB(m.Workspace))
+		FormatBytes(m.Params), FormatBytes(m.Grads), FormatBytes(m.Adam), FormatBytes(m.Activations), FormatBytes(m.Workspace))
 }
 
-// String is a one-line summary: "about 1.7 GiB (params 0.1, ...)".
+// String is a one-line summary: "about 1.7 GiB (params 150 MiB, ...)".
 func (m MemoryEstimate) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "about %s GiB (%s)", GiB(m.Total()), m.Breakdown())
-	return b.String()
+	return fmt.Sprintf("about %s (%s)", FormatBytes(m.Total()), m.Breakdown())
 }
 
 // lmParamCount is the number of trainable parameter elements of an LM

@@ -176,3 +176,14 @@ func TestPresetEstimates(t *testing.T) {
 		t.Errorf("Reestimate(bs 32) = %+v, want %+v", r, b)
 	}
 }
+
+func TestFormatBytes(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{0, "0 B"}, {100, "100 B"}, {1536, "1.5 KiB"}, {64 << 10, "64 KiB"}, {350 << 20, "350 MiB"}, {91 << 30 / 10, "9.1 GiB"}, {3 << 40, "3.0 TiB"}} {
+		if got := FormatBytes(tc.n); got != tc.want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}

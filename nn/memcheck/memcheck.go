@@ -166,8 +166,7 @@ func check(est nn.MemoryEstimate, limit int64, what string) error {
 	} else {
 		fmt.Fprintf(&b, " with windows of up to %d tokens", est.SeqLen)
 	}
-	fmt.Fprintf(&b, " needs about %s GiB (params %s, grads %s, Adam %s, activations %s, workspace %s); only %s GiB %s",
-		nn.GiB(est.Total()), nn.GiB(est.Params), nn.GiB(est.Grads), nn.GiB(est.Adam), nn.GiB(est.Activations), nn.GiB(est.Workspace), nn.GiB(limit), what)
+	fmt.Fprintf(&b, " needs %s; only %s %s", est, nn.FormatBytes(limit), what)
 	var tries []string
 	if bs := largestBatch(est, limit); bs > 0 {
 		tries = append(tries, fmt.Sprintf("--bs %d", bs))

@@ -88,7 +88,7 @@ func TestCheck(t *testing.T) {
 	}
 	msg := err.Error()
 	t.Log(msg)
-	for _, want := range []string{"--preset paper", "--bs 64", "needs about 1.7 GiB", "activations", "only 1.0 GiB allowed by --max-memory", "try --bs ", "--preset small", "(or --max-memory to override)"} {
+	for _, want := range []string{"--preset paper", "--bs 64", "needs about 1.7 GiB (params ", "activations", "only 1.0 GiB allowed by --max-memory", "try --bs ", "--preset small", "(or --max-memory to override)"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q: %s", want, msg)
 		}
