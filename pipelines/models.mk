@@ -1,0 +1,39 @@
+# The shipped pretrained LMs: models/lm-small-{fwd,bwd}.arrow, rebuilt by
+#   make -j2 models-lm             (about 80-90 minutes per direction on one core, side by side)
+# exactly as they were made: the small preset trained for one epoch on the first 13.5 MB of the
+# Gutenberg training text (3.18M tokens), vocabulary the 12,000 most frequent tokens of all of
+# Gutenberg train + the WikiText-103 prefix, fastai's pretraining dropouts (--drop-mult 0.1),
+# one-cycle LR 5e-3, seed 1, one thread each; then compacted for shipping (optimizer and
+# training state dropped, weights rounded to bfloat16 precision). See models/README.md.
+GUT_DIR     ?= ../shared/data/gutenberg
+MODELS_WORK ?= out/models
+MODELS_BYTES ?= 13500000
+MODELS_VALID_LINES ?= 1500
+
+.PHONY: models-lm
+models-lm: $(MODELS_WORK)/lm-small-fwd.compact.arrow $(MODELS_WORK)/lm-small-bwd.compact.arrow
+	cp $(MODELS_WORK)/lm-small-fwd.compact.arrow models/lm-small-fwd.arrow
+	cp $(MODELS_WORK)/lm-small-bwd.compact.arrow models/lm-small-bwd.arrow
+
+$(MODELS_WORK)/vocab.tokens.arrow: | build
+	@mkdir -p $(@D)
+	$(BIN)/tokenize --no-label --max-vocab 12000 -o $@ $(GUT_DIR)/train.txt.zst data/wikitext103/train_prefix.tokens.zst
+
+$(MODELS_WORK)/train.txt:
+	@mkdir -p $(@D)
+	zstdcat --long=31 $(GUT_DIR)/train.txt.zst | head -c $(MODELS_BYTES) > $@.tmp && mv $@.tmp $@
+
+$(MODELS_WORK)/valid.txt:
+	@mkdir -p $(@D)
+	zstdcat --long=31 $(GUT_DIR)/valid.txt.zst | head -n $(MODELS_VALID_LINES) > $@.tmp && mv $@.tmp $@
+
+$(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow: $(MODELS_WORK)/%.arrow: $(MODELS_WORK)/%.txt $(MODELS_WORK)/vocab.tokens.arrow
+	$(BIN)/tokenize --no-label --vocab $(MODELS_WORK)/vocab.tokens.arrow -o $@ $<
+
+$(MODELS_WORK)/lm-small-fwd.arrow $(MODELS_WORK)/lm-small-bwd.arrow: $(MODELS_WORK)/lm-small-%.arrow: $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow
+	$(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 \
+	  $(if $(filter bwd,$*),--backward) --valid $(MODELS_WORK)/valid.arrow --valid-every 1000 \
+	  --checkpoint-every 10 --log $(MODELS_WORK)/lm-small-$*.jsonl -o $@ $(MODELS_WORK)/train.arrow
+
+$(MODELS_WORK)/lm-small-fwd.compact.arrow $(MODELS_WORK)/lm-small-bwd.compact.arrow: $(MODELS_WORK)/lm-small-%.compact.arrow: $(MODELS_WORK)/lm-small-%.arrow
+	$(BIN)/artifacts compact --bf16 --drop-opt --drop-train-state $< $@
