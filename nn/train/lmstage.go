@@ -14,6 +14,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/nn/memcheck"
 )
 
 // LMStage describes one run of a language-model stage: pretraining from
@@ -45,6 +46,13 @@ type LMStage struct {
 	Checkpoint string
 	// Resume continues the run saved in this checkpoint ("" = fresh run).
 	Resume string
+
+	// MaxMemory is the memory limit in bytes checked (nn/memcheck) once
+	// the model configuration is known and before the model is allocated:
+	// 0 checks against MemAvailable (no check when unknown), < 0 not at
+	// all. A run that would not fit fails with a BadInputError that
+	// matches memcheck.ErrTooBig and suggests a smaller --bs or preset.
+	MaxMemory int64
 
 	LRFind    bool         // run the LR range test instead of training
 	LRFindCfg LRFindConfig // zero fields: fastai defaults
@@ -162,6 +170,19 @@ func (e *BadInputError) Unwrap() error { return e.Err }
 
 func badInput(format string, a ...any) error { return &BadInputError{Err: fmt.Errorf(format, a...)} }
 
+// checkMemory estimates the training memory of cfg at the stage's batch
+// size and longest window and checks it against MaxMemory.
+func (s *LMStage) checkMemory(cfg nn.LMConfig) error {
+	t := s.Train.BPTT
+	if s.Train.VarBPTT {
+		t += MaxExtraSeq
+	}
+	if err := memcheck.Check(nn.EstimateLMMemory(cfg, s.Train.BS, t), s.MaxMemory); err != nil {
+		return &BadInputError{Err: err}
+	}
+	return nil
+}
+
 // CheckpointPath returns the checkpoint path of the stage.
 func (s *LMStage) CheckpointPath() string {
 	if s.Checkpoint != "" {
@@ -259,6 +280,9 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		if err := corpus.CheckVocab(s.TrainPaths[0], ckpt.Vocab, s.Resume); err != nil {
 			return nil, err
 		}
+		if err := s.checkMemory(cfg); err != nil {
+			return nil, err
+		}
 		if lm, err = nn.NewLM(cfg, be); err != nil {
 			return nil, err
 		}
@@ -289,6 +313,11 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 				Msg: fmt.Sprintf("the model is %s but this run is %s: %s", am.Direction, direction(s.Train.Backward), hint)}
 		}
 		cfg := s.Model
+		mc := src.Cfg
+		mc.VocabSize = vocab.Len()
+		if err := s.checkMemory(mc); err != nil {
+			return nil, err
+		}
 		if lm, res.Transfer, err = TransferLM(src, cfg, am.Vocab, vocab); err != nil {
 			return nil, err
 		}
@@ -301,6 +330,9 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		cfg.PadID = padID(vocab)
 		if err := cfg.Validate(); err != nil {
 			return nil, &BadInputError{Err: err}
+		}
+		if err := s.checkMemory(cfg); err != nil {
+			return nil, err
 		}
 		if lm, err = nn.NewLM(cfg, be); err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/nn/memcheck"
 	"github.com/ulmfit-go/ulmfit/nn/train"
 )
 
@@ -99,6 +100,8 @@ type Flags struct {
 	Checkpoint      string
 	Resume          string
 
+	MaxMemory memcheck.Size // --max-memory: 0 = MemAvailable, < 0 = off
+
 	LRFind      bool
 	LRFindStart float64
 	LRFindEnd   float64
@@ -122,6 +125,7 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 		fs.IntVar(&f.Layers, "layers", 0, "LSTM layers (preset: paper 3, small 3, tiny 2)")
 	}
 	fs.IntVar(&f.BS, "bs", 0, "batch size: rows of the token stream (preset: paper 64, small 32, tiny 8)")
+	fs.Var(&f.MaxMemory, "max-memory", memcheck.FlagUsage)
 	fs.IntVar(&f.BPTT, "bptt", 0, "BPTT window length in tokens (preset: 70, tiny 16)")
 	fs.BoolVar(&f.NoVarBPTT, "no-var-bptt", false, "fixed windows of --bptt (fastai v2) instead of AWD-LSTM's variable lengths (bptt w.p. 0.95 else bptt/2, then N(., 5))")
 	fs.BoolVar(&f.NoScaleLR, "no-scale-lr", false, "do not scale each step's LR by seq_len/bptt (AWD-LSTM scales)")
@@ -305,7 +309,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	// ones (resume, logging, threads) are left out so that a resumed run
 	// and an uninterrupted one write the same bytes.
 	params := map[string]any{}
-	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "log", "log-every", "threads", "out", "force"}
+	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "log", "log-every", "threads", "out", "force", "max-memory"}
 	fs.VisitAll(func(fl *pflag.Flag) {
 		if !slices.Contains(operational, fl.Name) {
 			params[fl.Name] = fl.Value.String()
@@ -318,6 +322,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		Model: model, Train: tc, ScheduleName: schedName, MomsName: momsName,
 		Beta1: f.Betas[0], Beta2: f.Betas[1], Eps: f.Eps, WD: wd,
 		Out: f.Out, Checkpoint: f.Checkpoint, Log: f.Log, Quiet: f.Quiet, Params: params,
+		MaxMemory: int64(f.MaxMemory),
 		LRFind:    f.LRFind,
 		LRFindCfg: train.LRFindConfig{Start: f.LRFindStart, End: f.LRFindEnd, Iters: f.LRFindIters, StopDiv: true},
 	}

@@ -181,6 +181,16 @@ func TestLMTuneOptions(t *testing.T) {
 		}
 	}
 
+	// A model that would not fit in --max-memory: one line, exit 2, no output.
+	big := filepath.Join(f.dir, "big.arrow")
+	code, _, stderr = runStage(t, "lmtune", append([]string{"--from", f.lm, "--max-memory", "100KiB", "-o", big, f.target.TrainPath}, tiny...)...)
+	if code != 2 || !strings.Contains(stderr, "needs about") || !strings.Contains(stderr, "(or --max-memory to override)") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("--max-memory 100KiB: exit %d, %q; want exit 2 and the one-line hint", code, stderr)
+	}
+	if _, err := os.Stat(big); !os.IsNotExist(err) {
+		t.Errorf("--max-memory 100KiB: an output was written")
+	}
+
 	// Backward: the model's direction must match.
 	code, _, stderr = runStage(t, "lmtune", append([]string{"--from", f.lm, "--backward", "-o", filepath.Join(f.dir, "b.arrow"), f.target.TrainPath}, tiny...)...)
 	if code != 2 || !strings.Contains(stderr, "drop --backward") {

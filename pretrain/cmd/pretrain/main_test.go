@@ -238,6 +238,8 @@ func TestPretrainBadInputs(t *testing.T) {
 		{"bad dropout", []string{"-o", out, "--weight-p", "1.5", c.TrainPath}, "weight-p"},
 		{"batch too big", []string{"-o", out, "--bs", "100000", c.TrainPath}, "too small"},
 		{"no checkpoint", []string{"-o", out, "--resume", c.TrainPath}, "checkpoint"},
+		{"over --max-memory", []string{"-o", out, "--bs", "32", "--max-memory", "64K", c.TrainPath}, "at --bs 32 with windows of up to 41 tokens needs about"},
+		{"bad --max-memory", []string{"-o", out, "--max-memory", "lots", c.TrainPath}, "memory size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--preset", "tiny", "--quiet"}, tc.args...)
