@@ -23,6 +23,7 @@ type MemoryEstimate struct {
 	Classifier ClassifierConfig // Kind "classifier"
 	BatchSize  int
 	SeqLen     int // BPTT window (lm) or longest document (classifier)
+	EvalBS     int // classifier: evaluation batch size counted by WithEval (0: none)
 }
 
 // Total is the sum of all parts.
@@ -41,7 +42,11 @@ func (m MemoryEstimate) Reestimate(enc LMConfig, bs int) MemoryEstimate {
 			enc.VocabSize = c.Encoder.VocabSize
 		}
 		c.Encoder = enc
-		return EstimateClassifierMemory(c, bs, m.SeqLen)
+		e := EstimateClassifierMemory(c, bs, m.SeqLen)
+		if m.EvalBS > 0 {
+			e = e.WithEval(max(1, bs*m.EvalBS/max(m.BatchSize, 1)))
+		}
+		return e
 	default:
 		if enc.VocabSize == 0 {
 			enc.VocabSize = m.LM.VocabSize
@@ -177,22 +182,63 @@ func EstimateLMMemory(cfg LMConfig, bs, bptt int) MemoryEstimate {
 	}
 }
 
+// classifierWindow returns the kept region and the longest encoder window
+// of a classifier batch padded to maxDocLen.
+func classifierWindow(cfg ClassifierConfig, maxDocLen int) (tk, tw int) {
+	tk = maxDocLen
+	if cfg.MaxLen > 0 {
+		tk = min(tk, cfg.MaxLen)
+	}
+	tw = tk // longest encoder window: the kept region or a prefix chunk
+	if maxDocLen > tk {
+		tw = max(tw, min(max(cfg.BPTT, 1), maxDocLen-tk))
+	}
+	return tk, tw
+}
+
+// encoderForward counts, in float32 elements, the buffers a Forward of the
+// encoder fills over a window of t steps and batch b (what an evaluation
+// batch allocates): embedding output, gates, h, c, tanh(c), dropped outputs.
+func encoderForward(cfg LMConfig, b, t int) int64 {
+	n := int64(b) * int64(t)
+	act := n * int64(cfg.EmbSize)
+	for l := 0; l < cfg.Layers; l++ {
+		_, hh := cfg.LayerSizes(l)
+		h := int64(hh)
+		act += n*4*h + 2*(int64(t)+1)*int64(b)*h + n*h
+		if l < cfg.Layers-1 {
+			act += n * h
+		}
+	}
+	return act
+}
+
+// WithEval returns a classifier estimate that also counts evaluating
+// batches of evalBS documents on the same model (clftrain validates at
+// 2*bs): the encoder's forward buffers grow to the evaluation batch, the
+// gradient buffers stay at the training one. It returns m unchanged for an
+// LM or when evalBS is not larger than the training batch.
+func (m MemoryEstimate) WithEval(evalBS int) MemoryEstimate {
+	if m.Kind != "classifier" || evalBS <= m.BatchSize {
+		return m
+	}
+	_, tw := classifierWindow(m.Classifier, m.SeqLen)
+	ec := m.Classifier.Encoder
+	m.Activations += 4 * (encoderForward(ec, evalBS, tw) - encoderForward(ec, m.BatchSize, tw))
+	m.EvalBS = evalBS
+	return m
+}
+
 // EstimateClassifierMemory estimates the memory of training a classifier
 // with Adam (all layers unfrozen, the largest case of gradual unfreezing) on
 // batches of bs documents padded to maxDocLen tokens. BPT3C keeps the
 // encoder caches only for the kept region (at most MaxLen steps); the steps
-// before it run in BPTT chunks that reuse the same buffers.
+// before it run in BPTT chunks that reuse the same buffers. Use WithEval
+// when the same model also evaluates larger batches.
 func EstimateClassifierMemory(cfg ClassifierConfig, bs, maxDocLen int) MemoryEstimate {
 	bs, maxDocLen = max(bs, 1), max(maxDocLen, 1)
 	ec := cfg.Encoder
-	tk := maxDocLen
-	if cfg.MaxLen > 0 {
-		tk = min(tk, cfg.MaxLen)
-	}
-	tw := tk // longest encoder window: the kept region or a prefix chunk
-	if maxDocLen > tk {
-		tw = max(tw, min(max(cfg.BPTT, 1), maxDocLen-tk))
-	}
+	tk, tw := classifierWindow(cfg, maxDocLen)
 	p := lmParamCount(ec, false)
 	act, work := encoderTraining(ec, bs, tw)
 	B, e := int64(bs), int64(ec.EmbSize)

@@ -128,9 +128,21 @@ func TestClassifierMemoryEstimate(t *testing.T) {
 				t.Fatal(err)
 			}
 			measured := liveHeap() - before
+			est := EstimateClassifierMemory(cfg, tc.bs, tt)
+			checkEstimate(t, tc.name, est, measured)
+
+			// Then evaluate twice the batch (as clftrain validates).
+			etok := append(append([]int32(nil), tokens...), tokens...)
+			if _, err := c.Forward(etok, 2*tc.bs, tt, nil, false, nil); err != nil {
+				t.Fatal(err)
+			}
+			measured = liveHeap() - before
 			runtime.KeepAlive(c)
 			runtime.KeepAlive(opt)
-			checkEstimate(t, tc.name, EstimateClassifierMemory(cfg, tc.bs, tt), measured)
+			checkEstimate(t, tc.name+", then eval at 2*bs", est.WithEval(2*tc.bs), measured)
+			if r := est.WithEval(2*tc.bs).Reestimate(cfg.Encoder, 2*tc.bs); r.EvalBS != 4*tc.bs {
+				t.Errorf("Reestimate keeps the eval/train ratio: EvalBS %d, want %d", r.EvalBS, 4*tc.bs)
+			}
 		})
 	}
 }
