@@ -21,6 +21,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/clftrain"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/nn/memcheck"
 	"github.com/ulmfit-go/ulmfit/nn/train"
 )
 
@@ -70,6 +71,7 @@ type options struct {
 	bs          int
 	bptt        int
 	maxLen      int
+	maxMemory   memcheck.Size
 	beta1       float64
 	beta2       float64
 	eps         float64
@@ -112,6 +114,7 @@ func register(o *options) *pflag.FlagSet {
 	fs.Float64Var(&o.discr, "discr", 2.6, "discriminative fine-tuning factor: group g gets lr/discr^(last-g)")
 	fs.IntVar(&o.bs, "bs", 64, "batch size (documents)")
 	fs.IntVar(&o.bptt, "bptt", 70, "BPT3C chunk length (tokens)")
+	fs.Var(&o.maxMemory, "max-memory", memcheck.FlagUsage)
 	fs.IntVar(&o.maxLen, "max-len", 0, "BPT3C: pool over and backpropagate into the chunks covering each document's last N tokens (0: 20*bptt)")
 	fs.BoolVar(&o.acrossChunk, "backprop-across-chunks", false, "let gradients flow across BPT3C chunk boundaries (fastai detaches the state between chunks)")
 	fs.Float64Var(&o.beta1, "beta1", 0.7, "Adam beta1 (paper 0.7; fastai 0.9; one-cycle cycles it 0.95-0.85-0.95)")
@@ -193,7 +196,7 @@ func run(ctx context.Context, args []string) error {
 	// bytes. A file that cannot be hashed is reported where it is read.
 	params := map[string]any{}
 	fs.VisitAll(func(f *pflag.Flag) {
-		if !slices.Contains(cli.RunOnlyFlags(), f.Name) {
+		if !slices.Contains(cli.RunOnlyFlags(), f.Name) && f.Name != "max-memory" {
 			params[f.Name] = f.Value.String()
 		}
 	})
@@ -318,6 +321,24 @@ func run(ctx context.Context, args []string) error {
 		for range o.hidden {
 			cfg.HeadDropouts = append(cfg.HeadDropouts, 0.1)
 		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cli.Usage("%v", err)
+	}
+	// Fail early, with a hint, when training (and validation at 2*bs)
+	// would not fit in --max-memory (default: the available memory).
+	maxDoc := 0
+	docSets := [][]clftrain.Example{tr, va}
+	if testData != nil {
+		docSets = append(docSets, testData.Examples)
+	}
+	for _, ex := range docSets {
+		for _, d := range ex {
+			maxDoc = max(maxDoc, len(d.Tokens))
+		}
+	}
+	if err := memcheck.Check(nn.EstimateClassifierMemory(cfg, o.bs, maxDoc).WithEval(2*o.bs), int64(o.maxMemory)); err != nil {
+		return cli.BadInput(err)
 	}
 	model, err := nn.NewClassifier(cfg, be)
 	if err != nil {

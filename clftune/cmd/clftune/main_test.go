@@ -222,6 +222,8 @@ func TestBadInput(t *testing.T) {
 		{"both", []string{"--lm", f.lm, "--from-scratch", "--data", f.small}, []string{"exclude"}},
 		{"mode", []string{"--lm", f.lm, "--data", f.small, "--mode", "nope"}, []string{"unknown mode", "ulmfit"}},
 		{"weights", []string{"--lm", f.lm, "--data", f.small, "--class-weights", "1,2"}, []string{"2 class weights for 6 classes"}},
+		{"max-memory", []string{"--lm", f.lm, "--data", f.small, "--bs", "4096", "--max-memory", "2MiB"}, []string{"at --bs 4096 on documents of up to", "only 2.0 MiB allowed by --max-memory", "try --bs ", "(or --max-memory to override)"}},
+		{"max-memory size", []string{"--lm", f.lm, "--data", f.small, "--max-memory", "2 bananas"}, []string{"memory size"}},
 	} {
 		code, msg := runCmd(append(c.args, "--out", out, "--epochs", "1")...)
 		if code != 2 {
