@@ -174,15 +174,20 @@ func check(est nn.MemoryEstimate, limit int64, what string) error {
 	for _, name := range smallerPresets(enc) {
 		c, _ := nn.Preset(name)
 		c.VocabSize, c.PadID = enc.VocabSize, enc.PadID
-		if est.Reestimate(c, est.BatchSize).Total() <= limit {
+		e := est.Reestimate(c, est.BatchSize)
+		if e.Total() <= limit {
 			tries = append(tries, "--preset "+name)
+			break
+		}
+		if bs := largestBatch(e, limit); bs > 0 {
+			tries = append(tries, fmt.Sprintf("--preset %s --bs %d", name, bs))
 			break
 		}
 	}
 	if len(tries) > 0 {
 		fmt.Fprintf(&b, ": try %s", strings.Join(tries, " or "))
 	} else {
-		b.WriteString(": even --bs 1 with the smallest preset would not fit; free memory or use a smaller vocabulary")
+		b.WriteString(": even --bs 1 would not fit, also with a smaller preset; free memory or use a smaller vocabulary")
 	}
 	b.WriteString(" (or --max-memory to override)")
 	return &tooBigError{b.String()}

@@ -108,9 +108,17 @@ func TestCheck(t *testing.T) {
 
 	// Nothing fits.
 	msg = check(est, 1<<20, "available").Error()
-	if !strings.Contains(msg, "would not fit") || strings.Contains(msg, "try --bs") {
+	if !strings.Contains(msg, "even --bs 1 would not fit") || strings.Contains(msg, "try ") {
 		t.Errorf("1 MiB: %s", msg)
 	}
+
+	// Only a smaller preset at a smaller batch fits.
+	small := lmEstimate("small", 60000, 64, 95).Reestimate(lmEstimate("small", 60000, 8, 95).LM, 8)
+	msg = check(est, small.Total(), "available").Error()
+	if !strings.Contains(msg, "try --preset small --bs 8 ") {
+		t.Errorf("limit of small at --bs 8: %s", msg)
+	}
+	t.Log(msg)
 
 	// Custom sizes and the classifier.
 	enc, _ := nn.Preset("paper")
