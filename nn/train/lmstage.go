@@ -62,6 +62,11 @@ type LMStage struct {
 	Stderr   io.Writer // progress and messages (default os.Stderr)
 	Progress ProgressOptions
 	Params   map[string]any // the stage's flags, recorded in the artifact
+	// LineageIgnore lists the params left out when a checkpoint's lineage
+	// is compared with this run's (--resume, stale checkpoints): the flags
+	// that name input files (the inputs are compared by their hashes, so
+	// the same bytes under another name match) and run-only flags.
+	LineageIgnore []string
 	// OnStep is passed to the trainer (tests).
 	OnStep func(*TrainState)
 	// UpToDate, if set and not in LRFind mode, is called with the lineage
@@ -227,6 +232,7 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 	// A file that cannot be hashed is reported where it is read.
 	lineage, linErr := s.Lineage()
 	if linErr == nil && !s.LRFind && s.UpToDate != nil && s.UpToDate(lineage) {
+		s.removeStaleCheckpoints(lineage)
 		res.Skipped = true
 		return res, nil
 	}
@@ -273,6 +279,31 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		if err != nil {
 			return nil, err
 		}
+		// First what makes it another run's checkpoint (settings, then
+		// params and inputs), then whether it fits this data and memory.
+		st, err := ParseTrainState(ckpt.TrainState)
+		if err != nil {
+			return nil, &artifacts.Error{Path: s.Resume, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: err.Error()}
+		}
+		var was resumeKey
+		if err := json.Unmarshal(st.Extra, &was); err != nil || was.Stage == "" {
+			return nil, &artifacts.Error{Path: s.Resume, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt,
+				Msg: "no run settings in the training state: not a checkpoint of " + s.Name}
+		}
+		if st.Finished {
+			return nil, &artifacts.Error{Path: s.Resume, Field: artifacts.MetaTrainState, Err: artifacts.ErrWrongKind,
+				Msg: "the model of a finished run, not a checkpoint: rerun without --resume (lmtune --from fine-tunes a finished model)"}
+		}
+		if d := diffKeys(was, s.key()); len(d) > 0 {
+			return nil, badInput("%s: a checkpoint of another run: %s differ; pass the flags of the interrupted run, or rerun without --resume to start afresh",
+				s.Resume, strings.Join(d, ", "))
+		}
+		if linErr == nil {
+			if d := artifacts.LineageMismatch(ckpt.Lineage, lineage, s.LineageIgnore...); d != "" {
+				return nil, badInput("%s: a checkpoint of another run: %s; pass the flags and data of the interrupted run, or rerun without --resume to start afresh",
+					s.Resume, d)
+			}
+		}
 		cfg, err := LMConfigOf(ckpt, s.Resume)
 		if err != nil {
 			return nil, err
@@ -285,18 +316,6 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		}
 		if lm, err = nn.NewLM(cfg, be); err != nil {
 			return nil, err
-		}
-		st, err := ParseTrainState(ckpt.TrainState)
-		if err != nil {
-			return nil, &artifacts.Error{Path: s.Resume, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: err.Error()}
-		}
-		var was resumeKey
-		if err := json.Unmarshal(st.Extra, &was); err != nil || was.Stage == "" {
-			return nil, &artifacts.Error{Path: s.Resume, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt,
-				Msg: "no run settings in the training state: not a checkpoint of " + s.Name}
-		}
-		if d := diffKeys(was, s.key()); len(d) > 0 {
-			return nil, badInput("%s: resume with the flags of the interrupted run: %s differ", s.Resume, strings.Join(d, ", "))
 		}
 		res.Resumed = true
 	case s.From != "":
@@ -442,6 +461,51 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		prog.Printf("note: could not remove the checkpoint %s: %v", s.CheckpointPath(), err)
 	}
 	return res, nil
+}
+
+// removeStaleCheckpoints removes the checkpoint of a run whose output is
+// already complete and current (a run killed between writing Out and
+// removing its checkpoint leaves both), and says so. Only a checkpoint of
+// this very run (same settings, params and inputs as lin) is removed;
+// anything else is left alone.
+func (s *LMStage) removeStaleCheckpoints(lin artifacts.Lineage) {
+	paths := []string{s.CheckpointPath()}
+	if s.Resume != "" && s.Resume != paths[0] {
+		paths = append(paths, s.Resume)
+	}
+	for _, p := range paths {
+		if !s.isOwnCheckpoint(p, lin) {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			if !s.Quiet {
+				fmt.Fprintf(s.Stderr, "%s: note: could not remove the stale checkpoint %s: %v\n", s.Name, p, err)
+			}
+			continue
+		}
+		if !s.Quiet {
+			fmt.Fprintf(s.Stderr, "%s: %s is complete; removed the stale checkpoint %s\n", s.Name, s.Out, p)
+		}
+	}
+}
+
+// isOwnCheckpoint reports whether path is a checkpoint of this stage's run:
+// an unfinished training state with this stage's settings and lineage lin.
+// Only the schema metadata is read.
+func (s *LMStage) isOwnCheckpoint(path string, lin artifacts.Lineage) bool {
+	in, err := artifacts.Stat(path)
+	if err != nil || in.Metadata[artifacts.MetaTrainState] == "" {
+		return false
+	}
+	st, err := ParseTrainState(json.RawMessage(in.Metadata[artifacts.MetaTrainState]))
+	if err != nil || st.Finished || st.Stage != s.Name {
+		return false // a finished run's artifact is no checkpoint
+	}
+	var was resumeKey
+	if json.Unmarshal(st.Extra, &was) != nil || len(diffKeys(was, s.key())) > 0 {
+		return false
+	}
+	return artifacts.LineageMismatch(in.Lineage, lin, s.LineageIgnore...) == ""
 }
 
 // padID returns the id of xxpad in v, or -1.

@@ -322,9 +322,11 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		Model: model, Train: tc, ScheduleName: schedName, MomsName: momsName,
 		Beta1: f.Betas[0], Beta2: f.Betas[1], Eps: f.Eps, WD: wd,
 		Out: f.Out, Checkpoint: f.Checkpoint, Log: f.Log, Quiet: f.Quiet, Params: params,
-		MaxMemory: int64(f.MaxMemory),
-		LRFind:    f.LRFind,
-		LRFindCfg: train.LRFindConfig{Start: f.LRFindStart, End: f.LRFindEnd, Iters: f.LRFindIters, StopDiv: true},
+		// Files are compared by their hashes (Lineage's inputs), not names.
+		LineageIgnore: append(cli.RunOnlyFlags(), "valid", "from"),
+		MaxMemory:     int64(f.MaxMemory),
+		LRFind:        f.LRFind,
+		LRFindCfg:     train.LRFindConfig{Start: f.LRFindStart, End: f.LRFindEnd, Iters: f.LRFindIters, StopDiv: true},
 	}
 	switch f.Resume {
 	case "":

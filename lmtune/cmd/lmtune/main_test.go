@@ -224,3 +224,66 @@ func TestLMTuneBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestLMTuneResumeOtherFrom: --resume refuses a checkpoint of a run that
+// started from another --from model (exit 2, one line naming the
+// checkpoint and the model, the checkpoint left as it was), and accepts the
+// same model under another name.
+func TestLMTuneResumeOtherFrom(t *testing.T) {
+	f := setup(t)
+	out := filepath.Join(f.dir, "ft.arrow")
+	args := append([]string{"--epochs", "1", "--quiet", "-o", out, f.target.TrainPath}, tiny...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr bytes.Buffer
+	o := lmcli.Options{Stdout: &stderr, Stderr: &stderr, Backend: cpu.New(1), OnStep: func(st *train.TrainState) {
+		if st.Step == 2 {
+			cancel()
+		}
+	}}
+	if code := cli.Run(ctx, "lmtune", append([]string{"--from", f.lm}, args...), &stderr, func(ctx context.Context, a []string) error {
+		return runWith(ctx, a, o)
+	}); code != 1 {
+		t.Fatalf("interrupted run: exit %d: %s", code, stderr.String())
+	}
+	ck := out + ".ckpt"
+	ckBytes, err := os.ReadFile(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another model: the same one with one weight changed.
+	m, err := artifacts.ReadModel(f.lm, artifacts.KindLM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Tensors[0].Data[0] += 0.5
+	other := filepath.Join(f.dir, "other.arrow")
+	if err := artifacts.WriteModel(other, m); err != nil {
+		t.Fatal(err)
+	}
+	code, _, msg := runStage(t, "lmtune", append([]string{"--from", other, "--resume"}, args...)...)
+	if code != 2 || !strings.Contains(msg, ck+": a checkpoint of another run: input 2: "+f.lm) || !strings.Contains(msg, "was given as "+other) ||
+		strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+		t.Errorf("resume from another --from: exit %d, %q; want exit 2 and one line naming %s and %s", code, msg, ck, other)
+	}
+	if b, _ := os.ReadFile(ck); !bytes.Equal(b, ckBytes) {
+		t.Error("a refused resume changed the checkpoint")
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused resume wrote the output")
+	}
+
+	// The same model under another name is the same input.
+	same := filepath.Join(f.dir, "same.arrow")
+	b, err := os.ReadFile(f.lm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(same, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, msg := runStage(t, "lmtune", append([]string{"--from", same, "--resume"}, args...)...); code != 0 {
+		t.Errorf("resume with the same --from under another name: exit %d, %q", code, msg)
+	}
+}

@@ -166,6 +166,25 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "lr (checkpoint 0.03, now 0.02)") {
 		t.Errorf("resume with another --lr: exit %d, stderr %q", code, stderr)
 	}
+	// So is resuming on other training data (the flags are the same; the
+	// input hashes are not), and the checkpoint is left as it was.
+	ckBytes, err := os.ReadFile(out + ".ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := append([]string{"--epochs", "2", "--valid", c.ValidPath, c.ValidPath}, tinyFlags...)
+	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(other, "-o", out, "--resume")...)
+	if want := out + ".ckpt: a checkpoint of another run: input 1: " + c.TrainPath + " (sha256 "; code != 2 ||
+		!strings.Contains(stderr, want) || !strings.Contains(stderr, "was given as "+c.ValidPath) ||
+		!strings.Contains(stderr, "rerun without --resume") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("resume on other data: exit %d, stderr %q, want %q...", code, stderr, want)
+	}
+	if b, _ := os.ReadFile(out + ".ckpt"); !bytes.Equal(b, ckBytes) {
+		t.Errorf("a refused resume changed the checkpoint")
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused resume wrote %s", out)
+	}
 	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(base, "-o", out, "--resume")...)
 	if code != 0 {
 		t.Fatalf("resumed run: exit %d: %s", code, stderr)
@@ -176,6 +195,54 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("the resumed run's artifact differs from the uninterrupted run's")
+	}
+	if _, err := os.Stat(out + ".ckpt"); err == nil {
+		t.Errorf("checkpoint left after the resumed run finished")
+	}
+
+	// A kill between the final rename and the checkpoint's removal leaves
+	// both: the rerun finds the output up to date and removes the
+	// checkpoint of its own run, saying so.
+	if err := os.WriteFile(out+".ckpt", ckBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loud := append(base[:len(base):len(base)], "--quiet=false", "-o", out)
+	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(loud, "--resume")...)
+	if msg := "pretrain: " + out + " is complete; removed the stale checkpoint " + out + ".ckpt\n"; code != 0 || !strings.HasSuffix(stderr, msg) {
+		t.Errorf("rerun over a stale checkpoint: exit %d, stderr %q, want it to end with %q", code, stderr, msg)
+	}
+	if _, err := os.Stat(out + ".ckpt"); err == nil {
+		t.Errorf("the stale checkpoint was not removed")
+	}
+
+	// Another run's checkpoint (--seed 4), or an artifact that is no
+	// checkpoint, next to an up-to-date output is left alone.
+	seed4 := filepath.Join(dir, "seed4.arrow")
+	ctx4, cancel4 := context.WithCancel(context.Background())
+	defer cancel4()
+	code, _, stderr = runCmd(t, ctx4, lmcli.Options{OnStep: func(st *train.TrainState) {
+		if st.Step == 2 {
+			cancel4()
+		}
+	}}, append(base, "--seed", "4", "-o", seed4)...)
+	if code != 1 {
+		t.Fatalf("interrupted seed-4 run: exit %d, stderr %q", code, stderr)
+	}
+	for _, foreign := range []string{seed4 + ".ckpt", full} {
+		b, err := os.ReadFile(foreign)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(out+".ckpt", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, loud...)
+		if code != 0 || strings.Contains(stderr, "removed") || !strings.Contains(stderr, "up to date") {
+			t.Errorf("%s next to an up-to-date output: exit %d, stderr %q", foreign, code, stderr)
+		}
+		if got, _ := os.ReadFile(out + ".ckpt"); !bytes.Equal(got, b) {
+			t.Errorf("%s next to an up-to-date output was changed or removed", foreign)
+		}
 	}
 }
 
