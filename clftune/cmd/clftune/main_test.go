@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -377,7 +378,7 @@ func TestResume(t *testing.T) {
 	}
 	quiet := slices.DeleteFunc(slices.Clone(resume), func(a string) bool { return a == "-q" })
 	var code int
-	msg := captureStderr(t, func() { code, _ = runCmd(quiet...) })
+	msg := clitest.CaptureStderr(t, func() { code, _ = runCmd(quiet...) })
 	if code != 0 || !strings.Contains(msg, "removed the stale checkpoint "+ck) {
 		t.Fatalf("rerun: exit %d: %q", code, msg)
 	}

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestUpToDate: a second identical run prints "up to date" and does no
@@ -18,25 +18,25 @@ func TestUpToDate(t *testing.T) {
 	if code, msg := runCmd(append(args, "-q")...); code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
-	before := ageFile(t, out)
+	before := clitest.AgeFile(t, out)
 	log := filepath.Join(dir, "second.jsonl")
 	var code int
 	var msg string
-	stderr := captureStderr(t, func() { code, msg = runCmd(append(args, "--log", log, "--checkpoint-every", "1m")...) })
+	stderr := clitest.CaptureStderr(t, func() { code, msg = runCmd(append(args, "--log", log, "--checkpoint-every", "1m")...) })
 	if code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, msg)
 	}
 	if want := "clftune: " + out + " is up to date (same inputs, same params); nothing to do (--force to redo)\n"; stderr != want {
 		t.Errorf("second run said %q, want %q", stderr, want)
 	}
-	checkSkipped(t, out, before)
+	clitest.CheckSkipped(t, out, before)
 	if _, err := os.Stat(log); err == nil {
 		t.Error("the up-to-date run wrote a metrics log")
 	}
 
 	// One training flag changed: trains again and says why.
-	before = ageFile(t, out)
-	stderr = captureStderr(t, func() { code, msg = runCmd(append(args, "--seed", "4", "-q")...) })
+	before = clitest.AgeFile(t, out)
+	stderr = clitest.CaptureStderr(t, func() { code, msg = runCmd(append(args, "--seed", "4", "-q")...) })
 	if code != 0 {
 		t.Fatalf("changed seed: exit %d: %s", code, msg)
 	}
@@ -48,7 +48,7 @@ func TestUpToDate(t *testing.T) {
 		t.Error("changed seed: output not rewritten")
 	}
 	// --force redoes an up-to-date output.
-	before = ageFile(t, out)
+	before = clitest.AgeFile(t, out)
 	if code, msg := runCmd(append(args, "--seed", "4", "-q", "--force")...); code != 0 {
 		t.Fatalf("--force: exit %d: %s", code, msg)
 	}
@@ -56,60 +56,8 @@ func TestUpToDate(t *testing.T) {
 		t.Error("--force: output not rewritten")
 	}
 	// Not quiet: a changed flag is named.
-	stderr = captureStderr(t, func() { code, msg = runCmd(append(args, "--epochs", "2", "--seed", "4")...) })
+	stderr = clitest.CaptureStderr(t, func() { code, msg = runCmd(append(args, "--epochs", "2", "--seed", "4")...) })
 	if code != 0 || !strings.Contains(stderr, `out of date (params differ: epochs "1" -> "2")`) {
 		t.Errorf("changed epochs: exit %d %s, stderr %q", code, msg, stderr)
-	}
-}
-
-// captureStderr runs f with os.Stderr sent to a file and returns what was
-// written there (stages print progress and the up-to-date line to
-// os.Stderr, not to cli.Run's writer).
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	tmp, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	old := os.Stderr
-	os.Stderr = tmp
-	defer func() { os.Stderr = old }()
-	f()
-	b, err := os.ReadFile(tmp.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// ageFile sets path's modification time an hour back and returns its
-// FileInfo.
-func ageFile(t *testing.T, path string) os.FileInfo {
-	t.Helper()
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(path, old, old); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-// checkSkipped fails unless path is the same file (not rewritten) and its
-// modification time is now.
-func checkSkipped(t *testing.T, path string, before os.FileInfo) {
-	t.Helper()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !os.SameFile(before, st) {
-		t.Errorf("%s was rewritten by an up-to-date run", path)
-	}
-	if time.Since(st.ModTime()) > time.Minute {
-		t.Errorf("%s: modification time not set to now", path)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
 	"math"
 	"os"
 	"path/filepath"
@@ -121,7 +122,7 @@ func TestEnsemble(t *testing.T) {
 		t.Error("two runs gave different bytes")
 	}
 	// The summary line (without -q) ends with the peak RSS.
-	say := captureStderr(t, func() { code, _ = runCmd(a, b, "--out", filepath.Join(dir, "ens3.arrow")) })
+	say := clitest.CaptureStderr(t, func() { code, _ = runCmd(a, b, "--out", filepath.Join(dir, "ens3.arrow")) })
 	if code != 0 || !regexp.MustCompile(`^ensemble: 2 inputs, 4 rows -> .*ensemble error 0\.00%, peak RSS \d+ MiB\n$`).MatchString(say) {
 		t.Errorf("summary: exit %d, %q", code, say)
 	}

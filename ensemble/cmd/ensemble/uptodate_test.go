@@ -1,11 +1,11 @@
 package main
 
 import (
+	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 )
@@ -25,19 +25,19 @@ func TestUpToDate(t *testing.T) {
 	if code, msg := runCmd(a, b, "--out", out, "-q"); code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
-	before, beforeMet := ageFile(t, out), ageFile(t, met)
+	before, beforeMet := clitest.AgeFile(t, out), clitest.AgeFile(t, met)
 	var code int
-	stderr := captureStderr(t, func() { code, _ = runCmd(a, b, "--out", out) })
+	stderr := clitest.CaptureStderr(t, func() { code, _ = runCmd(a, b, "--out", out) })
 	if want := "ensemble: " + out + " is up to date (same inputs, same params); nothing to do (--force to redo)\n"; code != 0 || stderr != want {
 		t.Errorf("second run: exit %d, said %q, want %q", code, stderr, want)
 	}
-	checkSkipped(t, out, before)
-	checkSkipped(t, met, beforeMet)
+	clitest.CheckSkipped(t, out, before)
+	clitest.CheckSkipped(t, met, beforeMet)
 
 	redo := func(what, reason string, args ...string) {
 		t.Helper()
-		before := ageFile(t, out)
-		stderr := captureStderr(t, func() { code, _ = runCmd(append(args, "--out", out)...) })
+		before := clitest.AgeFile(t, out)
+		stderr := clitest.CaptureStderr(t, func() { code, _ = runCmd(append(args, "--out", out)...) })
 		if code != 0 || !strings.Contains(stderr, reason) || !strings.Contains(stderr, "ensemble: 2 inputs") {
 			t.Errorf("%s: exit %d, said %q, want %q", what, code, stderr, reason)
 		}
@@ -54,56 +54,4 @@ func TestUpToDate(t *testing.T) {
 	}
 	redo("metrics removed", met+" is missing", a, b)
 	redo("--force", "", a, b, "--force")
-}
-
-// captureStderr runs f with os.Stderr sent to a file and returns what was
-// written there (stages print progress and the up-to-date line to
-// os.Stderr, not to cli.Run's writer).
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	tmp, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tmp.Close()
-	old := os.Stderr
-	os.Stderr = tmp
-	defer func() { os.Stderr = old }()
-	f()
-	b, err := os.ReadFile(tmp.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// ageFile sets path's modification time an hour back and returns its
-// FileInfo.
-func ageFile(t *testing.T, path string) os.FileInfo {
-	t.Helper()
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(path, old, old); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-// checkSkipped fails unless path is the same file (not rewritten) and its
-// modification time is now.
-func checkSkipped(t *testing.T, path string, before os.FileInfo) {
-	t.Helper()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !os.SameFile(before, st) {
-		t.Errorf("%s was rewritten by an up-to-date run", path)
-	}
-	if time.Since(st.ModTime()) > time.Minute {
-		t.Errorf("%s: modification time not set to now", path)
-	}
 }

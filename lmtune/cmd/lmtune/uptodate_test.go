@@ -1,11 +1,11 @@
 package main
 
 import (
+	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ulmfit-go/ulmfit/pretrain/lmcli/lmtest"
 )
@@ -19,16 +19,16 @@ func TestUpToDate(t *testing.T) {
 	if code, _, stderr := runStage(t, "lmtune", append(args, "-q")...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	before := ageFile(t, out)
+	before := clitest.AgeFile(t, out)
 	code, stdout, stderr := runStage(t, "lmtune", append(args, "--threads", "1")...)
 	if want := "lmtune: " + out + " is up to date (same inputs, same params); nothing to do (--force to redo)\n"; code != 0 || stderr != want || stdout != "" {
 		t.Errorf("second run: exit %d, stdout %q, stderr %q, want %q", code, stdout, stderr, want)
 	}
-	checkSkipped(t, out, before)
+	clitest.CheckSkipped(t, out, before)
 
 	redo := func(what, reason string, args ...string) {
 		t.Helper()
-		before := ageFile(t, out)
+		before := clitest.AgeFile(t, out)
 		code, stdout, stderr := runStage(t, "lmtune", args...)
 		if code != 0 || !strings.Contains(stderr, reason) || !strings.Contains(stdout, "lmtune: wrote "+out) {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q, want %q", what, code, stdout, stderr, reason)
@@ -41,35 +41,4 @@ func TestUpToDate(t *testing.T) {
 	qs := lmtest.TREC(t, 2200)
 	lmtest.WriteTokens(t, f.unlabeled, f.target.Vocab, lmtest.IDs(qs[2100:], f.target.Vocab))
 	redo("changed input", "out of date (input 2 changed (unlabeled.arrow))", append(args, "--lr", "0.02")...)
-}
-
-// ageFile sets path's modification time an hour back and returns its
-// FileInfo.
-func ageFile(t *testing.T, path string) os.FileInfo {
-	t.Helper()
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(path, old, old); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-// checkSkipped fails unless path is the same file (not rewritten) and its
-// modification time is now.
-func checkSkipped(t *testing.T, path string, before os.FileInfo) {
-	t.Helper()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !os.SameFile(before, st) {
-		t.Errorf("%s was rewritten by an up-to-date run", path)
-	}
-	if time.Since(st.ModTime()) > time.Minute {
-		t.Errorf("%s: modification time not set to now", path)
-	}
 }

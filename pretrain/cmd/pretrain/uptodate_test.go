@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ulmfit-go/ulmfit/pretrain/lmcli"
 )
@@ -22,20 +22,20 @@ func TestUpToDate(t *testing.T) {
 	if code, _, stderr := runCmd(t, ctx, lmcli.Options{}, args...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	before := ageFile(t, out)
+	before := clitest.AgeFile(t, out)
 	log := filepath.Join(dir, "second.jsonl")
 	again := append(args[:len(args)-1:len(args)-1], "--log", log, "--threads", "2", "--checkpoint-every", "1") // not quiet
 	code, stdout, stderr := runCmd(t, ctx, lmcli.Options{}, again...)
 	if want := "pretrain: " + out + " is up to date (same inputs, same params); nothing to do (--force to redo)\n"; code != 0 || stderr != want || stdout != "" {
 		t.Errorf("second run: exit %d, stdout %q, stderr %q, want %q", code, stdout, stderr, want)
 	}
-	checkSkipped(t, out, before)
+	clitest.CheckSkipped(t, out, before)
 	if _, err := os.Stat(log); err == nil {
 		t.Error("the up-to-date run wrote a metrics log")
 	}
 
 	// One training flag changed: trains again and says why.
-	before = ageFile(t, out)
+	before = clitest.AgeFile(t, out)
 	code, stdout, stderr = runCmd(t, ctx, lmcli.Options{}, append(again, "--seed", "4")...)
 	if code != 0 || !strings.Contains(stderr, `out of date (params differ: seed "3" -> "4")`) || !strings.Contains(stdout, "pretrain: wrote "+out) {
 		t.Errorf("changed seed: exit %d, stdout %q, stderr %q", code, stdout, stderr)
@@ -44,42 +44,11 @@ func TestUpToDate(t *testing.T) {
 		t.Error("changed seed: output not rewritten")
 	}
 	// --force trains again.
-	before = ageFile(t, out)
+	before = clitest.AgeFile(t, out)
 	if code, _, stderr := runCmd(t, ctx, lmcli.Options{}, append(args, "--seed", "4", "--force")...); code != 0 || stderr != "" {
 		t.Errorf("--force: exit %d, stderr %q", code, stderr)
 	}
 	if st, _ := os.Stat(out); os.SameFile(before, st) {
 		t.Error("--force: output not rewritten")
-	}
-}
-
-// ageFile sets path's modification time an hour back and returns its
-// FileInfo.
-func ageFile(t *testing.T, path string) os.FileInfo {
-	t.Helper()
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(path, old, old); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-// checkSkipped fails unless path is the same file (not rewritten) and its
-// modification time is now.
-func checkSkipped(t *testing.T, path string, before os.FileInfo) {
-	t.Helper()
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !os.SameFile(before, st) {
-		t.Errorf("%s was rewritten by an up-to-date run", path)
-	}
-	if time.Since(st.ModTime()) > time.Minute {
-		t.Errorf("%s: modification time not set to now", path)
 	}
 }
