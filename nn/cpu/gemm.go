@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -21,6 +22,9 @@ const (
 	gemmLibThreads
 	// gemmGonum uses gonum's pure-Go Sgemm (which parallelises itself).
 	gemmGonum
+	// gemmNative splits C like gemmSplit but computes each block with the
+	// backend's own AVX-512 GEMM (sgemm_avx512.h) instead of OpenBLAS.
+	gemmNative
 )
 
 func (m gemmMode) String() string {
@@ -29,6 +33,8 @@ func (m gemmMode) String() string {
 		return "split"
 	case gemmLibThreads:
 		return "openblas-threads"
+	case gemmNative:
+		return "native"
 	default:
 		return "gonum"
 	}
@@ -41,14 +47,30 @@ type gemmEngine struct {
 	pool *pool
 	args []sgemmArgs // one per pool part
 	job  gemmJob
+
+	// The native GEMM's packing workspace, one per pool part, and a spare
+	// for products run outside the pool (see gemm).
+	k       kern
+	work    [][]float32
+	spareMu sync.Mutex
+	spare   []float32
 }
 
-func newGemmEngine(lib *openBLAS, p *pool, mode gemmMode) *gemmEngine {
-	if lib == nil {
+// newGemmEngine returns the engine for mode. lib may be nil for gemmNative
+// and gemmGonum; k must be an AVX-512 kern for gemmNative.
+func newGemmEngine(lib *openBLAS, p *pool, mode gemmMode, k kern) *gemmEngine {
+	if lib == nil && mode != gemmNative {
 		mode = gemmGonum
 	}
-	g := &gemmEngine{mode: mode, lib: lib, pool: p, args: make([]sgemmArgs, p.threads)}
+	g := &gemmEngine{mode: mode, lib: lib, pool: p, args: make([]sgemmArgs, p.threads), k: k}
 	g.job.g = g
+	if mode == gemmNative {
+		g.work = make([][]float32, p.threads)
+		for i := range g.work {
+			g.work[i] = make([]float32, sgemmWork)
+		}
+		g.spare = make([]float32, sgemmWork)
+	}
 	switch mode {
 	case gemmSplit:
 		lib.setNumThreads(1)
@@ -92,7 +114,39 @@ func (j *gemmJob) run(part, lo, hi int) {
 		c = c[lo:]
 		n = hi - lo
 	}
-	j.g.lib.call(&j.g.args[part], j.tA, j.tB, m, n, j.k, j.alpha, a, j.lda, b, j.ldb, j.beta, c, j.ldc)
+	j.g.block(part, j.tA, j.tB, m, n, j.k, j.alpha, a, j.lda, b, j.ldb, j.beta, c, j.ldc)
+}
+
+// block computes one product (or one part of a split one) on the calling
+// goroutine with part's private arguments and workspace.
+func (g *gemmEngine) block(part int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if g.mode == gemmNative {
+		if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, g.work[part]) {
+			panic("cpu.Gemm: native GEMM selected without AVX-512 kernels")
+		}
+		return
+	}
+	g.lib.call(&g.args[part], tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// serial computes a product outside the pool (nested in a parallel section or
+// concurrent with another op) with arguments and workspace of its own.
+func (g *gemmEngine) serial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if g.mode != gemmNative {
+		g.lib.call(new(sgemmArgs), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	work := g.spare
+	if g.spareMu.TryLock() {
+		defer g.spareMu.Unlock()
+	} else {
+		work = make([]float32, sgemmWork) // a third concurrent caller: rare
+	}
+	if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work) {
+		panic("cpu.Gemm: native GEMM selected without AVX-512 kernels")
+	}
 }
 
 // checkGemm panics with a clear message when the buffers cannot hold the
@@ -154,7 +208,7 @@ func (g *gemmEngine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, 
 		if !g.pool.acquire() {
 			// Nested in a parallel section or concurrent with another
 			// op: run single-threaded with private arguments.
-			g.lib.call(new(sgemmArgs), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			g.serial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 			return
 		}
 		parts := 1
@@ -163,11 +217,11 @@ func (g *gemmEngine) gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, 
 		if byRows {
 			size, align = m, 8
 		}
-		if g.mode == gemmSplit {
+		if g.mode != gemmLibThreads {
 			parts = g.pool.parts(size, 2*m*n*k/size/64)
 		}
 		if parts <= 1 {
-			g.lib.call(&g.args[0], tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			g.block(0, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		} else {
 			// Split the longer side of C; blocks are a multiple of 16
 			// columns (64 bytes) or 8 rows so the kernels' panels stay whole.

@@ -42,7 +42,7 @@ func randSlice(r *rand.Rand, n int) []float32 {
 // -bench 'Gemm/openblas/'.
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, bl := range []string{"openblas", "openblas-threads", "gonum"} {
+	for _, bl := range []string{"native", "openblas", "openblas-threads", "gonum"} {
 		for _, threads := range []int{1, 2} {
 			be, err := NewWithOptions(Options{Threads: threads, BLAS: bl})
 			if err != nil {

@@ -8,12 +8,18 @@ import (
 	"testing"
 )
 
-// gemmBackends returns backends for every GEMM path available here (split
-// OpenBLAS, OpenBLAS's own threads, gonum) with 1 and 2 threads.
+// gemmBackends returns backends for every GEMM path available here (the
+// native AVX-512 GEMM, split OpenBLAS, OpenBLAS's own threads, gonum) with 1
+// and 2 threads.
 func gemmBackends(t testing.TB) []*Backend {
 	t.Helper()
 	var out []*Backend
 	blases := []string{"gonum"}
+	if kernelsCompiled && bestISA() == isaAVX512 {
+		blases = append(blases, "native")
+	} else {
+		t.Logf("no AVX-512 here: the native GEMM is not tested")
+	}
 	if _, err := loadOpenBLAS(); err == nil {
 		blases = append(blases, "openblas", "openblas-threads")
 	} else {
@@ -34,7 +40,11 @@ func gemmBackends(t testing.TB) []*Backend {
 
 func TestGemm(t *testing.T) {
 	type shape struct{ m, n, k int }
-	shapes := []shape{{1, 1, 1}, {3, 5, 7}, {17, 1, 33}, {1, 19, 4}, {67, 301, 129}, {301, 67, 129}, {5, 4, 0}}
+	// The native GEMM blocks k by 256 and the packed side by 512 columns,
+	// in tiles of 12 x 32: the larger shapes cross each of those edges in
+	// both of its orientations.
+	shapes := []shape{{1, 1, 1}, {3, 5, 7}, {17, 1, 33}, {1, 19, 4}, {67, 301, 129}, {301, 67, 129}, {5, 4, 0},
+		{13, 33, 257}, {29, 700, 300}, {530, 45, 520}, {600, 611, 40}}
 	nan := float32(math.NaN())
 	for _, b := range gemmBackends(t) {
 		for _, s := range shapes {
@@ -93,7 +103,7 @@ func TestGemmFallbackSelection(t *testing.T) {
 	if b.gemm.mode != gemmGonum || !strings.HasPrefix(b.Name(), "cpu(gonum, 2 threads, ") {
 		t.Fatalf("ULMFIT_BLAS=gonum gave %s (mode %v)", b.Name(), b.gemm.mode)
 	}
-	t.Setenv("ULMFIT_BLAS", "")
+	t.Setenv("ULMFIT_BLAS", "openblas")
 	t.Setenv("ULMFIT_OPENBLAS", "/nonexistent/libopenblas.so.0")
 	b2 := New(1).(*Backend)
 	defer b2.Close()
@@ -108,6 +118,23 @@ func TestGemmFallbackSelection(t *testing.T) {
 	}
 	if _, err := NewWithOptions(Options{BLAS: "openblas"}); err == nil {
 		t.Error("explicit openblas without a library did not fail")
+	}
+	if kernelsCompiled && bestISA() == isaAVX512 {
+		t.Setenv("ULMFIT_BLAS", "")
+		b3 := New(1).(*Backend)
+		if b3.gemm.mode != gemmNative || !strings.HasPrefix(b3.Name(), "cpu(native avx512 gemm, 1 threads, avx512)") {
+			t.Errorf("default on AVX-512: %s (mode %v)", b3.Name(), b3.gemm.mode)
+		}
+		b3.Close()
+		t.Setenv("ULMFIT_ISA", "avx2")
+		b4 := New(1).(*Backend)
+		if b4.gemm.mode == gemmNative {
+			t.Errorf("ULMFIT_ISA=avx2 still chose the native AVX-512 GEMM")
+		}
+		b4.Close()
+		if _, err := NewWithOptions(Options{BLAS: "native", ISA: "avx2"}); err == nil {
+			t.Error("explicit native GEMM without AVX-512 kernels accepted")
+		}
 	}
 	if _, err := NewWithOptions(Options{BLAS: "mkl"}); err == nil {
 		t.Error("unknown BLAS accepted")

@@ -3,6 +3,7 @@
 // (the compiler's baseline: SSE2 on amd64, NEON on arm64), 1 AVX2+FMA,
 // 2 AVX-512 (F, VL, DQ, BW) + FMA.
 #include <string.h>
+#include <stdint.h>
 
 
 #if defined(__x86_64__)
@@ -37,6 +38,7 @@
 #undef VW
 #undef SFX
 #undef VSQRT
+#include "sgemm_avx512.h"
 #pragma GCC pop_options
 
 static int ulm_best_isa(void) {
@@ -101,3 +103,21 @@ static void ulm_emb_bwd(int isa, long rows, long cols, long e, const int *ids, c
                         float *dw) {
 	DISPATCH(isa, emb_bwd, (rows, cols, e, ids, rs, dout, dw))
 }
+
+// ulm_native_sgemm runs the AVX-512 GEMM (sgemm_avx512.h) and returns 1, or returns
+// 0 when isa has no such kernel (the caller then uses its BLAS).
+static int ulm_native_sgemm(int isa, int tA, int tB, long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *b, long ldb, float beta, float *c, long ldc, float *work) {
+#if defined(__x86_64__)
+	if (isa == 2) {
+		sg_sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		return 1;
+	}
+#endif
+	return 0;
+}
+#if defined(__x86_64__)
+static long ulm_native_sgemm_work(void) { return SG_WORK; }
+#else
+static long ulm_native_sgemm_work(void) { return 0; }
+#endif

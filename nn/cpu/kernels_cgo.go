@@ -87,3 +87,21 @@ func (k kern) embFwd(rows, cols, e int, w []float32, ids []int32, rs, out []floa
 func (k kern) embBwd(rows, cols, e int, ids []int32, rs, dout, dw []float32) {
 	C.ulm_emb_bwd(k.isa, C.long(rows), C.long(cols), C.long(e), ip(ids), fp(rs), fp(dout), fp(dw))
 }
+
+// sgemmWork is the workspace (floats) one sgemm call needs.
+var sgemmWork = int(C.ulm_native_sgemm_work())
+
+// sgemm runs the backend's own GEMM (sgemm_avx512.h) for isaAVX512 and
+// reports whether it did; m, n, k > 0 and the buffers checked by the caller.
+func (k kern) sgemm(tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
+	beta float32, c []float32, ldc int, work []float32) bool {
+	return C.ulm_native_sgemm(k.isa, cbool(tA), cbool(tB), C.long(m), C.long(n), C.long(kk), C.float(alpha), fp(a), C.long(lda),
+		fp(b), C.long(ldb), C.float(beta), fp(c), C.long(ldc), fp(work)) != 0
+}
+
+func cbool(v bool) C.int {
+	if v {
+		return 1
+	}
+	return 0
+}
