@@ -435,7 +435,13 @@ func (m *LM) Forward(tokens, targets []int32, b, t int, train bool, rng *RNG) (L
 			be.Fill(m.dB, 0)
 		}
 	}
-	chunk := max(1, min(n, (1<<22)/v))
+	// About 16 MiB of logits per chunk, in whole multiples of 32 rows (the
+	// CPU GEMM's tile width) once a chunk has more than 32.
+	chunk := (1 << 22) / v
+	if chunk > 32 {
+		chunk -= chunk % 32
+	}
+	chunk = max(1, min(n, chunk))
 	m.logits = grow(m.logits, chunk*v)
 	var lossSum float64
 	for r0 := 0; r0 < n; r0 += chunk {
