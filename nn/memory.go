@@ -153,7 +153,8 @@ func encoderTraining(cfg LMConfig, b, t int) (act, work int64) {
 // EstimateLMMemory estimates the memory of training an LM with Adam on
 // windows of bs rows by bptt steps (pass the longest window: with variable
 // BPTT, bptt + 25). The decoder and softmax are fused in row chunks of at
-// most 4Mi logits, so the full [bptt*bs, V] logits are not counted.
+// most 8Mi logits (decoderChunk), so the full [bptt*bs, V] logits are not
+// counted.
 func EstimateLMMemory(cfg LMConfig, bs, bptt int) MemoryEstimate {
 	bs, bptt = max(bs, 1), max(bptt, 1)
 	p := lmParamCount(cfg, true)
@@ -164,7 +165,7 @@ func EstimateLMMemory(cfg LMConfig, bs, bptt int) MemoryEstimate {
 	if bptt > 1 {
 		act += (n - int64(bs)) * e // TAR differences
 	}
-	chunk := max(1, min(n, (1<<22)/max(v, 1)))
+	chunk := int64(decoderChunk(int(n), int(v)))
 	work += chunk * v // logits / softmax gradient of one row chunk
 	work += v * e     // decoder weight gradient of one window
 	if cfg.DecoderBias {

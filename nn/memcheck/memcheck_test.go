@@ -96,14 +96,19 @@ func TestCheck(t *testing.T) {
 	if strings.Contains(msg, "\n") {
 		t.Errorf("message is not one line: %q", msg)
 	}
-	// The suggested batch size really fits, and 8 more does not.
+	// The suggested batch size really fits, and the next one it could have
+	// suggested does not: 8 more from 8 up (multiples of 8), else 1 more.
 	m := regexp.MustCompile(`try --bs (\d+)`).FindStringSubmatch(msg)
 	if m == nil {
 		t.Fatalf("no --bs suggestion: %s", msg)
 	}
 	bs, _ := strconv.Atoi(m[1])
-	if bs%8 != 0 || est.Reestimate(est.LM, bs).Total() > 1<<30 || est.Reestimate(est.LM, bs+8).Total() <= 1<<30 {
-		t.Errorf("suggested --bs %d: needs %d, --bs %d needs %d (limit %d)", bs, est.Reestimate(est.LM, bs).Total(), bs+8, est.Reestimate(est.LM, bs+8).Total(), 1<<30)
+	step := 1
+	if bs >= 8 {
+		step = 8
+	}
+	if bs%step != 0 || est.Reestimate(est.LM, bs).Total() > 1<<30 || est.Reestimate(est.LM, bs+step).Total() <= 1<<30 {
+		t.Errorf("suggested --bs %d: needs %d, --bs %d needs %d (limit %d)", bs, est.Reestimate(est.LM, bs).Total(), bs+step, est.Reestimate(est.LM, bs+step).Total(), 1<<30)
 	}
 
 	// Nothing fits.
