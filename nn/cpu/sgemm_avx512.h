@@ -63,11 +63,15 @@ static void sg_ukr_rows(long kc, const float *const *prow, const float *const *p
 	sg_save(c0, c1, tile);
 }
 
-// P(r,k) = p[k*pcs + r]: the MR rows adjacent at each k.
+// P(r,k) = p[k*pcs + r]: the MR rows adjacent at each k. Successive tiles
+// walk kc rows of P side by side, 48 bytes a row at a time, more streams
+// than the hardware prefetcher follows: each step fetches the same row's
+// bytes 48 floats (four tiles) ahead.
 static void sg_ukr_cols(long kc, const float *p, long pcs, const float *q, float *tile) {
 	__m512 c0[SG_MR], c1[SG_MR];
 	sg_zero(c0, c1);
 	for (long k = 0; k < kc; k++) {
+		_mm_prefetch((const char *)(p + 4 * SG_MR), _MM_HINT_T0);
 		__m512 b0 = _mm512_load_ps(q), b1 = _mm512_load_ps(q + 16);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
@@ -101,6 +105,33 @@ static inline __mmask16 sg_mask(long n) {
 	return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+// sg_tr16 writes the transpose of the 16 x 16 block at src (rows ss floats
+// apart) to dst (rows ds floats apart): dst[u*ds + v] = src[v*ss + u].
+static inline __attribute__((always_inline)) void sg_tr16(const float *src, long ss, float *dst, long ds) {
+	__m512 r[16], t[16];
+	for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ss);
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 16; i += 4) {
+		r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+		r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+		r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+	}
+	for (int h = 0; h < 16; h += 8)
+		for (int i = 0; i < 4; i++) {
+			t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+			t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xDD);
+		}
+	for (int i = 0; i < 8; i++) {
+		r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+		r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+	}
+	for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ds, r[i]);
+}
+
 // sg_pack copies the kc x nc block Q(k,j) = s[k*rs + j*cs] into NR-wide
 // panels (panel p holds columns [p*NR, p*NR+NR) as kc rows of NR floats),
 // zero-padding the last panel.
@@ -121,13 +152,13 @@ static void sg_pack(long kc, long nc, const float *s, long rs, long cs, float *d
 		if (w < SG_NR) memset(d, 0, sizeof(float) * kc * SG_NR);
 		long k = 0;
 		if (rs == 1) {
-			// Transposing copy: column j of Q is contiguous in s.
+			// Transposing copy: column j of Q is contiguous in s. Whole
+			// 16 x 16 blocks go through registers; the rest element-wise.
 			for (; k + 16 <= kc; k += 16) {
-				for (long j = 0; j < w; j++) {
-					float t[16] __attribute__((aligned(64)));
-					_mm512_store_ps(t, _mm512_loadu_ps(s + (j0 + j) * cs + k));
-					for (int u = 0; u < 16; u++) d[(k + u) * SG_NR + j] = t[u];
-				}
+				long j = 0;
+				for (; j + 16 <= w; j += 16) sg_tr16(s + (j0 + j) * cs + k, cs, d + k * SG_NR + j, SG_NR);
+				for (; j < w; j++)
+					for (int u = 0; u < 16; u++) d[(k + u) * SG_NR + j] = s[(j0 + j) * cs + k + u];
 			}
 		}
 		for (; k < kc; k++)
