@@ -143,3 +143,49 @@ func TestGemmFallbackSelection(t *testing.T) {
 		t.Error("unknown ISA accepted")
 	}
 }
+
+// TestNativeGemmThreadInvariant checks that the native GEMM gives the same
+// bits with 1 and 2 threads, including shapes whose halves are computed in
+// the other orientation than the whole (1600 x 1150 split into two 800-row
+// halves packs the other operand).
+func TestNativeGemmThreadInvariant(t *testing.T) {
+	if !kernelsCompiled || bestISA() != isaAVX512 {
+		t.Skip("no AVX-512 here: the native GEMM is not used")
+	}
+	var bs [2]*Backend
+	for i := range bs {
+		b, err := NewWithOptions(Options{Threads: i + 1, BLAS: "native"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		bs[i] = b
+	}
+	type shape struct{ m, n, k int }
+	for _, s := range []shape{{1600, 1150, 300}, {64, 4600, 290}, {700, 64, 513}, {333, 250, 40}} {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			tA, tB := tr[0], tr[1]
+			r := rnd(uint64(s.m + s.n + s.k))
+			a := randn(r, s.m*s.k, 1)
+			bm := randn(r, s.k*s.n, 1)
+			lda, ldb := s.k, s.n
+			if tA {
+				lda = s.m
+			}
+			if tB {
+				ldb = s.k
+			}
+			c0 := randn(r, s.m*s.n, 1)
+			var out [2][]float32
+			for i, b := range bs {
+				out[i] = slices.Clone(c0)
+				b.Gemm(tA, tB, s.m, s.n, s.k, 0.7, a, lda, bm, ldb, 0.3, out[i], s.n)
+			}
+			for i := range out[0] {
+				if math.Float32bits(out[0][i]) != math.Float32bits(out[1][i]) {
+					t.Fatalf("%dx%dx%d tA=%v tB=%v: C[%d] = %g with 1 thread, %g with 2", s.m, s.n, s.k, tA, tB, i, out[0][i], out[1][i])
+				}
+			}
+		}
+	}
+}

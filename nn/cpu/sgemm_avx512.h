@@ -189,10 +189,13 @@ static void sg_store(const float *tile, long mr, long nr, float *c, long ldc, in
 		}
 		return;
 	}
+	// The same roundings as the vector path above, spelt out so that the
+	// compiler's FMA contraction cannot choose another: results must not
+	// depend on the orientation (and so on how a product was split).
 	for (long j = 0; j < nr; j++) {
 		float *cr = c + j * ldc;
 		if (readc)
-			for (long r = 0; r < mr; r++) cr[r] = alpha * tile[r * SG_NR + j] + bc * cr[r];
+			for (long r = 0; r < mr; r++) cr[r] = __builtin_fmaf(bc, cr[r], alpha * tile[r * SG_NR + j]);
 		else
 			for (long r = 0; r < mr; r++) cr[r] = alpha * tile[r * SG_NR + j];
 	}
