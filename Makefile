@@ -10,6 +10,8 @@ BIN     ?= bin
 # Modules (folders with a go.mod) that hold Go code.
 MODULES := $(shell for d in */go.mod; do d=$${d%/go.mod}; find $$d -name '*.go' | grep -q . && echo $$d; done)
 STAGES  := tokenize pretrain lmtune clftune evaluate ensemble
+# The source revision --version prints (workspace builds carry no VCS stamp).
+GO_LDFLAGS := -X github.com/ulmfit-go/ulmfit/artifacts/cli.revision=$(shell git describe --always --dirty 2>/dev/null || echo unknown)
 TOOLS   := artifacts
 
 .PHONY: all build test vet fmt-check fuzz clean
@@ -18,7 +20,7 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	@for m in $(STAGES) $(TOOLS); do \
-	  if [ -d $$m/cmd/$$m ]; then $(GO) build -o $(BIN)/$$m ./$$m/cmd/$$m || exit 1; fi; \
+	  if [ -d $$m/cmd/$$m ]; then $(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN)/$$m ./$$m/cmd/$$m || exit 1; fi; \
 	done
 
 vet:

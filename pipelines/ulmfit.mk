@@ -105,7 +105,7 @@ _with  = $(foreach w,$2,$(if $(findstring $1,$w),$w))
 # Binaries are built on demand (make build rebuilds them all).
 $(BIN)/%:
 	@mkdir -p $(BIN)
-	$(GO) build -o $@ ./$*/cmd/$*
+	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $@ ./$*/cmd/$*
 
 # ------------------------------------------------------------------ LM corpus
 _lmsrc.wt103p.train    = $(EMBED_DIR)/wikitext103/train_prefix.tokens.zst

@@ -30,6 +30,8 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -167,15 +169,40 @@ func NewFlags(name, synopsis, description string) *pflag.FlagSet {
 	return fs
 }
 
+// ParseOption adjusts Parse.
+type ParseOption func(*parseOptions)
+
+type parseOptions struct {
+	versionInfo []func() string
+}
+
+// WithVersionInfo adds a line to the --version output, e.g. the compute
+// backend a training stage would use (nn/cpu.Info).
+func WithVersionInfo(f func() string) ParseOption {
+	return func(o *parseOptions) { o.versionInfo = append(o.versionInfo, f) }
+}
+
 // Parse parses args into fs. --help returns pflag.ErrHelp (after printing
-// the usage); any other flag error becomes a Usage error.
-func Parse(fs *pflag.FlagSet, args []string) error {
+// the usage), and so does --version (after printing Version and the
+// WithVersionInfo lines); any other flag error becomes a Usage error.
+func Parse(fs *pflag.FlagSet, args []string, opts ...ParseOption) error {
+	var o parseOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	if fs.Lookup("help") == nil {
 		if fs.ShorthandLookup("h") == nil {
 			fs.BoolP("help", "h", false, "show this help and exit")
 		} else {
 			fs.Bool("help", false, "show this help and exit")
 		}
+	}
+	if fs.Lookup("version") == nil {
+		what := "print the build and Go version"
+		if len(o.versionInfo) > 0 {
+			what += " and the compute backend"
+		}
+		fs.Bool("version", false, what+", and exit")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -187,5 +214,46 @@ func Parse(fs *pflag.FlagSet, args []string) error {
 		fs.Usage()
 		return pflag.ErrHelp
 	}
+	if v, _ := fs.GetBool("version"); v {
+		w := fs.Output()
+		fmt.Fprintln(w, Version(fs.Name()))
+		for _, f := range o.versionInfo {
+			fmt.Fprintln(w, f())
+		}
+		return pflag.ErrHelp
+	}
 	return nil
+}
+
+// revision is the source revision, stamped by the Makefile's builds
+// (-ldflags "-X github.com/ulmfit-go/ulmfit/artifacts/cli.revision=...")
+// because builds in a go.work workspace carry no VCS information.
+var revision string
+
+// Version describes the running binary as "name ulmfit-go REVISION (GOVERSION
+// OS/ARCH)", REVISION being the commit it was built from (git describe, with
+// "-dirty" for uncommitted changes) or, without that, the module version.
+func Version(name string) string {
+	rev := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" {
+			rev = v
+		}
+		var commit, dirty string
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision":
+				commit = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = "+dirty"
+			}
+		}
+		if commit != "" {
+			rev = commit[:min(12, len(commit))] + dirty
+		}
+	}
+	if revision != "" {
+		rev = revision
+	}
+	return fmt.Sprintf("%s ulmfit-go %s (%s %s/%s)", name, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -163,5 +164,32 @@ func TestPeakRSSAndTerminal(t *testing.T) {
 			t.Fatal("/dev/null is a terminal")
 		}
 		devnull.Close()
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, stderr bytes.Buffer
+	ran := false
+	run := func(_ context.Context, args []string) error {
+		fs := NewFlags("stage", "[flags]", "Does a stage.")
+		fs.SetOutput(&out)
+		if err := Parse(fs, args, WithVersionInfo(func() string { return "backend: test gemm" })); err != nil {
+			return err
+		}
+		ran = true
+		return nil
+	}
+	if code := Run(context.Background(), "stage", []string{"--version"}, &stderr, run); code != 0 || ran {
+		t.Fatalf("--version: code %d, ran %v, stderr %q", code, ran, stderr.String())
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "stage ulmfit-go ") || !strings.Contains(lines[0], runtime.Version()) ||
+		lines[1] != "backend: test gemm" {
+		t.Errorf("--version printed %q", out.String())
+	}
+	out.Reset()
+	if code := Run(context.Background(), "stage", []string{"--help"}, &stderr, run); code != 0 ||
+		!strings.Contains(out.String(), "--version") || !strings.Contains(out.String(), "compute backend") {
+		t.Errorf("--help does not list --version: %q", out.String())
 	}
 }
