@@ -361,7 +361,7 @@ func Run(ctx context.Context, stage, synopsis, help string, args []string, o Opt
 	fs.SetOutput(o.Stdout)
 	f := &Flags{stage: stage}
 	f.register(fs)
-	if err := cli.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
 	s, err := f.stageConfig(fs, fs.Args())

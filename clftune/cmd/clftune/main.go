@@ -146,7 +146,7 @@ func register(o *options) *pflag.FlagSet {
 func run(ctx context.Context, args []string) error {
 	var o options
 	fs := register(&o)
-	if err := cli.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
 	if err := o.com.Validate(); err != nil {

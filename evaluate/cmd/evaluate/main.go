@@ -79,7 +79,7 @@ func runEvaluate(ctx context.Context, args []string, sio stdio) error {
 	data := fs.String("data", "", "tokens `artifact` to predict")
 	bs := fs.Int("bs", 64, "documents per batch")
 	metricsOut := fs.String("metrics", "", "also write the metrics as JSON to this `file`")
-	if err := cli.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
 	if err := com.Validate(); err != nil {
@@ -341,7 +341,7 @@ func runPredict(ctx context.Context, args []string, sio stdio) error {
 	bs := fs.Int("bs", 64, "documents per batch")
 	threshold := fs.Float64("threshold", 0.5, "multi-label decision threshold")
 	showTokens := fs.Bool("tokens", false, "include the tokens of each document in the output")
-	if err := cli.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
 	if err := com.Validate(); err != nil {
