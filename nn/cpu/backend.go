@@ -8,13 +8,14 @@
 // the steady state. Ops without a fast version fall back to nn.Reference().
 //
 // Selection, at New:
-//   - GEMM: the native AVX-512 GEMM (sgemm_avx512.h) when the kernels'
-//     ISA is AVX-512; otherwise, or with ULMFIT_BLAS=openblas, OpenBLAS
-//     unless ULMFIT_BLAS=gonum or it cannot be loaded
-//     (ULMFIT_OPENBLAS=/path/libopenblas.so.0 picks a specific library).
-//     The native GEMM reads the weight matrix in place and packs only the
-//     smaller operand, and runs about 1.5-2x OpenBLAS's AVX2 kernels on the
-//     LSTM's shapes (README.md).
+//   - GEMM: the native GEMM (sgemm_impl.h) when the kernels' ISA is
+//     AVX-512; otherwise, or with ULMFIT_BLAS=openblas, OpenBLAS
+//     (ULMFIT_OPENBLAS=/path/libopenblas.so.0 picks a specific library);
+//     where OpenBLAS cannot be loaded, the native GEMM's AVX2 build, else
+//     gonum (ULMFIT_BLAS=native|gonum forces one). The native GEMM reads the
+//     weight matrix in place and packs only the smaller operand; on AVX-512
+//     it runs 1.5-2.6x OpenBLAS's AVX2 kernels on the LSTM's shapes
+//     (README.md).
 //     OpenBLAS runs single-threaded; the backend splits each product into
 //     one block per thread itself, which beats OpenBLAS's own threading on
 //     the LSTM's small-M products and keeps OpenBLAS threads from spinning
@@ -59,8 +60,8 @@ type Options struct {
 	// means runtime.NumCPU().
 	Threads int
 	// BLAS is "native", "openblas", "gonum" or "" (environment
-	// ULMFIT_BLAS, else native on AVX-512, else openblas with gonum as the
-	// fallback). "openblas-threads" hands whole products to OpenBLAS's own
+	// ULMFIT_BLAS, else native on AVX-512, else openblas with native (AVX2)
+	// or gonum as the fallback). "openblas-threads" hands whole products to OpenBLAS's own
 	// thread pool instead of splitting them.
 	BLAS string
 	// ISA caps the kernels' instruction set: "avx512", "avx2", "generic" or
@@ -136,7 +137,11 @@ func NewWithOptions(o Options) (*Backend, error) {
 	b.k = newKern(isa)
 	b.job.k = b.k
 
-	haveNative := kernelsCompiled && isa == isaAVX512
+	// The native GEMM runs on AVX2 and AVX-512 kernels. On AVX-512 it is
+	// the default (1.5-2.6x OpenBLAS's AVX2 kernels); on AVX2 OpenBLAS is
+	// faster for training and stays the default, and the native GEMM is the
+	// fallback where OpenBLAS is missing (about 10x gonum).
+	haveNative := kernelsCompiled && isa >= isaAVX2
 	mode := gemmSplit
 	switch blasName {
 	case "gonum":
@@ -148,10 +153,10 @@ func NewWithOptions(o Options) (*Backend, error) {
 		if haveNative {
 			mode = gemmNative
 		} else if explicitBLAS {
-			return nil, fmt.Errorf("cpu: the native GEMM needs AVX-512 and cgo (kernels here: %s)", isaName(isa))
+			return nil, fmt.Errorf("cpu: the native GEMM needs AVX2 or AVX-512 and cgo (kernels here: %s)", isaName(isa))
 		}
 	case "":
-		if haveNative {
+		if haveNative && isa == isaAVX512 {
 			mode = gemmNative
 		}
 	default:
@@ -161,13 +166,15 @@ func NewWithOptions(o Options) (*Backend, error) {
 	}
 	if mode == gemmSplit || mode == gemmLibThreads {
 		lib, err := loadOpenBLAS()
-		if err != nil {
-			if explicitBLAS {
-				return nil, fmt.Errorf("cpu: %w", err)
-			}
-			mode = gemmGonum
-		} else {
+		switch {
+		case err == nil:
 			b.lib = lib
+		case explicitBLAS:
+			return nil, fmt.Errorf("cpu: %w", err)
+		case haveNative:
+			mode = gemmNative
+		default:
+			mode = gemmGonum
 		}
 	}
 	b.gemm = newGemmEngine(b.lib, b.pool, mode, b.k)
@@ -175,7 +182,7 @@ func NewWithOptions(o Options) (*Backend, error) {
 	case gemmGonum:
 		b.blasDesc = "gonum"
 	case gemmNative:
-		b.blasDesc = "native avx512 gemm"
+		b.blasDesc = "native " + isaName(isa) + " gemm"
 	default:
 		b.blasDesc = "openblas"
 		if v := b.lib.version(); v != "" {

@@ -23,7 +23,7 @@ const (
 	// gemmGonum uses gonum's pure-Go Sgemm (which parallelises itself).
 	gemmGonum
 	// gemmNative splits C like gemmSplit but computes each block with the
-	// backend's own AVX-512 GEMM (sgemm_avx512.h) instead of OpenBLAS.
+	// backend's own GEMM (sgemm_impl.h, AVX-512 or AVX2) instead of OpenBLAS.
 	gemmNative
 )
 
@@ -57,7 +57,7 @@ type gemmEngine struct {
 }
 
 // newGemmEngine returns the engine for mode. lib may be nil for gemmNative
-// and gemmGonum; k must be an AVX-512 kern for gemmNative.
+// and gemmGonum; k must be an AVX2 or AVX-512 kern for gemmNative.
 func newGemmEngine(lib *openBLAS, p *pool, mode gemmMode, k kern) *gemmEngine {
 	if lib == nil && mode != gemmNative {
 		mode = gemmGonum
@@ -123,7 +123,7 @@ func (g *gemmEngine) block(part int, tA, tB bool, m, n, k int, alpha float32, a 
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if g.mode == gemmNative {
 		if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, g.work[part]) {
-			panic("cpu.Gemm: native GEMM selected without AVX-512 kernels")
+			panic("cpu.Gemm: native GEMM selected without AVX2 or AVX-512 kernels")
 		}
 		return
 	}
@@ -145,7 +145,7 @@ func (g *gemmEngine) serial(tA, tB bool, m, n, k int, alpha float32, a []float32
 		work = make([]float32, sgemmWork) // a third concurrent caller: rare
 	}
 	if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work) {
-		panic("cpu.Gemm: native GEMM selected without AVX-512 kernels")
+		panic("cpu.Gemm: native GEMM selected without AVX2 or AVX-512 kernels")
 	}
 }
 

@@ -37,14 +37,19 @@ func randSlice(r *rand.Rand, n int) []float32 {
 }
 
 // BenchmarkGemm reports GFLOP/s of the LSTM's GEMM shapes for each GEMM
-// path ("openblas" = split over the backend's threads, "openblas-threads" =
-// OpenBLAS's own threading, "gonum") with 1 and 2 threads. Select with e.g.
+// path ("native" = the backend's own GEMM for the best ISA, "native-avx2" =
+// its AVX2 build, "openblas" = split over the backend's threads,
+// "openblas-threads" = OpenBLAS's own threading, "gonum") with 1 and 2 threads. Select with e.g.
 // -bench 'Gemm/openblas/'.
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, bl := range []string{"native", "openblas", "openblas-threads", "gonum"} {
+	for _, bl := range []string{"native", "native-avx2", "openblas", "openblas-threads", "gonum"} {
 		for _, threads := range []int{1, 2} {
-			be, err := NewWithOptions(Options{Threads: threads, BLAS: bl})
+			o := Options{Threads: threads, BLAS: bl}
+			if bl == "native-avx2" {
+				o = Options{Threads: threads, BLAS: "native", ISA: "avx2"}
+			}
+			be, err := NewWithOptions(o)
 			if err != nil {
 				b.Logf("%s: %v", bl, err)
 				continue

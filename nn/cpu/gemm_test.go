@@ -15,10 +15,24 @@ func gemmBackends(t testing.TB) []*Backend {
 	t.Helper()
 	var out []*Backend
 	blases := []string{"gonum"}
-	if kernelsCompiled && bestISA() == isaAVX512 {
-		blases = append(blases, "native")
+	var natives []string // ISAs of the native GEMM to test
+	if kernelsCompiled && bestISA() >= isaAVX2 {
+		natives = append(natives, "avx2")
+		if bestISA() == isaAVX512 {
+			natives = append(natives, "avx512")
+		}
 	} else {
-		t.Logf("no AVX-512 here: the native GEMM is not tested")
+		t.Logf("no AVX2 here: the native GEMM is not tested")
+	}
+	for _, isa := range natives {
+		for _, th := range []int{1, 2} {
+			b, err := NewWithOptions(Options{Threads: th, BLAS: "native", ISA: isa})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(b.Close)
+			out = append(out, b)
+		}
 	}
 	if _, err := loadOpenBLAS(); err == nil {
 		blases = append(blases, "openblas", "openblas-threads")
@@ -105,6 +119,7 @@ func TestGemmFallbackSelection(t *testing.T) {
 	}
 	t.Setenv("ULMFIT_BLAS", "openblas")
 	t.Setenv("ULMFIT_OPENBLAS", "/nonexistent/libopenblas.so.0")
+	t.Setenv("ULMFIT_ISA", "generic") // and no native GEMM either: gonum
 	b2 := New(1).(*Backend)
 	defer b2.Close()
 	if b2.gemm.mode != gemmGonum || !strings.Contains(Info(), "openblas unavailable") {
@@ -119,21 +134,31 @@ func TestGemmFallbackSelection(t *testing.T) {
 	if _, err := NewWithOptions(Options{BLAS: "openblas"}); err == nil {
 		t.Error("explicit openblas without a library did not fail")
 	}
-	if kernelsCompiled && bestISA() == isaAVX512 {
+	if kernelsCompiled && bestISA() >= isaAVX2 {
+		// Without OpenBLAS: the native GEMM's AVX2 build rather than gonum.
 		t.Setenv("ULMFIT_BLAS", "")
-		b3 := New(1).(*Backend)
-		if b3.gemm.mode != gemmNative || !strings.HasPrefix(b3.Name(), "cpu(native avx512 gemm, 1 threads, avx512)") {
-			t.Errorf("default on AVX-512: %s (mode %v)", b3.Name(), b3.gemm.mode)
-		}
-		b3.Close()
 		t.Setenv("ULMFIT_ISA", "avx2")
+		b5 := New(1).(*Backend)
+		if b5.gemm.mode != gemmNative || b5.Name() != "cpu(native avx2 gemm, 1 threads, avx2)" {
+			t.Errorf("AVX2 without OpenBLAS: %s (mode %v)", b5.Name(), b5.gemm.mode)
+		}
+		b5.Close()
+		t.Setenv("ULMFIT_ISA", "")
+		if bestISA() == isaAVX512 {
+			b3 := New(1).(*Backend)
+			if b3.gemm.mode != gemmNative || b3.Name() != "cpu(native avx512 gemm, 1 threads, avx512)" {
+				t.Errorf("default on AVX-512: %s (mode %v)", b3.Name(), b3.gemm.mode)
+			}
+			b3.Close()
+		}
+		t.Setenv("ULMFIT_ISA", "generic")
 		b4 := New(1).(*Backend)
 		if b4.gemm.mode == gemmNative {
-			t.Errorf("ULMFIT_ISA=avx2 still chose the native AVX-512 GEMM")
+			t.Errorf("ULMFIT_ISA=generic still chose the native GEMM")
 		}
 		b4.Close()
-		if _, err := NewWithOptions(Options{BLAS: "native", ISA: "avx2"}); err == nil {
-			t.Error("explicit native GEMM without AVX-512 kernels accepted")
+		if _, err := NewWithOptions(Options{BLAS: "native", ISA: "generic"}); err == nil {
+			t.Error("explicit native GEMM without AVX2 kernels accepted")
 		}
 	}
 	if _, err := NewWithOptions(Options{BLAS: "mkl"}); err == nil {
@@ -149,12 +174,18 @@ func TestGemmFallbackSelection(t *testing.T) {
 // the other orientation than the whole (1600 x 1150 split into two 800-row
 // halves packs the other operand).
 func TestNativeGemmThreadInvariant(t *testing.T) {
-	if !kernelsCompiled || bestISA() != isaAVX512 {
-		t.Skip("no AVX-512 here: the native GEMM is not used")
+	if !kernelsCompiled || bestISA() < isaAVX2 {
+		t.Skip("no AVX2 here: the native GEMM is not used")
 	}
+	for isa := isaAVX2; isa <= bestISA(); isa++ {
+		t.Run(isaName(isa), func(t *testing.T) { testNativeThreadInvariant(t, isaName(isa)) })
+	}
+}
+
+func testNativeThreadInvariant(t *testing.T, isa string) {
 	var bs [2]*Backend
 	for i := range bs {
-		b, err := NewWithOptions(Options{Threads: i + 1, BLAS: "native"})
+		b, err := NewWithOptions(Options{Threads: i + 1, BLAS: "native", ISA: isa})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,6 +27,7 @@
 #undef VW
 #undef SFX
 #undef VSQRT
+#include "sgemm_avx2.h"
 #pragma GCC pop_options
 
 #pragma GCC push_options
@@ -104,13 +105,17 @@ static void ulm_emb_bwd(int isa, long rows, long cols, long e, const int *ids, c
 	DISPATCH(isa, emb_bwd, (rows, cols, e, ids, rs, dout, dw))
 }
 
-// ulm_native_sgemm runs the AVX-512 GEMM (sgemm_avx512.h) and returns 1, or returns
-// 0 when isa has no such kernel (the caller then uses its BLAS).
+// ulm_native_sgemm runs the native GEMM (sgemm_impl.h) for isa and returns 1,
+// or returns 0 when isa has none (the caller then uses its BLAS).
 static int ulm_native_sgemm(int isa, int tA, int tB, long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc, float *work) {
 #if defined(__x86_64__)
 	if (isa == 2) {
-		sg_sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		sg_sgemm_avx512(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		return 1;
+	}
+	if (isa == 1) {
+		sg_sgemm_avx2(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
 		return 1;
 	}
 #endif

@@ -91,8 +91,8 @@ func (k kern) embBwd(rows, cols, e int, ids []int32, rs, dout, dw []float32) {
 // sgemmWork is the workspace (floats) one sgemm call needs.
 var sgemmWork = int(C.ulm_native_sgemm_work())
 
-// sgemm runs the backend's own GEMM (sgemm_avx512.h) for isaAVX512 and
-// reports whether it did; m, n, k > 0 and the buffers checked by the caller.
+// sgemm runs the backend's own GEMM (sgemm_impl.h) for isaAVX512 or isaAVX2
+// and reports whether it did; m, n, k > 0 and the buffers checked by the caller.
 func (k kern) sgemm(tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, work []float32) bool {
 	return C.ulm_native_sgemm(k.isa, cbool(tA), cbool(tB), C.long(m), C.long(n), C.long(kk), C.float(alpha), fp(a), C.long(lda),

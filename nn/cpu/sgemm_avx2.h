@@ -1,0 +1,43 @@
+// The native GEMM (sgemm_impl.h) for AVX2 + FMA: 8 lanes, 6 x 16 tiles (12
+// accumulators of the 16 ymm registers). Included by kernels.h inside its
+// AVX2 target region.
+#define SG_SFX _avx2
+#define SG_V __m256
+#define SG_VW 8
+#define SG_MR 6
+#define SG_ZERO() _mm256_setzero_ps()
+#define SG_LOAD(p) _mm256_load_ps(p)
+#define SG_STORE(p, v) _mm256_store_ps(p, v)
+#define SG_SET1(x) _mm256_set1_ps(x)
+#define SG_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define SG_MUL(a, b) _mm256_mul_ps(a, b)
+// vmaskmovps suppresses faults on the lanes outside the mask.
+#define SG_MASK __m256i
+#define SG_MASKN(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((n) < 0 ? 0 : (n) > 8 ? 8 : (n))), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define SG_MASKLOAD(m, p) _mm256_maskload_ps(p, m)
+#define SG_MASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
+
+// sg_transpose_avx2 writes the transpose of the 8 x 8 block at src (rows ss
+// floats apart) to dst (rows ds floats apart): dst[u*ds + v] = src[v*ss + u].
+static inline __attribute__((always_inline)) void sg_transpose_avx2(const float *src, long ss, float *dst, long ds) {
+	__m256 r[8], t[8];
+	for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ss);
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+		r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+	}
+	for (int i = 0; i < 4; i++) {
+		t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+		t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+	}
+	for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ds, t[i]);
+}
+
+#include "sgemm_impl.h"
+#include "sgemm_undef.h"

@@ -1,0 +1,229 @@
+// A single-precision GEMM for AVX-512 and AVX2 CPUs, included by kernels.h
+// once per instruction set inside its target region, with the vector macros
+// below defined (SG_V vector type, SG_VW lanes, SG_MR tile rows, SG_SFX name
+// suffix, ...). Row-major C = alpha*op(A)*op(B) + beta*C.
+//
+// Why our own: on the LSTM's shapes OpenBLAS (with the AVX2 kernels it uses
+// where OPENBLAS_CORETYPE=Haswell, as on our machines) reaches about half of
+// an AVX-512 core's FMA peak, and it packs both operands on every call, which
+// for a per-time-step product (64 rows against a 21 MB weight matrix) means
+// copying the whole weight matrix 70 times per window.
+//
+// Scheme: the product is computed as P*Q, where P is the larger operand
+// (in practice the weight matrix) read in place, and Q is the smaller one,
+// packed per KC x NC block into NR-wide panels. P's elements are broadcast
+// one at a time, so P can have any layout: rows contiguous in k ("rows") or
+// MR consecutive rows adjacent at each k ("cols"). When the operands are
+// swapped (C^T = op(B)^T op(A)^T), the tile is stored transposed into C.
+// The orientation is the one whose packing copies fewer elements, a
+// transposing copy counting three times a straight one.
+//
+// The micro-kernel holds an MR x NR tile of C, NR two vectors wide, in
+// 2*MR registers: 12 x 32 in 24 zmm with AVX-512, 6 x 16 in 12 ymm with
+// AVX2; each k step loads two vectors of Q and issues 2*MR FMAs.
+
+#define SG_NR (2 * SG_VW)
+#ifndef SG_KC
+#define SG_KC 256
+#define SG_NC 512
+// SG_WORK is the workspace (floats) one call needs, with slack for alignment.
+#define SG_WORK (SG_KC * SG_NC + 16)
+#endif
+#define SG_CAT2(a, b) a##b
+#define SG_CAT(a, b) SG_CAT2(a, b)
+#define SG(name) SG_CAT(name, SG_SFX)
+
+static inline __attribute__((always_inline)) void SG(sg_zero)(SG_V *c0, SG_V *c1) {
+	for (int r = 0; r < SG_MR; r++) {
+		c0[r] = SG_ZERO();
+		c1[r] = SG_ZERO();
+	}
+}
+
+static inline __attribute__((always_inline)) void SG(sg_save)(const SG_V *c0, const SG_V *c1, float *tile) {
+	for (int r = 0; r < SG_MR; r++) {
+		SG_STORE(tile + r * SG_NR, c0[r]);
+		SG_STORE(tile + r * SG_NR + SG_VW, c1[r]);
+	}
+}
+
+// P(r,k) = p[r][k]: each of the MR rows contiguous in k. pnext: the next
+// tile's rows, fetched into L1 a cache line per row every 16 steps: the
+// hardware prefetcher does not follow 12 short streams well, and a per-step
+// product reads its whole weight matrix from memory once.
+static void SG(sg_ukr_rows)(long kc, const float *const *prow, const float *const *pnext, const float *q, float *tile) {
+	SG_V c0[SG_MR], c1[SG_MR];
+	SG(sg_zero)(c0, c1);
+	const float *p[SG_MR];
+	for (int r = 0; r < SG_MR; r++) p[r] = prow[r];
+	for (long k = 0; k < kc; k++) {
+		if ((k & 15) == 0)
+			for (int r = 0; r < SG_MR; r++) _mm_prefetch((const char *)(pnext[r] + k), _MM_HINT_T0);
+		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
+		q += SG_NR;
+		for (int r = 0; r < SG_MR; r++) {
+			SG_V a = SG_SET1(p[r][k]);
+			c0[r] = SG_FMA(a, b0, c0[r]);
+			c1[r] = SG_FMA(a, b1, c1[r]);
+		}
+	}
+	SG(sg_save)(c0, c1, tile);
+}
+
+// P(r,k) = p[k*pcs + r]: the MR rows adjacent at each k. Successive tiles
+// walk kc rows of P side by side, 48 bytes a row at a time, more streams
+// than the hardware prefetcher follows: each step fetches the same row's
+// bytes 48 floats (four AVX-512 tiles) ahead.
+static void SG(sg_ukr_cols)(long kc, const float *p, long pcs, const float *q, float *tile) {
+	SG_V c0[SG_MR], c1[SG_MR];
+	SG(sg_zero)(c0, c1);
+	for (long k = 0; k < kc; k++) {
+		_mm_prefetch((const char *)(p + 48), _MM_HINT_T0);
+		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
+		q += SG_NR;
+		for (int r = 0; r < SG_MR; r++) {
+			SG_V a = SG_SET1(p[r]);
+			c0[r] = SG_FMA(a, b0, c0[r]);
+			c1[r] = SG_FMA(a, b1, c1[r]);
+		}
+		p += pcs;
+	}
+	SG(sg_save)(c0, c1, tile);
+}
+
+// Any layout: P(r,k) = prow[r][k*pcs]. Used for the last, partial row tile,
+// whose missing rows repeat the last real row (computed, never stored).
+static void SG(sg_ukr_any)(long kc, const float *const *prow, long pcs, const float *q, float *tile) {
+	SG_V c0[SG_MR], c1[SG_MR];
+	SG(sg_zero)(c0, c1);
+	for (long k = 0; k < kc; k++) {
+		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
+		q += SG_NR;
+		for (int r = 0; r < SG_MR; r++) {
+			SG_V a = SG_SET1(prow[r][k * pcs]);
+			c0[r] = SG_FMA(a, b0, c0[r]);
+			c1[r] = SG_FMA(a, b1, c1[r]);
+		}
+	}
+	SG(sg_save)(c0, c1, tile);
+}
+
+// sg_pack copies the kc x nc block Q(k,j) = s[k*rs + j*cs] into NR-wide
+// panels (panel p holds columns [p*NR, p*NR+NR) as kc rows of NR floats),
+// zero-padding the last panel.
+static void SG(sg_pack)(long kc, long nc, const float *s, long rs, long cs, float *dst) {
+	for (long j0 = 0; j0 < nc; j0 += SG_NR) {
+		long w = nc - j0 < SG_NR ? nc - j0 : SG_NR;
+		float *d = dst + j0 * kc;
+		if (cs == 1) {
+			// Masked loads never touch (or fault on) the lanes past w.
+			SG_MASK m0 = SG_MASKN(w), m1 = SG_MASKN(w - SG_VW);
+			for (long k = 0; k < kc; k++) {
+				const float *sp = s + k * rs + j0;
+				SG_STORE(d + k * SG_NR, SG_MASKLOAD(m0, sp));
+				SG_STORE(d + k * SG_NR + SG_VW, SG_MASKLOAD(m1, sp + SG_VW));
+			}
+			continue;
+		}
+		if (w < SG_NR) memset(d, 0, sizeof(float) * kc * SG_NR);
+		long k = 0;
+		if (rs == 1) {
+			// Transposing copy: column j of Q is contiguous in s. Whole
+			// VW x VW blocks go through registers; the rest element-wise.
+			for (; k + SG_VW <= kc; k += SG_VW) {
+				long j = 0;
+				for (; j + SG_VW <= w; j += SG_VW) SG(sg_transpose)(s + (j0 + j) * cs + k, cs, d + k * SG_NR + j, SG_NR);
+				for (; j < w; j++)
+					for (int u = 0; u < SG_VW; u++) d[(k + u) * SG_NR + j] = s[(j0 + j) * cs + k + u];
+			}
+		}
+		for (; k < kc; k++)
+			for (long j = 0; j < w; j++) d[k * SG_NR + j] = s[k * rs + (j0 + j) * cs];
+	}
+}
+
+// sg_store adds the mr x nr corner of tile into C at c (row stride ldc), or
+// its transpose when trans. first: the first k block, which applies beta
+// (beta == 0 never reads C, so NaN there is overwritten); later blocks add.
+static void SG(sg_store)(const float *tile, long mr, long nr, float *c, long ldc, int trans, float alpha, float beta,
+                     int first) {
+	int readc = !first || beta != 0;
+	float bc = first ? beta : 1;
+	if (!trans) {
+		SG_MASK m0 = SG_MASKN(nr), m1 = SG_MASKN(nr - SG_VW);
+		SG_V va = SG_SET1(alpha), vb = SG_SET1(bc);
+		for (long r = 0; r < mr; r++) {
+			float *cr = c + r * ldc;
+			SG_V t0 = SG_MUL(va, SG_LOAD(tile + r * SG_NR));
+			SG_V t1 = SG_MUL(va, SG_LOAD(tile + r * SG_NR + SG_VW));
+			if (readc) {
+				t0 = SG_FMA(vb, SG_MASKLOAD(m0, cr), t0);
+				t1 = SG_FMA(vb, SG_MASKLOAD(m1, cr + SG_VW), t1);
+			}
+			SG_MASKSTORE(cr, m0, t0);
+			SG_MASKSTORE(cr + SG_VW, m1, t1);
+		}
+		return;
+	}
+	// The same roundings as the vector path above, spelt out so that the
+	// compiler's FMA contraction cannot choose another: results must not
+	// depend on the orientation (and so on how a product was split).
+	for (long j = 0; j < nr; j++) {
+		float *cr = c + j * ldc;
+		if (readc)
+			for (long r = 0; r < mr; r++) cr[r] = __builtin_fmaf(bc, cr[r], alpha * tile[r * SG_NR + j]);
+		else
+			for (long r = 0; r < mr; r++) cr[r] = alpha * tile[r * SG_NR + j];
+	}
+}
+
+// sg_sgemm computes C = alpha*op(A)*op(B) + beta*C (row-major; op(A) m x k,
+// op(B) k x n) with m, n, k > 0. work holds SG_WORK floats.
+static void SG(sg_sgemm)(int tA, int tB, long m, long n, long k, float alpha, const float *A, long lda, const float *B,
+                     long ldb, float beta, float *C, long ldc, float *work) {
+	float *wk = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
+	double packPlain = (double)k * n * (tB ? 3 : 1), packSwap = (double)k * m * (tA ? 1 : 3);
+	int swap = packSwap < packPlain;
+	// P(r,kk) = P0[r*prs + kk*pcs] for r < prows; Q(kk,j) = Q0[kk*qrs + j*qcs] for j < qcols.
+	long prows, qcols, prs, pcs, qrs, qcs;
+	const float *P0, *Q0;
+	if (!swap) {
+		prows = m, qcols = n, P0 = A, Q0 = B;
+		if (tA) prs = 1, pcs = lda;
+		else prs = lda, pcs = 1;
+		if (tB) qrs = 1, qcs = ldb;
+		else qrs = ldb, qcs = 1;
+	} else {
+		prows = n, qcols = m, P0 = B, Q0 = A;
+		if (tB) prs = ldb, pcs = 1;
+		else prs = 1, pcs = ldb;
+		if (tA) qrs = lda, qcs = 1;
+		else qrs = 1, qcs = lda;
+	}
+	float tile[SG_MR * SG_NR] __attribute__((aligned(64)));
+	for (long jc = 0; jc < qcols; jc += SG_NC) {
+		long nc = qcols - jc < SG_NC ? qcols - jc : SG_NC;
+		for (long pc = 0; pc < k; pc += SG_KC) {
+			long kc = k - pc < SG_KC ? k - pc : SG_KC;
+			SG(sg_pack)(kc, nc, Q0 + pc * qrs + jc * qcs, qrs, qcs, wk);
+			int first = pc == 0;
+			for (long ir = 0; ir < prows; ir += SG_MR) {
+				long mr = prows - ir < SG_MR ? prows - ir : SG_MR;
+				const float *prow[SG_MR];
+				for (int r = 0; r < SG_MR; r++) prow[r] = P0 + (ir + (r < mr ? r : mr - 1)) * prs + pc * pcs;
+				const float *pnext[SG_MR];
+				long irn = ir + SG_MR < prows ? ir + SG_MR : ir;
+				for (int r = 0; r < SG_MR; r++) pnext[r] = P0 + (irn + r < prows ? irn + r : prows - 1) * prs + pc * pcs;
+				for (long jr = 0; jr < nc; jr += SG_NR) {
+					long nr = nc - jr < SG_NR ? nc - jr : SG_NR;
+					const float *q = wk + jr * kc;
+					if (mr == SG_MR && pcs == 1) SG(sg_ukr_rows)(kc, prow, pnext, q, tile);
+					else if (mr == SG_MR && prs == 1) SG(sg_ukr_cols)(kc, prow[0], pcs, q, tile);
+					else SG(sg_ukr_any)(kc, prow, pcs, q, tile);
+					if (!swap) SG(sg_store)(tile, mr, nr, C + ir * ldc + jc + jr, ldc, 0, alpha, beta, first);
+					else SG(sg_store)(tile, mr, nr, C + (jc + jr) * ldc + ir, ldc, 1, alpha, beta, first);
+				}
+			}
+		}
+	}
+}
