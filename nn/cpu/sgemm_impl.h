@@ -145,7 +145,9 @@ static void SG(sg_pack)(long kc, long nc, const float *s, long rs, long cs, floa
 // sg_store adds the mr x nr corner of tile into C at c (row stride ldc), or
 // its transpose when trans. first: the first k block, which applies beta
 // (beta == 0 never reads C, so NaN there is overwritten); later blocks add.
-static void SG(sg_store)(const float *tile, long mr, long nr, float *c, long ldc, int trans, float alpha, float beta,
+// noinline: inlined, its hoisted vector constants took the registers the
+// micro-kernels need (gcc spilled a Q vector in the inner loop).
+__attribute__((noinline)) static void SG(sg_store)(const float *tile, long mr, long nr, float *c, long ldc, int trans, float alpha, float beta,
                      int first) {
 	int readc = !first || beta != 0;
 	float bc = first ? beta : 1;
@@ -165,15 +167,22 @@ static void SG(sg_store)(const float *tile, long mr, long nr, float *c, long ldc
 		}
 		return;
 	}
-	// The same roundings as the vector path above, spelt out so that the
-	// compiler's FMA contraction cannot choose another: results must not
-	// depend on the orientation (and so on how a product was split).
-	for (long j = 0; j < nr; j++) {
-		float *cr = c + j * ldc;
-		if (readc)
-			for (long r = 0; r < mr; r++) cr[r] = __builtin_fmaf(bc, cr[r], alpha * tile[r * SG_NR + j]);
-		else
-			for (long r = 0; r < mr; r++) cr[r] = alpha * tile[r * SG_NR + j];
+	// Transposed: VW-column slices of the tile go through a VW x VW register
+	// transpose (the tile has VW rows; those past MR are zeros), then each
+	// column becomes one masked row segment of C, with the same roundings as
+	// above, so results do not depend on the orientation.
+	float tt[SG_VW * SG_VW] __attribute__((aligned(64)));
+	SG_MASK m = SG_MASKN(mr);
+	SG_V va = SG_SET1(alpha), vb = SG_SET1(bc);
+	for (long h = 0; h < nr; h += SG_VW) {
+		SG(sg_transpose)(tile + h, SG_NR, tt, SG_VW);
+		long jn = nr - h < SG_VW ? nr - h : SG_VW;
+		for (long j = 0; j < jn; j++) {
+			float *cr = c + (h + j) * ldc;
+			SG_V t = SG_MUL(va, SG_LOAD(tt + j * SG_VW));
+			if (readc) t = SG_FMA(vb, SG_MASKLOAD(m, cr), t);
+			SG_MASKSTORE(cr, m, t);
+		}
 	}
 }
 
@@ -200,7 +209,9 @@ static void SG(sg_sgemm)(int tA, int tB, long m, long n, long k, float alpha, co
 		if (tA) qrs = lda, qcs = 1;
 		else qrs = 1, qcs = lda;
 	}
-	float tile[SG_MR * SG_NR] __attribute__((aligned(64)));
+	// VW rows (not MR) for the transposed store; rows MR.. stay zero.
+	float tile[SG_VW * SG_NR] __attribute__((aligned(64)));
+	memset(tile + SG_MR * SG_NR, 0, sizeof(float) * (SG_VW - SG_MR) * SG_NR);
 	for (long jc = 0; jc < qcols; jc += SG_NC) {
 		long nc = qcols - jc < SG_NC ? qcols - jc : SG_NC;
 		for (long pc = 0; pc < k; pc += SG_KC) {
