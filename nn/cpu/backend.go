@@ -221,12 +221,10 @@ func Info() string {
 	}
 	lib, lerr := loadOpenBLAS()
 	switch {
-	case os.Getenv("ULMFIT_BLAS") == "gonum":
-		sb.WriteString("blas: gonum (ULMFIT_BLAS=gonum)")
 	case lerr != nil:
-		fmt.Fprintf(&sb, "blas: gonum (openblas unavailable: %v)", lerr)
+		fmt.Fprintf(&sb, "openblas: unavailable (%v)", lerr)
 	default:
-		fmt.Fprintf(&sb, "blas: %s (%s; core %s)", lib.path, lib.config, lib.corename)
+		fmt.Fprintf(&sb, "openblas: %s (%s; core %s)", lib.path, lib.config, lib.corename)
 	}
 	if err == nil {
 		fmt.Fprintf(&sb, "; kernels: %s (cpu supports %s)", isaName(b.isa), isaName(bestISA()))

@@ -122,7 +122,7 @@ func TestGemmFallbackSelection(t *testing.T) {
 	t.Setenv("ULMFIT_ISA", "generic") // and no native GEMM either: gonum
 	b2 := New(1).(*Backend)
 	defer b2.Close()
-	if b2.gemm.mode != gemmGonum || !strings.Contains(Info(), "openblas unavailable") {
+	if b2.gemm.mode != gemmGonum || !strings.Contains(Info(), "openblas: unavailable") {
 		t.Errorf("missing OpenBLAS: backend %s, info %q", b2.Name(), Info())
 	}
 	x := []float32{1, 2, 3, 4}

@@ -12,7 +12,7 @@ func TestNameAndInfo(t *testing.T) {
 		t.Errorf("Name %q, Threads %d", b.Name(), b.Threads())
 	}
 	info := Info()
-	if !strings.Contains(info, "blas: ") || !strings.Contains(info, "kernels: ") {
+	if !strings.Contains(info, "gemm: ") || !strings.Contains(info, "openblas: ") || !strings.Contains(info, "kernels: ") {
 		t.Errorf("Info %q", info)
 	}
 	t.Logf("%s\n%s", b.Name(), info)

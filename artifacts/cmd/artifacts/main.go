@@ -34,7 +34,7 @@ Commands:
   compact IN OUT     write a smaller lm or classifier for shipping: --drop-opt,
                      --drop-train-state, --bf16 (weights rounded to bfloat16)
 
-Run 'artifacts COMMAND --help' for a command's flags.
+Run 'artifacts COMMAND --help' for a command's flags, 'artifacts --version' for the build.
 Exit status: 0 ok, 1 an input changed, 2 bad usage or a bad file.
 `
 
@@ -61,6 +61,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runCompact(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return pflag.ErrHelp
+	case "version", "--version":
+		fmt.Fprintln(stdout, cli.Version("artifacts"))
 		return pflag.ErrHelp
 	}
 	if strings.HasPrefix(cmd, "-") {
