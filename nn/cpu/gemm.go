@@ -122,9 +122,7 @@ func (j *gemmJob) run(part, lo, hi int) {
 func (g *gemmEngine) block(part int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if g.mode == gemmNative {
-		if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, g.work[part]) {
-			panic("cpu.Gemm: native GEMM selected without AVX2 or AVX-512 kernels")
-		}
+		g.native(g.work[part], tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	g.lib.call(&g.args[part], tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -138,13 +136,19 @@ func (g *gemmEngine) serial(tA, tB bool, m, n, k int, alpha float32, a []float32
 		g.lib.call(new(sgemmArgs), tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	work := g.spare
+	w := g.spare
 	if g.spareMu.TryLock() {
 		defer g.spareMu.Unlock()
 	} else {
-		work = make([]float32, sgemmWork) // a third concurrent caller: rare
+		w = make([]float32, sgemmWork) // a third concurrent caller: rare
 	}
-	if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work) {
+	g.native(w, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// native runs the native GEMM with w (sgemmWork floats) as its workspace.
+func (g *gemmEngine) native(w []float32, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, w) {
 		panic("cpu.Gemm: native GEMM selected without AVX2 or AVX-512 kernels")
 	}
 }
