@@ -155,13 +155,13 @@ func NewWithOptions(o Options) (*Backend, error) {
 		} else if explicitBLAS {
 			return nil, fmt.Errorf("cpu: the native GEMM needs AVX2 or AVX-512 and cgo (kernels here: %s)", isaName(isa))
 		}
-	case "":
-		if haveNative && isa == isaAVX512 {
-			mode = gemmNative
-		}
 	default:
 		if explicitBLAS {
 			return nil, fmt.Errorf("cpu: unknown BLAS %q (want native, openblas, openblas-threads or gonum)", o.BLAS)
+		}
+		// "" or an unknown ULMFIT_BLAS: the default.
+		if haveNative && isa == isaAVX512 {
+			mode = gemmNative
 		}
 	}
 	if mode == gemmSplit || mode == gemmLibThreads {

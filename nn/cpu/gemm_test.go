@@ -154,11 +154,15 @@ func TestGemmFallbackSelection(t *testing.T) {
 		b5.Close()
 		t.Setenv("ULMFIT_ISA", "")
 		if bestISA() == isaAVX512 {
-			b3 := New(1).(*Backend)
-			if b3.gemm.mode != gemmNative || b3.Name() != "cpu(native avx512 gemm, 1 threads, avx512)" {
-				t.Errorf("default on AVX-512: %s (mode %v)", b3.Name(), b3.gemm.mode)
+			for _, env := range []string{"", "mkl"} { // an unknown value falls back to the default
+				t.Setenv("ULMFIT_BLAS", env)
+				b3 := New(1).(*Backend)
+				if b3.gemm.mode != gemmNative || b3.Name() != "cpu(native avx512 gemm, 1 threads, avx512)" {
+					t.Errorf("default on AVX-512 (ULMFIT_BLAS=%q): %s (mode %v)", env, b3.Name(), b3.gemm.mode)
+				}
+				b3.Close()
 			}
-			b3.Close()
+			t.Setenv("ULMFIT_BLAS", "")
 		}
 		t.Setenv("ULMFIT_ISA", "generic")
 		b4 := New(1).(*Backend)
