@@ -1,14 +1,18 @@
 # The shipped pretrained LMs: models/lm-small-{fwd,bwd}.arrow, rebuilt by
-#   make -j2 models-lm             (about 80-90 minutes per direction on one core, side by side)
-# exactly as they were made: the small preset trained for one epoch on the first 13.5 MB of the
-# Gutenberg training text (3.18M tokens), vocabulary the 12,000 most frequent tokens of all of
-# Gutenberg train + the WikiText-103 prefix, fastai's pretraining dropouts (--drop-mult 0.1),
-# one-cycle LR 5e-3, seed 1, one thread each; then compacted for shipping (optimizer and
-# training state dropped, weights rounded to bfloat16 precision). See models/README.md.
+#   make -j2 models-lm             (hours per direction on one core, side by side: see models/README.md)
+# exactly as they were made: the small preset trained for one epoch on the whole Gutenberg training
+# text (40.9M tokens), vocabulary the 12,000 most frequent tokens of all of Gutenberg train + the
+# WikiText-103 prefix, fastai's pretraining dropouts (--drop-mult 0.1), one-cycle LR 5e-3, seed 1,
+# one thread each, validated every 1,000 steps on the last 2,000 paragraphs of Gutenberg valid;
+# then compacted for shipping (optimizer and training state dropped, weights rounded to bfloat16
+# precision). An interrupted run (Ctrl-C, a killed make) continues from its checkpoint on the
+# next make. MODELS_WORK may live outside the work tree (a run that spans sessions): only file
+# names, not folders, enter the artifacts' lineage.
 GUT_DIR     ?= ../shared/data/gutenberg
 MODELS_WORK ?= out/models
-MODELS_BYTES ?= 13500000
-MODELS_VALID_LINES ?= 1500
+# MODELS_BYTES: train on only the first N bytes of Gutenberg train (empty: all of it).
+MODELS_BYTES ?=
+MODELS_VALID_LINES ?= 2000
 
 .PHONY: models-lm
 models-lm: $(MODELS_WORK)/lm-small-fwd.compact.arrow $(MODELS_WORK)/lm-small-bwd.compact.arrow
@@ -21,17 +25,17 @@ $(MODELS_WORK)/vocab.tokens.arrow: | build
 
 $(MODELS_WORK)/train.txt:
 	@mkdir -p $(@D)
-	zstdcat --long=31 $(GUT_DIR)/train.txt.zst | head -c $(MODELS_BYTES) > $@.tmp && mv $@.tmp $@
+	zstdcat --long=31 $(GUT_DIR)/train.txt.zst $(if $(MODELS_BYTES),| head -c $(MODELS_BYTES)) > $@.tmp && mv $@.tmp $@
 
 $(MODELS_WORK)/valid.txt:
 	@mkdir -p $(@D)
-	zstdcat --long=31 $(GUT_DIR)/valid.txt.zst | head -n $(MODELS_VALID_LINES) > $@.tmp && mv $@.tmp $@
+	zstdcat --long=31 $(GUT_DIR)/valid.txt.zst | tail -n $(MODELS_VALID_LINES) > $@.tmp && mv $@.tmp $@
 
 $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow: $(MODELS_WORK)/%.arrow: $(MODELS_WORK)/%.txt $(MODELS_WORK)/vocab.tokens.arrow
 	$(BIN)/tokenize --no-label --vocab $(MODELS_WORK)/vocab.tokens.arrow -o $@ $<
 
 $(MODELS_WORK)/lm-small-fwd.arrow $(MODELS_WORK)/lm-small-bwd.arrow: $(MODELS_WORK)/lm-small-%.arrow: $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow
-	$(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 \
+	$(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $@.ckpt),--resume) \
 	  $(if $(filter bwd,$*),--backward) --valid $(MODELS_WORK)/valid.arrow --valid-every 1000 \
 	  --checkpoint-every 10 --log $(MODELS_WORK)/lm-small-$*.jsonl -o $@ $(MODELS_WORK)/train.arrow
 
