@@ -417,7 +417,9 @@ func (t *LMTrainer) validateMidEpoch(ctx context.Context, epoch int) (float64, e
 	saved := HiddenTensors(t.Model.Enc)
 	// Validation is not interrupted: a cancellation is handled (with a
 	// checkpoint) at the next step boundary.
+	endValid := t.Progress.Interlude("valid")
 	vl, err := t.Evaluate(context.WithoutCancel(ctx), t.Valid, "valid")
+	endValid()
 	if err != nil {
 		return 0, err
 	}

@@ -129,6 +129,36 @@ func (p *Progress) Start(label string) {
 	p.hasStat = false
 }
 
+// Interlude runs a nested phase (a validation pass in the middle of an
+// epoch) and returns the function that ends it: the outer phase gets back its
+// label and last snapshot, and its clock moves forward by the interlude's
+// length, so that its tokens/s and ETA count only its own work.
+func (p *Progress) Interlude(label string) (end func()) {
+	if p == nil {
+		return func() {}
+	}
+	p.mu.Lock()
+	outer := struct {
+		label    string
+		start    time.Time
+		lastStat Stat
+		hasStat  bool
+	}{p.label, p.start, p.lastStat, p.hasStat}
+	began := p.opt.Now()
+	p.mu.Unlock()
+	p.Start(label)
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.finishBarLocked()
+		p.label = outer.label
+		p.start = outer.start.Add(p.opt.Now().Sub(began))
+		p.lastStat, p.hasStat = outer.lastStat, outer.hasStat
+		p.last = time.Time{}
+		p.printed = false
+	}
+}
+
 // Update records a new snapshot and redraws the bar, or prints a line if the
 // interval has passed since the last one.
 func (p *Progress) Update(s Stat) {

@@ -99,3 +99,40 @@ func TestProgressDoneDoesNotRepeat(t *testing.T) {
 		t.Errorf("%d lines, want 1:\n%s", n, buf.String())
 	}
 }
+
+// A validation pass in the middle of an epoch must not leave its label, its
+// tokens/s or a stretched ETA on the training line that follows it.
+func TestProgressInterlude(t *testing.T) {
+	var buf bytes.Buffer
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	no := false
+	p := NewProgress(&buf, ProgressOptions{Terminal: &no, Interval: time.Second, Now: clk.now})
+	p.Start("epoch 1/1")
+	p.Update(Stat{Done: 0, Total: 100, Loss: 1})
+	for i := 1; i <= 10; i++ { // 10 steps of 1000 tokens, 1s each
+		clk.t = clk.t.Add(time.Second)
+		p.Update(Stat{Done: int64(i), Total: 100, Loss: 1, Tokens: int64(i) * 1000})
+	}
+	end := p.Interlude("valid")
+	p.Update(Stat{Done: 0, Total: 5, Loss: 2})
+	for i := 1; i <= 5; i++ { // a fast pass: 50000 tokens in 50s
+		clk.t = clk.t.Add(10 * time.Second)
+		p.Update(Stat{Done: int64(i), Total: 5, Loss: 2, Tokens: int64(i) * 10000})
+	}
+	p.Done()
+	end()
+	buf.Reset()
+	p.Update(Stat{Done: 10, Total: 100, Loss: 1, Tokens: 10000}) // the clock's first line after the interlude
+	clk.t = clk.t.Add(time.Second)
+	p.Update(Stat{Done: 11, Total: 100, Loss: 1, Tokens: 11000})
+	line := strings.TrimSpace(buf.String())
+	// 11 steps in 11s of training: 1000 tok/s and 89 steps (1m29s) left.
+	for _, want := range []string{"epoch 1/1 ", "11/100", "eta 1m29s", "1000 tok/s"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("training line after the interlude %q lacks %q", line, want)
+		}
+	}
+	if strings.Contains(line, "valid") {
+		t.Errorf("training line after the interlude %q keeps the label valid", line)
+	}
+}

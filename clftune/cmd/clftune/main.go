@@ -104,7 +104,7 @@ func register(o *options) *pflag.FlagSet {
 	fs.Lookup("backward").Usage = "backward classifier: documents are reversed (use with a backward LM)"
 	fs.StringVar(&o.data, "data", "", "training data: a labeled tokens `artifact`")
 	fs.StringVar(&o.lm, "lm", "", "the language model `artifact` whose encoder the classifier starts from")
-	fs.BoolVar(&o.fromScratch, "from-scratch", false, "start from random weights (no LM): the paper's 'From scratch' baseline")
+	fs.BoolVar(&o.fromScratch, "from-scratch", false, "start from random weights (no LM): the paper's 'From scratch' baseline (implies --mode scratch unless --mode is given)")
 	fs.StringVar(&o.valid, "valid", "", "validation data: a labeled tokens `artifact` (default: hold out --valid-frac of --data)")
 	fs.Float64Var(&o.validFrac, "valid-frac", 0.1, "fraction of --data held out for validation when --valid is not given (stratified by label, seeded; 0: no validation, the last epoch is kept)")
 	fs.StringVar(&o.test, "test", "", "test data: a labeled tokens `artifact`, scored once at the end")
@@ -170,6 +170,12 @@ func run(ctx context.Context, args []string) error {
 		return cli.Usage("--max-len %d: want >= 0", o.maxLen)
 	case o.discr <= 0:
 		return cli.Usage("--discr %g: want > 0", o.discr)
+	}
+	// From scratch means the scratch recipe (every layer trained from the
+	// first epoch, constant LR) unless --mode asks for another: the default
+	// ulmfit mode would first train only the head over a random encoder.
+	if o.fromScratch && !fs.Changed("mode") {
+		o.mode = "scratch"
 	}
 	mode, err := clftrain.ModeByName(o.mode)
 	if err != nil {

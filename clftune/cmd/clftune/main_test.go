@@ -482,3 +482,26 @@ func TestEncoderIsTheLMs(t *testing.T) {
 		}
 	}
 }
+
+// --from-scratch alone means the scratch recipe; an explicit --mode wins.
+func TestFromScratchMode(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "scratch"},
+		{[]string{"--mode", "full"}, "full"},
+	} {
+		out := filepath.Join(dir, tc.want+".arrow")
+		args := append([]string{"--from-scratch", "--preset", "tiny", "--epochs", "1", "--bs", "32", "--data", f.small, "--out", out, "-q"}, tc.args...)
+		if code, msg := runCmd(args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, msg)
+		}
+		m, _ := readSummary(t, out)
+		if got := m.Params["mode"]; got != tc.want {
+			t.Errorf("--from-scratch %v: mode %v, want %q", tc.args, got, tc.want)
+		}
+	}
+}
