@@ -8,6 +8,9 @@
 #   make exp-lowshot   100, 200, 500, 1000, all labels: supervised, semi-supervised,
 #                      from scratch (Figure 3), a table and (with `evaluate plot`) a PNG
 #   make experiments   all four
+#   make exp-recipe    classifier recipes (pipelines/recipes-<preset>.tsv: epochs, LM fine-tuning
+#                      epochs, clftune flags) on TREC-6 and a 1,000-review IMDb sample, chosen on
+#                      the validation holdout; writes out/exp/<preset>/recipe-<ds>.md
 # Variables: EXP_PRESET (default tiny), EXP_SEEDS (1 2 3), EXP_DIR (fwd), EPOCHS,
 # LMTUNE_EPOCHS, PRETRAIN_EPOCHS, EXP_LM_LINES (lines of the WikiText-103 prefix to
 # pretrain on; empty = all), EXP_SIZES (low-shot sizes), and the usual stage flags.
@@ -27,10 +30,18 @@ EXP_SIZES    ?= 100 200 500 1000
 EXP_JOBS     ?= 1
 _exp_vars = PRESET=$(EXP_PRESET) DIR=$(EXP_DIR) LM_LINES=$(EXP_LM_LINES) EXP_SEEDS="$(EXP_SEEDS)" EXP_SIZES="$(EXP_SIZES)"
 
-.PHONY: experiments exp-table4 exp-table6 exp-table7 exp-lowshot
+EXP_RECIPES   ?= pipelines/recipes-$(EXP_PRESET).tsv
+EXP_RECIPE_DS ?= trec6 imdb1k
+
+.PHONY: experiments exp-table4 exp-table6 exp-table7 exp-lowshot exp-recipe
 experiments: exp-table4 exp-table6 exp-table7 exp-lowshot
 exp-table4 exp-table6 exp-table7 exp-lowshot:
 	@$(MAKE) --no-print-directory -j$(EXP_JOBS) _$@ $(_exp_vars) _EXP_RULES=1
+
+exp-recipe: build
+	@for ds in $(EXP_RECIPE_DS); do \
+	  SEEDS="$(EXP_SEEDS)" scripts/recipe-sweep.sh $(OUT_DIR)/exp/$(EXP_PRESET)/recipe-$$ds.md $(EXP_RECIPES) $$ds PRESET=$(EXP_PRESET) || exit 1; \
+	done
 
 # The rules below are generated only in that sub-make (so other targets do not
 # pay for them); their paths come from its variables.

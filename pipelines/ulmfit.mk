@@ -259,7 +259,8 @@ report = $(eval $(call _report_rule,$3,$1,$2))$3/report.md
 # $(call dataset_dag,DS) defines: DS (the whole DAG for the directions in DIR:
 # lmtune, clftune, evaluate, and with both directions the ensemble and a report),
 # DS-tok, DS-lm (fine-tuned LMs), DS-scratch (the from-scratch baseline) and
-# DS-results (print the test errors). Paths are fixed by the current variables.
+# DS-results (print the test errors), DS-metrics (print the paths of the classifiers'
+# test metrics, one a line). Paths are fixed by the current variables.
 define _missing_rule # 1 ds, 2 file
 ifndef _done.$2
 _done.$2 := 1
@@ -268,8 +269,10 @@ $2:
 endif
 endef
 
+# <DS>_MADE_SRC: sources that a rule of the data set's fragment makes (a sample), so
+# their absence is no missing download.
 define dataset_dag
-$(eval _ds.$1.missing := $(foreach f,$($1_TRAIN_SRC) $($1_TEST_SRC) $($1_LM_SRC),$(if $(wildcard $f),,$f)))
+$(eval _ds.$1.missing := $(foreach f,$(filter-out $($1_MADE_SRC),$($1_TRAIN_SRC) $($1_TEST_SRC) $($1_LM_SRC)),$(if $(wildcard $f),,$f)))
 $(foreach f,$(_ds.$1.missing),$(eval $(call _missing_rule,$1,$f)))
 $(eval _ds.$1.ft   := $(foreach d,$(DIR),$(call lmtune,$1,$d,$(LMTUNE_VARIANT))))
 $(eval _ds.$1.clf  := $(foreach d,$(DIR),$(call clf,$1,$d,$(call lmtune,$1,$d,$(LMTUNE_VARIANT)),$(CLF_MODE))))
@@ -277,7 +280,7 @@ $(eval _ds.$1.pred := $(foreach c,$(_ds.$1.clf),$(call preds,$c,$1)))
 $(eval _ds.$1.ens  := $(if $(filter fwd,$(DIR)),$(if $(filter bwd,$(DIR)),$(call ensemble,$(call _with,/fwd/,$(_ds.$1.pred))))))
 $(eval _ds.$1.rep  := $(if $(_ds.$1.ens),$(call report,$(_ds.$1.ens),$(_ds.$1.clf:.arrow=.jsonl),$(_ds.$1.ens:.test.preds.arrow=.report))))
 $(eval _ds.$1.scr  := $(foreach d,$(DIR),$(call preds,$(call clf,$1,$d,,scratch),$1)))
-.PHONY: $1 $1-tok $1-lm $1-scratch $1-results
+.PHONY: $1 $1-tok $1-lm $1-scratch $1-results $1-metrics
 $1: $(_ds.$1.missing) $(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.rep)
 	@$$(MAKE) --no-print-directory $1-results
 $1-tok: $(_ds.$1.missing) $(call task_tok,$1,train) $(call task_tok,$1,test)
@@ -285,6 +288,8 @@ $1-lm: $(_ds.$1.missing) $(_ds.$1.ft)
 $1-scratch: $(_ds.$1.missing) $(_ds.$1.scr)
 $1-results:
 	@scripts/results.sh --skip-missing $(foreach p,$(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.scr),$(p:.preds.arrow=.metrics.json))
+$1-metrics:
+	@printf '%s\n' $(foreach p,$(_ds.$1.pred),$(p:.preds.arrow=.metrics.json))
 endef
 
 # ------------------------------------------------------------------ pretrained LMs alone
