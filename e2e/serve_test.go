@@ -118,7 +118,7 @@ func testTexts(t *testing.T, n int) []string {
 	return out
 }
 
-// TestServe: the server's answers are 'evaluate predict''s lines for the
+// TestServe: the server's answers are 'evaluate predict”s lines for the
 // same texts, byte for byte (every text, in input order, from requests of
 // mixed sizes); then SIGTERM while requests are in flight: all of them are
 // answered and the server exits 0.
