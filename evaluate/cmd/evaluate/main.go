@@ -5,6 +5,8 @@
 //	evaluate report PREDS.arrow [--log TRAIN.jsonl ...] --out-dir DIR
 //	evaluate predict --model CLF.arrow [--text "..." ...] [--input FILE]
 //	evaluate plot -o OUT.png [--title T] [--xlabel X] [--ylabel Y] [--logx] FILE.tsv
+//	evaluate serve --model CLF.arrow [--model CLF2.arrow] [--addr HOST:PORT]
+//	evaluate lm --model LM.arrow --data TOKENS.arrow [--bs 64] [--bptt 70]
 package main
 
 import (
@@ -20,9 +22,11 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/evaluate/lmeval"
 	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
 	"github.com/ulmfit-go/ulmfit/evaluate/predict"
 	"github.com/ulmfit-go/ulmfit/evaluate/report"
+	"github.com/ulmfit-go/ulmfit/evaluate/serve"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 )
 
@@ -48,6 +52,10 @@ func runIO(ctx context.Context, args []string, sio stdio) error {
 			return runPredict(ctx, args[1:], sio)
 		case "plot":
 			return runPlot(ctx, args[1:], sio)
+		case "serve":
+			return serve.Command(ctx, args[1:], sio.err)
+		case "lm":
+			return lmeval.Command(ctx, args[1:], sio.out, sio.err)
 		}
 	}
 	return runEvaluate(ctx, args, sio)
@@ -67,6 +75,10 @@ Subcommands:
       classify raw text (stdin lines by default), JSON lines on stdout
   evaluate plot -o OUT.png [--title T] [--xlabel X] [--ylabel Y] [--logx] FILE.tsv
       a line chart (one line per series, optional error bars) from a TSV
+  evaluate serve --model CLF.arrow [--model CLF2.arrow] [--addr HOST:PORT]
+      an HTTP server (JSON predictions, batching, metrics, a small web page)
+  evaluate lm --model LM.arrow --data TOKENS.arrow [--bs 64] [--bptt 70]
+      loss and perplexity of a language model on a tokens artifact
 
 Example:
   evaluate --model trec.clf.arrow --data trec.test.tokens.arrow --out trec.test.preds.arrow`
@@ -87,7 +99,7 @@ func runEvaluate(ctx context.Context, args []string, sio stdio) error {
 	}
 	switch {
 	case fs.NArg() > 0:
-		return cli.Usage("unexpected arguments %q (subcommands: report, predict)", fs.Args())
+		return cli.Usage("unexpected arguments %q (subcommands: report, predict, plot, serve, lm)", fs.Args())
 	case *model == "" || *data == "" || com.Out == "":
 		return cli.Usage("--model, --data and --out are required")
 	case *bs < 1:
@@ -419,56 +431,14 @@ func runPredict(ctx context.Context, args []string, sio stdio) error {
 
 // jsonLine renders one prediction with probabilities in label order.
 func jsonLine(p *predict.Predictor, text string, probs []float32, threshold float64, showTokens bool) ([]byte, error) {
-	var b strings.Builder
-	enc := func(v any) error {
-		js, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		b.Write(js)
-		return nil
-	}
-	names := p.LabelNames()
-	b.WriteString(`{"text":`)
-	if err := enc(text); err != nil {
-		return nil, err
-	}
-	if p.MultiLabel() {
-		var on []string
-		for i, v := range probs {
-			if float64(v) >= threshold {
-				on = append(on, names[i])
-			}
-		}
-		if on == nil {
-			on = []string{}
-		}
-		b.WriteString(`,"labels":`)
-		enc(on)
-	} else {
-		b.WriteString(`,"label":`)
-		enc(names[metrics.Argmax(probs)])
-	}
-	b.WriteString(`,"probs":{`)
-	for i, v := range probs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		enc(names[i])
-		b.WriteByte(':')
-		enc(v)
-	}
-	b.WriteByte('}')
+	var toks []string
 	if showTokens {
-		toks, err := p.Tokens(text)
-		if err != nil {
+		var err error
+		if toks, err = p.Tokens(text); err != nil {
 			return nil, err
 		}
-		b.WriteString(`,"tokens":`)
-		enc(toks)
 	}
-	b.WriteString("}\n")
-	return []byte(b.String()), nil
+	return append(predict.AppendJSON(nil, p.LabelNames(), p.MultiLabel(), text, probs, threshold, toks), '\n'), nil
 }
 
 func firstNonEmpty(s ...string) string {

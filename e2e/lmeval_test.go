@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+)
+
+// TestEvaluateLM: 'evaluate lm' on a pretrain run's validation data, with its
+// --bs and --bptt, prints the validation loss the run stored, exactly,
+// forward and backward; data tokenized with its own vocabulary is mapped by
+// string and its xxunk tokens counted.
+func TestEvaluateLM(t *testing.T) {
+	dir := caseDir(t, fTrain, fTest, fOwn)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{{"fwd", nil}, {"bwd", []string{"--backward"}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := tc.name + ".lm.arrow"
+			args := append([]string{"-q", "--preset", "tiny", "--seed", "2", "--threads", "1", "--epochs", "1",
+				"--bs", "8", "--bptt", "24", "--valid", fTest, "-o", out, fTrain}, tc.args...)
+			wantOK(t, run(t, dir, "pretrain", args...))
+			m, err := artifacts.ReadModel(filepath.Join(dir, out), artifacts.KindLM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored struct {
+				ValidLoss float64 `json:"valid_loss"`
+			}
+			if err := json.Unmarshal(m.Metrics, &stored); err != nil || stored.ValidLoss == 0 {
+				t.Fatalf("pretrain metrics %s: %v", m.Metrics, err)
+			}
+			r := run(t, dir, "evaluate", "lm", "--json", "--threads", "1", "--model", out, "--data", fTest, "--bs", "8", "--bptt", "24")
+			wantOK(t, r)
+			var got struct {
+				Loss      float64 `json:"loss"`
+				PPL       float64 `json:"perplexity"`
+				Direction string  `json:"direction"`
+				Unk       int64   `json:"unk"`
+				UnkModel  int64   `json:"unk_not_in_model"`
+				Tokens    int64   `json:"tokens"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+				t.Fatalf("--json output %q: %v", r.stdout, err)
+			}
+			if got.Loss != stored.ValidLoss || got.Direction != tc.name || got.UnkModel != 0 {
+				t.Errorf("evaluate lm %+v; pretrain's validation loss %v", got, stored.ValidLoss)
+			}
+			// The one-line summary, and the data with its own vocabulary.
+			r = run(t, dir, "evaluate", "lm", "--threads", "1", "--model", out, "--data", fOwn, "--bs", "8", "--bptt", "24")
+			wantOK(t, r)
+			if !strings.Contains(r.stderr, "ppl ") || !strings.Contains(r.stderr, "vocab mapped by string") || !strings.Contains(r.stderr, "not in the model's vocab") {
+				t.Errorf("summary line: %q", r.stderr)
+			}
+		})
+	}
+	wantError(t, run(t, dir, "evaluate", "lm", "-q", "--model", fTest, "--data", fTest), exit2, fTest)
+	wantError(t, run(t, dir, "evaluate", "lm", "-q", "--data", fTest), exit2, "--model")
+}
