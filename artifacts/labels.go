@@ -4,16 +4,27 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // LabelCounts is how many documents of a tokens artifact carry each label.
 type LabelCounts struct {
 	Path       string
+	Sources    []string // the raw files (inputs that are not artifacts) it was made from
 	Names      []string // the artifact's label names, in index order
 	MultiLabel bool
 	Docs       int64   // every document
 	Unlabeled  int64   // documents without any label
 	PerLabel   []int64 // per label name: documents with that label (a multi-label document counts once for each of its labels)
+}
+
+// Where names the data for a message: the raw files with the artifact, e.g.
+// "reviews.csv (out/reviews/tok/train.arrow)", or the artifact alone.
+func (c *LabelCounts) Where() string {
+	if len(c.Sources) == 0 {
+		return c.Path
+	}
+	return fmt.Sprintf("%s (%s)", strings.Join(c.Sources, " + "), c.Path)
 }
 
 // Labeled is the number of documents that have at least one label.
@@ -40,6 +51,11 @@ func CountLabels(ctx context.Context, path string) (*LabelCounts, error) {
 	defer tr.Close()
 	h := tr.Header()
 	c := &LabelCounts{Path: path, Names: h.LabelNames, MultiLabel: h.MultiLabel, PerLabel: make([]int64, len(h.LabelNames))}
+	for _, in := range h.Inputs {
+		if in.Kind == "" {
+			c.Sources = append(c.Sources, in.Path)
+		}
+	}
 	for {
 		if c.Docs%4096 == 0 {
 			if err := ctx.Err(); err != nil {

@@ -64,7 +64,7 @@ func runCheckLabels(ctx context.Context, args []string, stdout io.Writer) error 
 // when not nil) and returns the summary line, or the first problem found.
 func checkLabels(train, test *artifacts.LabelCounts, minPer int) (string, error) {
 	if train.Labeled() == 0 {
-		return "", fmt.Errorf("%s: none of its %d documents has a label: name the label column (tokenize --label-col, LABEL_COL= for make classify) or give labelled data", train.Path, train.Docs)
+		return "", fmt.Errorf("%s: none of its %d documents has a label: name the label column (tokenize --label-col, LABEL_COL= for make classify) or give labelled data", train.Where(), train.Docs)
 	}
 	var present []int
 	for i, n := range train.PerLabel {
@@ -73,7 +73,7 @@ func checkLabels(train, test *artifacts.LabelCounts, minPer int) (string, error)
 		}
 	}
 	if len(present) < 2 {
-		return "", fmt.Errorf("%s: every labelled document has the label %q: a classifier needs at least 2 classes; add documents of the other classes (or check that the label column is the right one)", train.Path, train.Names[present[0]])
+		return "", fmt.Errorf("%s: every labelled document has the label %q: a classifier needs at least 2 classes; add documents of the other classes (or check that the label column is the right one)", train.Where(), train.Names[present[0]])
 	}
 	if test != nil {
 		if err := checkTest(train, test); err != nil {
@@ -102,7 +102,7 @@ func checkLabels(train, test *artifacts.LabelCounts, minPer int) (string, error)
 			more = fmt.Sprintf(", and %d more classes have fewer than %d (%s)", len(few)-1, minPer, strings.Join(names, ", "))
 		}
 		return "", fmt.Errorf("%s: the class %q has only %d document(s)%s: with fewer than %d a class can hardly be learnt or measured; add documents, merge or drop the class, or go on anyway with --min-per-class %d (MIN_PER_CLASS=%d for make classify)",
-			train.Path, train.Names[c], train.PerLabel[c], more, minPer, train.PerLabel[c], train.PerLabel[c])
+			train.Where(), train.Names[c], train.PerLabel[c], more, minPer, train.PerLabel[c], train.PerLabel[c])
 	}
 	fewest := present[0]
 	for _, i := range present {
@@ -114,12 +114,12 @@ func checkLabels(train, test *artifacts.LabelCounts, minPer int) (string, error)
 	if train.MultiLabel {
 		kind = "labels (multi-label)"
 	}
-	s := fmt.Sprintf("%s: %d %s, %d labelled documents (fewest: %q, %d)", train.Path, len(present), kind, train.Labeled(), train.Names[fewest], train.PerLabel[fewest])
+	s := fmt.Sprintf("%s: %d %s, %d labelled documents (fewest: %q, %d)", train.Where(), len(present), kind, train.Labeled(), train.Names[fewest], train.PerLabel[fewest])
 	if train.Unlabeled > 0 {
 		s += fmt.Sprintf(", %d without a label (not used by the classifier)", train.Unlabeled)
 	}
 	if test != nil {
-		s += fmt.Sprintf("; %s: %d labelled documents, every label seen in training", test.Path, test.Labeled())
+		s += fmt.Sprintf("; %s: %d labelled documents, every label seen in training", test.Where(), test.Labeled())
 	}
 	return s + ": ok", nil
 }
@@ -128,18 +128,18 @@ func checkLabels(train, test *artifacts.LabelCounts, minPer int) (string, error)
 // order, labelled documents, and no label that no training document has.
 func checkTest(train, test *artifacts.LabelCounts) error {
 	if test.MultiLabel != train.MultiLabel {
-		return fmt.Errorf("%s: multi-label is %v but %v in %s: tokenize both with the same label flags (--label-sep, the same label column)", test.Path, test.MultiLabel, train.MultiLabel, train.Path)
+		return fmt.Errorf("%s: multi-label is %v but %v in %s: tokenize both with the same label flags (--label-sep, the same label column)", test.Where(), test.MultiLabel, train.MultiLabel, train.Where())
 	}
 	if test.Labeled() == 0 {
-		return fmt.Errorf("%s: none of its %d documents has a label, so there is nothing to score: give TEST the same label column as TRAIN, or leave TEST out", test.Path, test.Docs)
+		return fmt.Errorf("%s: none of its %d documents has a label, so there is nothing to score: give TEST the same label column as TRAIN, or leave TEST out", test.Where(), test.Docs)
 	}
 	for i, name := range test.Names {
 		if test.PerLabel[i] > 0 && train.Count(name) == 0 {
-			return fmt.Errorf("%s: the label %q (%d documents) is on no document of %s: the classifier can never predict it; add documents with it to TRAIN, or remove them from TEST", test.Path, name, test.PerLabel[i], train.Path)
+			return fmt.Errorf("%s: the label %q (%d documents) is on no document of %s: the classifier can never predict it; add documents with it to TRAIN, or remove them from TEST", test.Where(), name, test.PerLabel[i], train.Where())
 		}
 	}
 	if !slices.Equal(test.Names, train.Names) {
-		return fmt.Errorf("%s: its labels (%s) are not those of %s (%s) in the same order: tokenize TEST with --labels-from %s", test.Path, strings.Join(test.Names, ", "), train.Path, strings.Join(train.Names, ", "), train.Path)
+		return fmt.Errorf("%s: its labels (%s) are not those of %s (%s) in the same order: tokenize TEST with --labels-from %s", test.Where(), strings.Join(test.Names, ", "), train.Where(), strings.Join(train.Names, ", "), train.Path)
 	}
 	return nil
 }

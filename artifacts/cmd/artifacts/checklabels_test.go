@@ -32,6 +32,7 @@ func TestCheckLabels(t *testing.T) {
 		{"ok", train, nil, 20, "", `3 classes, 95 labelled documents (fewest: "b", 25)`},
 		{"ok with test", train, counts("test.arrow", abc, []int64{3, 0, 5}, 0, false), 20, "", "test.arrow: 8 labelled documents"},
 		{"unlabelled rows are counted", counts("train.arrow", abc, []int64{30, 25, 40}, 7, false), nil, 20, "", "7 without a label"},
+		{"the raw files are named", &artifacts.LabelCounts{Path: "out/r/tok/train.arrow", Sources: []string{"reviews.csv", "more.csv"}, Names: abc, PerLabel: []int64{30, 2, 40}, Docs: 72}, nil, 20, `reviews.csv + more.csv (out/r/tok/train.arrow): the class "b" has only 2`, ""},
 		{"no labels", counts("train.arrow", nil, nil, 12, false), nil, 20, "train.arrow: none of its 12 documents has a label: name the label column", ""},
 		{"one class", counts("train.arrow", []string{"a"}, []int64{300}, 0, false), nil, 20, `train.arrow: every labelled document has the label "a": a classifier needs at least 2 classes`, ""},
 		{"one class with others unused", counts("train.arrow", abc, []int64{0, 300, 0}, 0, false), nil, 20, `has the label "b"`, ""},
