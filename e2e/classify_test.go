@@ -51,6 +51,15 @@ func makeClassify(t *testing.T, outDir string, vars ...string) result {
 	args := append([]string{"--no-print-directory", "-C", rootDir, "classify", "BIN=" + binDir, "BUILD=no", "OUT_DIR=" + outDir,
 		"PRESET=tiny", "THREADS=1", "EPOCHS=3", "LMTUNE_EPOCHS=1"}, vars...)
 	cmd := exec.CommandContext(ctx, "make", args...)
+	// Run as a user's own make would, also under `make test` (whose level and flags
+	// would otherwise reach this make through the environment).
+	for _, e := range os.Environ() {
+		switch strings.SplitN(e, "=", 2)[0] {
+		case "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "GNUMAKEFLAGS":
+			continue
+		}
+		cmd.Env = append(cmd.Env, e)
+	}
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	start := time.Now()
@@ -151,6 +160,25 @@ func TestMakeClassify(t *testing.T) {
 		}
 	}
 
+	// Without TEST the same classifiers (same TRAIN, same seed: already built) are
+	// reported with their validation error on the held-out share of TRAIN.
+	r = makeClassify(t, out, "TRAIN="+train)
+	if r.code != 0 {
+		t.Fatalf("make classify without TEST: exit %d", r.code)
+	}
+	if l := trainingStarted(r.stdout); l != "" {
+		t.Errorf("without TEST, the classifiers built with TEST were not reused: %q", l)
+	}
+	for _, re := range []string{`(?m)^== no TEST: each classifier holds out 10% of TRAIN \(stratified by label, seed 1\)`,
+		`(?m)^   forward +[0-9.]+%  \(\S+/fwd/\S+\.arrow\)$`, `(?m)^   backward +[0-9.]+%  \(\S+/bwd/\S+\.arrow\)$`} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("without TEST: no line matching %s", re)
+		}
+	}
+	if strings.Contains(r.stdout, "ensemble") || strings.Contains(r.stdout, "report.md") {
+		t.Errorf("without TEST: an ensemble or report was printed")
+	}
+
 	// Another classifier seed redoes the classifiers and what follows, nothing before.
 	r = makeClassify(t, out, "TRAIN="+train, "TEST="+test, "SEED=2")
 	if r.code != 0 {
@@ -168,6 +196,9 @@ func TestMakeClassify(t *testing.T) {
 	}
 }
 
+// makeError matches make's own "Error 2" line.
+var makeError = regexp.MustCompile(`^make(\[[0-9]+\])?: \*\*\* `)
+
 // TestMakeClassifyBadInput: bad data stops make classify before any training, with
 // the stage's one line (and make's own) on stderr and exit status 2.
 func TestMakeClassifyBadInput(t *testing.T) {
@@ -183,14 +214,15 @@ func TestMakeClassifyBadInput(t *testing.T) {
 		train string
 		test  string // "" = none
 		vars  []string
-		want  string
+		want  string // "…" stands for any text
 	}{
 		{"one class", classifyCSV([]string{"sport"}, 60, 0), "", nil, `one_class.csv (` + out + `/one_class/tok/train.arrow): every labelled document has the label "sport": a classifier needs at least 2 classes`},
-		{"label only in test", "", classifyCSV([]string{"sport", "science", "food"}, 5, 0) + "music,the band played a new song .\n", nil, `label "music" is not among the 3 labels of`},
+		{"label only in test", "", classifyCSV([]string{"sport", "science", "food"}, 5, 0) + "music,the band played a new song .\n", nil, `label "music" is not among the 3 labels of … (food, science, sport): a classifier trained on those cannot predict it; add documents with it to the training data, or remove this row`},
 		{"malformed row", classifyCSV(abc, 30, 0) + "food,\"an open quote\" here\n", "", nil, "malformed CSV"},
 		{"few per class", classifyCSV(abc, 30, 0) + strings.Repeat("extra,a lone extra class .\n", 4), "", nil, `the class "extra" has only 4 document(s): with fewer than 20`},
 		{"few per class, a higher minimum", "", "", []string{"MIN_PER_CLASS=31"}, `has only 30 document(s)`},
 		{"no such label column", "", "", []string{"LABEL_COL=topic"}, `no column "topic" (--label-col)`},
+		{"no label", strings.Replace(classifyCSV(abc, 30, 0), "label,text", "category,text", 1), classifyCSV(abc, 5, 0), nil, `no_label.csv (` + out + `/no_label/tok/train.arrow): none of its 90 documents has a label: name the label column`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := strings.ReplaceAll(tc.name, " ", "_")
@@ -209,11 +241,15 @@ func TestMakeClassifyBadInput(t *testing.T) {
 			}
 			var lines []string
 			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-				if !strings.HasPrefix(l, "make: *** ") {
+				if !makeError.MatchString(l) {
 					lines = append(lines, l)
 				}
 			}
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+			parts := strings.Split(tc.want, "…")
+			for i := range parts {
+				parts[i] = regexp.QuoteMeta(parts[i])
+			}
+			if len(lines) != 1 || !regexp.MustCompile(strings.Join(parts, ".*")).MatchString(lines[0]) {
 				t.Fatalf("stderr (without make's own line) %q: want one line with %q", lines, tc.want)
 			}
 			if l := trainingStarted(r.stdout); l != "" {

@@ -93,29 +93,38 @@ $(eval $(call dataset_dag,$(_cl)))
 _cl_stamp = $(shell f='$(call _dsdir,$(_cl))/settings/$1'; mkdir -p "$${f%/*}"; printf '%s\n' '$(strip $2)' | cmp -s - "$$f" || printf '%s\n' '$(strip $2)' > "$$f"; printf '%s' "$$f")
 _cl.lmstamp    := $(call _cl_stamp,tokenize-lm,$($(_cl)_TOK_FLAGS) | $(TRAIN))
 _cl.trainstamp := $(call _cl_stamp,tokenize-train,$($(_cl)_TOK_FLAGS) $($(_cl)_LABEL_TOK_FLAGS) | $(TRAIN))
-_cl.teststamp  := $(call _cl_stamp,tokenize-test,$($(_cl)_TOK_FLAGS) $($(_cl)_LABEL_TOK_FLAGS) | $(TEST))
+_cl.teststamp  := $(if $(TEST),$(call _cl_stamp,tokenize-test,$($(_cl)_TOK_FLAGS) $($(_cl)_LABEL_TOK_FLAGS) | $(TEST)))
 _cl.clfstamp := $(call _cl_stamp,clftune,--valid-frac $(VALID_FRAC))
 
-_cl.tok   := $(call task_tok,$(_cl),train) $(if $(TEST),$(call task_tok,$(_cl),test))
-_cl.check := $(call _tokdir,$(_cl))/labels-min$(MIN_PER_CLASS)$(if $(TEST),-test).check
+_cl.check.train := $(call _tokdir,$(_cl))/labels-min$(MIN_PER_CLASS).check
+_cl.check.test  := $(if $(TEST),$(call _tokdir,$(_cl))/labels-min$(MIN_PER_CLASS)-test.check)
+_cl.check := $(or $(_cl.check.test),$(_cl.check.train))
 _cl.clf   := $(_ds.$(_cl).clf)
 _cl.model  = $(call _dsdir,$(_cl))/model/$1.arrow
 _cl.dirs  := $(foreach d,fwd bwd,$(if $(call _with,/$d/,$(_cl.clf)),$d))
 
-# The label check: after tokenize, before any training (the sub-make that runs it
-# finishes before the one that trains starts; the order-only prerequisites keep that
-# order for a direct `make classify-run` too).
-$(_cl.check): $(_cl.tok) | $(_TOOLS)
-	@$(BIN)/artifacts check-labels --min-per-class $(MIN_PER_CLASS) $^ > $@.tmp || { rm -f $@.tmp; exit 2; }
-	@mv $@.tmp $@
+# The label checks: TRAIN's right after it is tokenized (before TEST is: a TRAIN
+# without labels is named as such), then TRAIN's with TEST's; all before any training
+# (the sub-make that runs them finishes before the one that trains starts; the
+# order-only prerequisites keep that order for a direct `make classify-run` too).
+define _cl_check_rule # 1 out, 2 tokens artifacts
+$1: $2 | $(_TOOLS)
+	@$(BIN)/artifacts check-labels --min-per-class $(MIN_PER_CLASS) $2 > $$@.tmp || { rm -f $$@.tmp; exit 2; }
+	@mv $$@.tmp $$@
+endef
+$(eval $(call _cl_check_rule,$(_cl.check.train),$(call task_tok,$(_cl),train)))
+ifneq ($(TEST),)
+$(eval $(call _cl_check_rule,$(_cl.check.test),$(call task_tok,$(_cl),train) $(call task_tok,$(_cl),test)))
+$(call task_tok,$(_cl),test): | $(_cl.check.train)
+endif
 $(_ds.$(_cl).ft) $(_cl.clf) $(foreach d,$(DIR),$(call lm_pretrained,$d)): | $(_cl.check)
 $(call task_tok,$(_cl),lm): $(_cl.lmstamp)
 $(call task_tok,$(_cl),train): $(_cl.trainstamp)
 $(if $(TEST),$(call task_tok,$(_cl),test): $(_cl.teststamp))
 $(_cl.clf): $(_cl.clfstamp)
 
-# The deployable classifiers: the same weights without the optimizer moments and the
-# resume state (a third of the size); predictions are unchanged.
+# The deployable classifiers, at paths that do not change with the settings: the same
+# weights without any optimizer moments or resume state; predictions are unchanged.
 define _cl_model_rule # 1 dir
 $(call _cl.model,$1): $(call _with,/$1/,$(_cl.clf)) | $(_TOOLS)
 	@echo "== deployable $1 classifier -> $$@"
