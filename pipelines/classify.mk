@@ -118,9 +118,12 @@ $(eval $(call _cl_check_rule,$(_cl.check.test),$(call task_tok,$(_cl),train) $(c
 $(call task_tok,$(_cl),test): | $(_cl.check.train)
 endif
 $(_ds.$(_cl).ft) $(_cl.clf) $(foreach d,$(DIR),$(call lm_pretrained,$d)): | $(_cl.check)
-$(call task_tok,$(_cl),lm): $(_cl.lmstamp)
-$(call task_tok,$(_cl),train): $(_cl.trainstamp)
-$(if $(TEST),$(call task_tok,$(_cl),test): $(_cl.teststamp))
+# A folder's mtime does not change when a file in it is edited: its files are
+# prerequisites too (folder-per-class input).
+_cl_files = $(foreach p,$1,$(if $(wildcard $p/.),$(shell find '$p' -type f)))
+$(call task_tok,$(_cl),lm): $(_cl.lmstamp) $(call _cl_files,$(TRAIN))
+$(call task_tok,$(_cl),train): $(_cl.trainstamp) $(call _cl_files,$(TRAIN))
+$(if $(TEST),$(call task_tok,$(_cl),test): $(_cl.teststamp) $(call _cl_files,$(TEST)))
 $(_cl.clf): $(_cl.clfstamp)
 
 # The deployable classifiers, at paths that do not change with the settings: the same
