@@ -1,5 +1,6 @@
 # ulmfit-go: top-level Makefile.
 #   make demo    run the whole ULMFiT pipeline on the embedded data
+#   make classify TRAIN=your.csv [TEST=test.csv]   the same on your own data (pipelines/classify.mk)
 #   make test    every module's tests, go vet and a gofmt check
 #   make bench   speed benchmarks (REF=1 also runs the PyTorch reference)
 #   make build   the stage binaries into bin/

@@ -86,7 +86,9 @@ SHIPPED_LM_DIR ?= models
 
 DOWNLOAD_DIR ?= downloads
 
-STAGE   := scripts/stage.sh
+# stage.sh checks "up to date" with this build's artifacts tool (also when BIN is
+# not bin/, as in the e2e tests).
+STAGE    = ARTIFACTS=$(BIN)/artifacts scripts/stage.sh
 ZCAT    := zstd -dcf --long=31
 _TOOLS  := $(BIN)/artifacts
 
@@ -173,15 +175,19 @@ endif
 endef
 # task_tok DS,SPLIT: out/DS/tok/SPLIT.arrow. The data set fragment defines
 # <DS>_LM_SRC (text for the vocabulary and LM fine-tuning), <DS>_TRAIN_SRC,
-# <DS>_TEST_SRC, <DS>_TOK_FLAGS and optionally <DS>_VOCAB (max vocabulary).
-_tokdir = $(OUT_DIR)/$1/tok
+# <DS>_TEST_SRC, <DS>_TOK_FLAGS and optionally <DS>_VOCAB (max vocabulary),
+# <DS>_LM_TOK_FLAGS (LM text only) and <DS>_LABEL_TOK_FLAGS (labelled splits only).
+# <DS>_OUT_NAME (optional): the folder under OUT_DIR, when it is not DS itself
+# (make classify: DS is classify.NAME, the folder NAME).
+_dsdir  = $(OUT_DIR)/$(or $($1_OUT_NAME),$1)
+_tokdir = $(call _dsdir,$1)/tok
 task_tok = $(call _task_tok.$2,$1)
 _task_tok.lm    = $(eval $(call _tok_rule,$(_tokdir)/lm.arrow,$($1_LM_SRC),--no-label --max-vocab $(or $($1_VOCAB),60000) $($1_TOK_FLAGS) $($1_LM_TOK_FLAGS)))$(_tokdir)/lm.arrow
-_task_tok.train = $(eval $(call _tok_rule,$(_tokdir)/train.arrow,$($1_TRAIN_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow $(if $($1_LABELS_SRC),--labels-from $(call _task_tok.labels,$1)),$(call _task_tok.lm,$1) $(if $($1_LABELS_SRC),$(call _task_tok.labels,$1))))$(_tokdir)/train.arrow
-_task_tok.test  = $(eval $(call _tok_rule,$(_tokdir)/test.arrow,$($1_TEST_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow --labels-from $(_tokdir)/train.arrow,$(call _task_tok.train,$1)))$(_tokdir)/test.arrow
+_task_tok.train = $(eval $(call _tok_rule,$(_tokdir)/train.arrow,$($1_TRAIN_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow $(if $($1_LABELS_SRC),--labels-from $(call _task_tok.labels,$1)),$(call _task_tok.lm,$1) $(if $($1_LABELS_SRC),$(call _task_tok.labels,$1))))$(_tokdir)/train.arrow
+_task_tok.test  = $(eval $(call _tok_rule,$(_tokdir)/test.arrow,$($1_TEST_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow --labels-from $(_tokdir)/train.arrow,$(call _task_tok.train,$1)))$(_tokdir)/test.arrow
 # <DS>_LABELS_SRC (optional): files whose labels together give the label set, for
 # data sets whose test split has classes the train split lacks (Reuters).
-_task_tok.labels = $(eval $(call _tok_rule,$(_tokdir)/labels.arrow,$($1_LABELS_SRC),$($1_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow,$(call _task_tok.lm,$1)))$(_tokdir)/labels.arrow
+_task_tok.labels = $(eval $(call _tok_rule,$(_tokdir)/labels.arrow,$($1_LABELS_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow,$(call _task_tok.lm,$1)))$(_tokdir)/labels.arrow
 
 # ------------------------------------------------------------------ lmtune
 # Table 6 variants: discr-stlr (ULMFiT), discr (constant LR), full (one LR, constant), stlr.
@@ -200,11 +206,11 @@ endif
 endef
 # lmtune DS,DIR,VARIANT[,TEXT,SUFFIX]: the LM fine-tuned on DS's text (or TEXT).
 lmtune = $(eval $(call _lmtune_rule,$(call _lmtune_path,$1,$2,$3,$5),$(PRESET),$2,$(call lm_pretrained,$2),$(or $4,$(call task_tok,$1,lm)),$(LMTUNE_EPOCHS),$(_lmtune_flags.$3) $(LMTUNE_FLAGS)))$(call _lmtune_path,$1,$2,$3,$5)
-_lmtune_path = $(OUT_DIR)/$1/$(PRESET)/$2/$(pt_tag)/lmtune-e$(LMTUNE_EPOCHS)-$3$(call _x,$(LMTUNE_FLAGS))$4.arrow
+_lmtune_path = $(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/lmtune-e$(LMTUNE_EPOCHS)-$3$(call _x,$(LMTUNE_FLAGS))$4.arrow
 
 # "No pretraining" (Table 4): an LM trained from random weights on the task text
 # only, for as many epochs as LM fine-tuning gets.
-lm_nopretrain = $(eval $(call _pretrain_rule,$(OUT_DIR)/$1/$(PRESET)/$2/pt-none/lm-e$(LMTUNE_EPOCHS).arrow,$(PRESET),$2,$(LMTUNE_EPOCHS),$(call task_tok,$1,lm),,--valid-frac 0.1 $(PRETRAIN_FLAGS)))$(OUT_DIR)/$1/$(PRESET)/$2/pt-none/lm-e$(LMTUNE_EPOCHS).arrow
+lm_nopretrain = $(eval $(call _pretrain_rule,$(call _dsdir,$1)/$(PRESET)/$2/pt-none/lm-e$(LMTUNE_EPOCHS).arrow,$(PRESET),$2,$(LMTUNE_EPOCHS),$(call task_tok,$1,lm),,--valid-frac 0.1 $(PRETRAIN_FLAGS)))$(call _dsdir,$1)/$(PRESET)/$2/pt-none/lm-e$(LMTUNE_EPOCHS).arrow
 
 # ------------------------------------------------------------------ clftune
 define _clf_rule # 1 out, 2 dir, 3 LM ("" = from scratch), 4 train, 5 mode, 6 epochs, 7 seed, 8 flags
@@ -218,7 +224,7 @@ endef
 # clf DS,DIR,LM,MODE[,TRAIN,TAG,SEED]: the classifier fine-tuned from LM (an lmtune
 # or pretrained artifact; "" = from scratch) on DS's train split (or TRAIN; TAG
 # then names it in the path), with seed SEED (default $(SEED)).
-_clf_path = $(if $3,$(if $(filter $(OUT_DIR)/$1/%,$3),$(basename $3),$(OUT_DIR)/$1/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(OUT_DIR)/$1/$(PRESET)/$2/scratch)/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
+_clf_path = $(if $3,$(if $(filter $(call _dsdir,$1)/%,$3),$(basename $3),$(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(call _dsdir,$1)/$(PRESET)/$2/scratch)/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
 clf = $(eval $(call _clf_rule,$(call _clf_path,$1,$2,$3,$4,$5,$6,$7),$2,$3,$(or $5,$(call task_tok,$1,train)),$4,$(EPOCHS),$(or $7,$(SEED)),$(CLF_FLAGS)))$(call _clf_path,$1,$2,$3,$4,$5,$6,$7)
 
 # ------------------------------------------------------------------ evaluate, ensemble, report
@@ -261,6 +267,9 @@ report = $(eval $(call _report_rule,$3,$1,$2))$3/report.md
 # DS-tok, DS-lm (fine-tuned LMs), DS-scratch (the from-scratch baseline) and
 # DS-results (print the test errors), DS-metrics (print the paths of the classifiers'
 # test metrics, one a line). Paths are fixed by the current variables.
+# Without <DS>_TEST_SRC the DAG ends with the classifiers (no test predictions,
+# ensemble, report or from-scratch baseline): clftune's validation holdout is
+# then the only measure.
 define _missing_rule # 1 ds, 2 file
 ifndef _done.$2
 _done.$2 := 1
@@ -276,14 +285,14 @@ $(eval _ds.$1.missing := $(foreach f,$(filter-out $($1_MADE_SRC),$($1_TRAIN_SRC)
 $(foreach f,$(_ds.$1.missing),$(eval $(call _missing_rule,$1,$f)))
 $(eval _ds.$1.ft   := $(foreach d,$(DIR),$(call lmtune,$1,$d,$(LMTUNE_VARIANT))))
 $(eval _ds.$1.clf  := $(foreach d,$(DIR),$(call clf,$1,$d,$(call lmtune,$1,$d,$(LMTUNE_VARIANT)),$(CLF_MODE))))
-$(eval _ds.$1.pred := $(foreach c,$(_ds.$1.clf),$(call preds,$c,$1)))
-$(eval _ds.$1.ens  := $(if $(filter fwd,$(DIR)),$(if $(filter bwd,$(DIR)),$(call ensemble,$(call _with,/fwd/,$(_ds.$1.pred))))))
+$(eval _ds.$1.pred := $(if $($1_TEST_SRC),$(foreach c,$(_ds.$1.clf),$(call preds,$c,$1))))
+$(eval _ds.$1.ens  := $(if $(_ds.$1.pred),$(if $(filter fwd,$(DIR)),$(if $(filter bwd,$(DIR)),$(call ensemble,$(call _with,/fwd/,$(_ds.$1.pred)))))))
 $(eval _ds.$1.rep  := $(if $(_ds.$1.ens),$(call report,$(_ds.$1.ens),$(_ds.$1.clf:.arrow=.jsonl),$(_ds.$1.ens:.test.preds.arrow=.report))))
-$(eval _ds.$1.scr  := $(foreach d,$(DIR),$(call preds,$(call clf,$1,$d,,scratch),$1)))
+$(eval _ds.$1.scr  := $(if $($1_TEST_SRC),$(foreach d,$(DIR),$(call preds,$(call clf,$1,$d,,scratch),$1))))
 .PHONY: $1 $1-tok $1-lm $1-scratch $1-results $1-metrics
-$1: $(_ds.$1.missing) $(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.rep)
+$1: $(_ds.$1.missing) $(_ds.$1.pred) $(_ds.$1.ens) $(_ds.$1.rep) $(_ds.$1.clf)
 	@$$(MAKE) --no-print-directory $1-results
-$1-tok: $(_ds.$1.missing) $(call task_tok,$1,train) $(call task_tok,$1,test)
+$1-tok: $(_ds.$1.missing) $(call task_tok,$1,train) $(if $($1_TEST_SRC),$(call task_tok,$1,test))
 $1-lm: $(_ds.$1.missing) $(_ds.$1.ft)
 $1-scratch: $(_ds.$1.missing) $(_ds.$1.scr)
 $1-results:

@@ -486,7 +486,7 @@ func (c *collector) label(r *input.Record, l string) (int32, error) {
 	if c.fixLab != nil {
 		id, ok := c.fixLab[l]
 		if !ok {
-			return 0, &input.Error{File: r.File, Line: r.Line, Msg: fmt.Sprintf("label %q is not among the %d labels of %s (%s)", l, len(c.cfg.Labels), c.cfg.LabelsFrom, strings.Join(c.cfg.Labels, ", "))}
+			return 0, &input.Error{File: r.File, Line: r.Line, Msg: fmt.Sprintf("label %q is not among the %d labels of %s (%s): a classifier trained on those cannot predict it; add documents with it to the training data, or remove this row", l, len(c.cfg.Labels), c.cfg.LabelsFrom, strings.Join(c.cfg.Labels, ", "))}
 		}
 		return id, nil
 	}

@@ -4,6 +4,7 @@
 //	artifacts verify FILE...     read end to end; check the recorded inputs' hashes
 //	artifacts lineage FILE       the tree of inputs, back to the raw files
 //	artifacts compact IN OUT     a smaller lm/classifier for shipping (--bf16, --drop-opt, --drop-train-state)
+//	artifacts check-labels TRAIN [TEST]  can these tokens train (and score) a classifier?
 //
 // Exit status: 0 on success, 1 when a recorded input has changed, 2 for bad
 // usage or an unreadable, damaged or foreign file.
@@ -33,6 +34,10 @@ Commands:
                      inputs that are artifacts
   compact IN OUT     write a smaller lm or classifier for shipping: --drop-opt,
                      --drop-train-state, --bf16 (weights rounded to bfloat16)
+  check-labels TRAIN [TEST]
+                     check the labels of tokens artifacts before training: at
+                     least 2 classes, --min-per-class documents each (20), no
+                     TEST label that TRAIN lacks
 
 Run 'artifacts COMMAND --help' for a command's flags, 'artifacts --version' for the build.
 Exit status: 0 ok, 1 an input changed, 2 bad usage or a bad file.
@@ -47,7 +52,7 @@ func main() {
 // run dispatches to a command, writing its report to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return cli.Usage("missing command: want show, verify, lineage or compact")
+		return cli.Usage("missing command: want show, verify, lineage, compact or check-labels")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -59,6 +64,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runLineage(ctx, rest, stdout)
 	case "compact":
 		return runCompact(ctx, rest, stdout)
+	case "check-labels":
+		return runCheckLabels(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return pflag.ErrHelp
@@ -69,5 +76,5 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if strings.HasPrefix(cmd, "-") {
 		return cli.Usage("flag %s before the command: want artifacts COMMAND [flags] FILE", cmd)
 	}
-	return cli.Usage("unknown command %q: want show, verify, lineage or compact", cmd)
+	return cli.Usage("unknown command %q: want show, verify, lineage, compact or check-labels", cmd)
 }
