@@ -46,6 +46,14 @@ func NewAdam(be Backend, params []*Param, beta1, beta2, eps, wd float64) *Adam {
 func (a *Adam) SetBeta1(b float64) { a.Beta1 = b }
 
 // Step updates every non-frozen param with learning rate lrs[p.Group].
+//
+// After each param's update its weights and both moments are checked to be
+// finite: the second moment overflows (grad^2 -> +Inf in float32) steps
+// before the loss shows a divergence, and the weight update m/(sqrt(v)+eps)
+// is then 0, so the weights alone look sane. A non-finite value is returned
+// as an error wrapping artifacts.ErrNonFinite (a *artifacts.NonFiniteError
+// naming "adam.v/<param>", "adam.m/<param>" or the param), before any
+// checkpoint can hold it; the optimizer and model are then unusable.
 func (a *Adam) Step(lrs []float64) error {
 	for _, p := range a.params {
 		if p.Frozen {
@@ -65,8 +73,29 @@ func (a *Adam) Step(lrs []float64) error {
 		bc2 := 1 - math.Pow(a.Beta2, t)
 		a.be.AdamStep(p.Data, p.Grad, a.m[i], a.v[i], float32(lrs[p.Group]), float32(a.Beta1), float32(a.Beta2),
 			float32(a.Eps), float32(a.WD), float32(bc1), float32(bc2))
+		if err := a.checkFinite(i); err != nil {
+			return err
+		}
 	}
 	a.total++
+	return nil
+}
+
+// checkFinite fails if param i, its first or its second moment holds a NaN
+// or ±Inf. SumSquares (vectorized, read only) is finite exactly when every
+// value is: a float32 squared is below 1.2e77, and no tensor has enough of
+// them to overflow a float64 sum.
+func (a *Adam) checkFinite(i int) error {
+	p := a.params[i]
+	for _, t := range []struct {
+		name string
+		data []float32
+	}{{"adam.v/" + p.Name, a.v[i]}, {"adam.m/" + p.Name, a.m[i]}, {p.Name, p.Data}} {
+		if s := a.be.SumSquares(t.data); math.IsNaN(s) || math.IsInf(s, 0) {
+			j := max(artifacts.FirstNonFinite(t.data), 0)
+			return &artifacts.NonFiniteError{Tensor: t.name, Index: j, Value: t.data[j]}
+		}
+	}
 	return nil
 }
 
