@@ -98,7 +98,7 @@ type Flags struct {
 
 	Checkpointing cli.Checkpointing // --checkpoint-every, --checkpoint-steps
 	Checkpoint    string
-	Resume          string
+	Resume        string
 
 	MaxMemory memcheck.Size // --max-memory: 0 = MemAvailable, < 0 = off
 
