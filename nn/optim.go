@@ -87,16 +87,22 @@ func (a *Adam) Step(lrs []float64) error {
 // them to overflow a float64 sum.
 func (a *Adam) checkFinite(i int) error {
 	p := a.params[i]
-	for _, t := range []struct {
-		name string
-		data []float32
-	}{{"adam.v/" + p.Name, a.v[i]}, {"adam.m/" + p.Name, a.m[i]}, {p.Name, p.Data}} {
-		if s := a.be.SumSquares(t.data); math.IsNaN(s) || math.IsInf(s, 0) {
-			j := max(artifacts.FirstNonFinite(t.data), 0)
-			return &artifacts.NonFiniteError{Tensor: t.name, Index: j, Value: t.data[j]}
-		}
+	bad := func(s float64) bool { return math.IsNaN(s) || math.IsInf(s, 0) }
+	// Names are built only on failure: a training step allocates nothing.
+	var name string
+	var data []float32
+	switch {
+	case bad(a.be.SumSquares(a.v[i])):
+		name, data = "adam.v/"+p.Name, a.v[i]
+	case bad(a.be.SumSquares(a.m[i])):
+		name, data = "adam.m/"+p.Name, a.m[i]
+	case bad(a.be.SumSquares(p.Data)):
+		name, data = p.Name, p.Data
+	default:
+		return nil
 	}
-	return nil
+	j := max(artifacts.FirstNonFinite(data), 0)
+	return &artifacts.NonFiniteError{Tensor: name, Index: j, Value: data[j]}
 }
 
 // Steps is the number of Step calls (global step count).
