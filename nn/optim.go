@@ -52,8 +52,10 @@ func (a *Adam) SetBeta1(b float64) { a.Beta1 = b }
 // before the loss shows a divergence, and the weight update m/(sqrt(v)+eps)
 // is then 0, so the weights alone look sane. A non-finite value is returned
 // as an error wrapping artifacts.ErrNonFinite (a *artifacts.NonFiniteError
-// naming "adam.v/<param>", "adam.m/<param>" or the param), before any
-// checkpoint can hold it; the optimizer and model are then unusable.
+// naming the first of "adam.v/<param>", "adam.m/<param>" or the param),
+// before any checkpoint can hold it. The step is still completed for every
+// param, so that a caller that diverges on purpose (the LR range test) gets
+// the same numbers as without the check; training stops on the error.
 func (a *Adam) Step(lrs []float64) error {
 	for _, p := range a.params {
 		if p.Frozen {
@@ -63,6 +65,7 @@ func (a *Adam) Step(lrs []float64) error {
 			return fmt.Errorf("nn: Adam: param %s is in layer group %d, but only %d learning rates were given", p.Name, p.Group, len(lrs))
 		}
 	}
+	var bad error
 	for i, p := range a.params {
 		if p.Frozen {
 			continue
@@ -73,12 +76,12 @@ func (a *Adam) Step(lrs []float64) error {
 		bc2 := 1 - math.Pow(a.Beta2, t)
 		a.be.AdamStep(p.Data, p.Grad, a.m[i], a.v[i], float32(lrs[p.Group]), float32(a.Beta1), float32(a.Beta2),
 			float32(a.Eps), float32(a.WD), float32(bc1), float32(bc2))
-		if err := a.checkFinite(i); err != nil {
-			return err
+		if bad == nil {
+			bad = a.checkFinite(i)
 		}
 	}
 	a.total++
-	return nil
+	return bad
 }
 
 // checkFinite fails if param i, its first or its second moment holds a NaN

@@ -608,7 +608,10 @@ func (t *LMTrainer) LRFind(ctx context.Context, fc LRFindConfig) (*LRFinder, err
 		if cfg.Clip > 0 {
 			nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
 		}
-		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil {
+		// The range test raises the LR until training diverges, on purpose,
+		// on a model and optimizer that are thrown away; its curve ends at
+		// the loss, as it always did, so a non-finite state is no error here.
+		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil && !errors.Is(err, ErrNonFinite) {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
