@@ -78,7 +78,9 @@ func checkTensor(t *Tensor) error {
 }
 
 // WriteModel writes m as an lm or classifier artifact: one row per tensor
-// (name, section, shape, data).
+// (name, section, shape, data). A tensor holding NaN or ±Inf is refused (an
+// error wrapping ErrNonFinite) and nothing is written: an existing file at
+// path stays as it was.
 func WriteModel(path string, m *Model) error {
 	if m == nil {
 		return fmt.Errorf("artifacts: WriteModel %s: nil model", path)
@@ -111,6 +113,9 @@ func WriteModel(path string, m *Model) error {
 			seen[key] = true
 			rows = append(rows, row{t, sec.name})
 		}
+	}
+	if err := CheckFinite(m.Tensors, m.OptState); err != nil {
+		return fmt.Errorf("artifacts: WriteModel %s: %w; nothing written", path, err)
 	}
 	meta, err := lineageMeta(m.Kind, m.Lineage)
 	if err != nil {

@@ -43,7 +43,7 @@ const predictionsBatchRows = 1 << 16
 // WritePredictions writes p as a predictions artifact with columns id int64,
 // label int32, labels list<int32> (null unless set), probs
 // fixed_size_list<float32>[n_classes] and pred int32. n_classes is
-// len(p.LabelNames).
+// len(p.LabelNames). A NaN or ±Inf probability is refused (ErrNonFinite).
 func WritePredictions(path string, p *Predictions) error {
 	if p == nil {
 		return fmt.Errorf("artifacts: WritePredictions %s: nil predictions", path)
@@ -55,6 +55,9 @@ func WritePredictions(path string, p *Predictions) error {
 	for i, r := range p.Rows {
 		if len(r.Probs) != nc {
 			return fmt.Errorf("artifacts: WritePredictions %s: row %d (id %d) has %d probabilities, want %d", path, i, r.ID, len(r.Probs), nc)
+		}
+		if j := FirstNonFinite(r.Probs); j >= 0 {
+			return fmt.Errorf("artifacts: WritePredictions %s: row %d (id %d): probability %d is %v: %w; nothing written", path, i, r.ID, j, r.Probs[j], ErrNonFinite)
 		}
 		if r.Pred < -1 || int(r.Pred) >= nc || r.Label < -1 || int(r.Label) >= nc {
 			return fmt.Errorf("artifacts: WritePredictions %s: row %d (id %d): label %d / pred %d outside [-1,%d)", path, i, r.ID, r.Label, r.Pred, nc)

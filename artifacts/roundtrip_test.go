@@ -289,7 +289,7 @@ func testModel() *Model {
 		Direction:  "bwd",
 		Tensors: []Tensor{
 			{Name: "encoder.weight", Shape: []int{10, 4}, Data: seq(40)},
-			{Name: "head.0.linear.bias", Shape: []int{2}, Data: []float32{float32(math.Inf(1)), -0}},
+			{Name: "head.0.linear.bias", Shape: []int{2}, Data: []float32{math.MaxFloat32, float32(math.Copysign(0, -1))}},
 			{Name: "scalar", Shape: []int{}, Data: []float32{3.5}},
 			{Name: "empty", Shape: []int{0, 3}, Data: []float32{}},
 		},

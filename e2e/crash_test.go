@@ -21,7 +21,9 @@ import (
 )
 
 // trainer is a training stage as the crash tests drive it: args (with OUT), the path of
-// its checkpoint for an output, and how to ask it to resume from that checkpoint.
+// its checkpoint for an output, and how to ask it to resume from that checkpoint. The
+// checkpoints come every N steps (--checkpoint-steps), not on a timer, so that which
+// states a kill can leave behind does not depend on the machine's speed.
 type trainer struct {
 	bin    string
 	args   []string
@@ -33,21 +35,21 @@ var trainers = []trainer{
 	{
 		bin: "pretrain",
 		args: []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "7", "--epochs", "8",
-			"--checkpoint-every", "0.002", "-o", "OUT", fTrain},
+			"--checkpoint-steps", "16", "-o", "OUT", fTrain},
 		ckpt:   func(out string) string { return out + ".ckpt" },
 		resume: func(c string) []string { return []string{"--resume=" + c} },
 	},
 	{
 		bin: "lmtune",
 		args: []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "7", "--epochs", "8",
-			"--checkpoint-every", "0.002", "--from", fLM, "-o", "OUT", fTrain},
+			"--checkpoint-steps", "16", "--from", fLM, "-o", "OUT", fTrain},
 		ckpt:   func(out string) string { return out + ".ckpt" },
 		resume: func(c string) []string { return []string{"--resume=" + c} },
 	},
 	{
 		bin: "clftune",
 		args: []string{"-q", "--threads", "1", "--seed", "7", "--epochs", "8", "--bs", "16",
-			"--checkpoint-every", "100ms", "--lm", fFT, "--data", fTrain, "-o", "OUT"},
+			"--checkpoint-steps", "8", "--lm", fFT, "--data", fTrain, "-o", "OUT"},
 		ckpt:   func(out string) string { return strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow" },
 		resume: func(c string) []string { return []string{"--resume", c} },
 	},
@@ -516,8 +518,8 @@ func TestConcurrentWriters(t *testing.T) {
 		args []string
 	}{
 		{"tokenize", []string{"-q", fTrainCSV, "-o", "o.arrow"}},
-		{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "4", "--epochs", "2", "--checkpoint-every", "0.002", "-o", "o.arrow", fTrain}},
-		{"clftune", []string{"-q", "--threads", "1", "--seed", "4", "--epochs", "4", "--bs", "16", "--checkpoint-every", "50ms", "--lm", fFT, "--data", fTrain, "-o", "o.arrow"}},
+		{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "4", "--epochs", "2", "--checkpoint-steps", "16", "-o", "o.arrow", fTrain}},
+		{"clftune", []string{"-q", "--threads", "1", "--seed", "4", "--epochs", "4", "--bs", "16", "--checkpoint-steps", "8", "--lm", fFT, "--data", fTrain, "-o", "o.arrow"}},
 	}
 	for _, c := range cmds {
 		t.Run(c.bin, func(t *testing.T) {

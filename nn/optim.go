@@ -46,6 +46,16 @@ func NewAdam(be Backend, params []*Param, beta1, beta2, eps, wd float64) *Adam {
 func (a *Adam) SetBeta1(b float64) { a.Beta1 = b }
 
 // Step updates every non-frozen param with learning rate lrs[p.Group].
+//
+// After each param's update its weights and both moments are checked to be
+// finite: the second moment overflows (grad^2 -> +Inf in float32) steps
+// before the loss shows a divergence, and the weight update m/(sqrt(v)+eps)
+// is then 0, so the weights alone look sane. A non-finite value is returned
+// as an error wrapping artifacts.ErrNonFinite (a *artifacts.NonFiniteError
+// naming the first of "adam.v/<param>", "adam.m/<param>" or the param),
+// before any checkpoint can hold it. The step is still completed for every
+// param, so that a caller that diverges on purpose (the LR range test) gets
+// the same numbers as without the check; training stops on the error.
 func (a *Adam) Step(lrs []float64) error {
 	for _, p := range a.params {
 		if p.Frozen {
@@ -55,6 +65,7 @@ func (a *Adam) Step(lrs []float64) error {
 			return fmt.Errorf("nn: Adam: param %s is in layer group %d, but only %d learning rates were given", p.Name, p.Group, len(lrs))
 		}
 	}
+	var bad error
 	for i, p := range a.params {
 		if p.Frozen {
 			continue
@@ -65,9 +76,36 @@ func (a *Adam) Step(lrs []float64) error {
 		bc2 := 1 - math.Pow(a.Beta2, t)
 		a.be.AdamStep(p.Data, p.Grad, a.m[i], a.v[i], float32(lrs[p.Group]), float32(a.Beta1), float32(a.Beta2),
 			float32(a.Eps), float32(a.WD), float32(bc1), float32(bc2))
+		if bad == nil {
+			bad = a.checkFinite(i)
+		}
 	}
 	a.total++
-	return nil
+	return bad
+}
+
+// checkFinite fails if param i, its first or its second moment holds a NaN
+// or ±Inf. SumSquares (vectorized, read only) is finite exactly when every
+// value is: a float32 squared is below 1.2e77, and no tensor has enough of
+// them to overflow a float64 sum.
+func (a *Adam) checkFinite(i int) error {
+	p := a.params[i]
+	bad := func(s float64) bool { return math.IsNaN(s) || math.IsInf(s, 0) }
+	// Names are built only on failure: a training step allocates nothing.
+	var name string
+	var data []float32
+	switch {
+	case bad(a.be.SumSquares(a.v[i])):
+		name, data = "adam.v/"+p.Name, a.v[i]
+	case bad(a.be.SumSquares(a.m[i])):
+		name, data = "adam.m/"+p.Name, a.m[i]
+	case bad(a.be.SumSquares(p.Data)):
+		name, data = p.Name, p.Data
+	default:
+		return nil
+	}
+	j := max(artifacts.FirstNonFinite(data), 0)
+	return &artifacts.NonFiniteError{Tensor: name, Index: j, Value: data[j]}
 }
 
 // Steps is the number of Step calls (global step count).

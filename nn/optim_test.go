@@ -1,9 +1,12 @@
 package nn
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // TestAdam checks AdamW against the formula in float64, per-group learning
@@ -145,5 +148,41 @@ func TestRNGState(t *testing.T) {
 		if v := r.IntN(7); v < 0 || v >= 7 {
 			t.Fatalf("IntN(7) = %d", v)
 		}
+	}
+}
+
+// TestAdamNonFinite: a step that makes a moment or a weight non-finite is
+// reported, naming the first such tensor, after every param was updated as
+// without the check.
+func TestAdamNonFinite(t *testing.T) {
+	tests := []struct {
+		name string
+		g    float32 // gradient of param a
+		want string
+	}{
+		{"grad^2 overflows v", 1e21, "adam.v/a is not finite (adam.v/a[0] = +Inf)"},
+		{"NaN gradient", float32(math.NaN()), "adam.v/a is not finite (adam.v/a[0] = NaN)"},
+		{"finite", 1e10, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be := Reference()
+			a := &Param{Name: "a", Shape: []int{1}, Data: []float32{1}, Grad: []float32{tt.g}}
+			b := &Param{Name: "b", Shape: []int{1}, Data: []float32{1}, Grad: []float32{1}}
+			opt := NewAdam(be, []*Param{a, b}, 0.7, 0.99, 1e-5, 0)
+			err := opt.Step([]float64{0.1})
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, artifacts.ErrNonFinite) || err.Error() != tt.want {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if b.Data[0] == 1 || opt.Steps() != 1 {
+				t.Errorf("the step stopped at the bad param: b = %v, steps %d", b.Data[0], opt.Steps())
+			}
+		})
 	}
 }

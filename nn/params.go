@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // Param is one named tensor of a model: a trainable parameter (Grad non-nil)
@@ -67,6 +69,13 @@ func GradNorm(be Backend, params []*Param) float64 {
 // measures.
 func ClipGradNorm(be Backend, params []*Param, maxNorm float64) float64 {
 	norm := GradNorm(be, params)
+	ClipGradNormTo(be, params, maxNorm, norm)
+	return norm
+}
+
+// ClipGradNormTo is ClipGradNorm with the norm already measured (GradNorm),
+// so that a caller can check it first without measuring twice.
+func ClipGradNormTo(be Backend, params []*Param, maxNorm, norm float64) {
 	if maxNorm > 0 && norm > maxNorm {
 		s := float32(maxNorm / (norm + 1e-6))
 		for _, p := range params {
@@ -75,7 +84,28 @@ func ClipGradNorm(be Backend, params []*Param, maxNorm float64) float64 {
 			}
 		}
 	}
-	return norm
+}
+
+// CheckGradNorm returns nil if norm (GradNorm of params) is finite, and
+// otherwise an error wrapping artifacts.ErrNonFinite that names the first
+// non-frozen param whose gradient holds a NaN or ±Inf ("grad/<param>").
+// Called after the backward pass and before clipping, which would scale an
+// infinite gradient to NaN and zeros, it stops a diverging step before it
+// reaches the optimizer state.
+func CheckGradNorm(params []*Param, norm float64) error {
+	if !math.IsNaN(norm) && !math.IsInf(norm, 0) {
+		return nil
+	}
+	for _, p := range params {
+		if p.Grad == nil || p.Frozen {
+			continue
+		}
+		if j := artifacts.FirstNonFinite(p.Grad); j >= 0 {
+			return &artifacts.NonFiniteError{Tensor: "grad/" + p.Name, Index: j, Value: p.Grad[j]}
+		}
+	}
+	// Only reachable if a float64 sum of squares overflowed (finite values).
+	return fmt.Errorf("the gradient norm is %w (%v)", artifacts.ErrNonFinite, norm)
 }
 
 // FreezeTo freezes the params of groups [0, n) and unfreezes the others, as

@@ -13,7 +13,7 @@ import (
 // not what it computes: stages leave them out of an artifact's params, and
 // SkipIfCurrent never compares them.
 func RunOnlyFlags() []string {
-	return []string{"help", "out", "threads", "quiet", "log", "checkpoint", "checkpoint-every", "resume", "force"}
+	return []string{"help", "out", "threads", "quiet", "log", "checkpoint", "checkpoint-every", "checkpoint-steps", "resume", "force"}
 }
 
 // SkipCheck describes the outputs of a run for SkipIf.

@@ -2,6 +2,7 @@ package clftrain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -70,7 +71,10 @@ func (t *Trainer) LRFind(ctx context.Context, fc train.LRFindConfig) (*train.LRF
 		if cfg.Clip > 0 {
 			nn.ClipGradNorm(t.Model.Backend(), t.Model.Params(), cfg.Clip)
 		}
-		if err := t.Opt.Step(lrs); err != nil {
+		// The range test raises the LR until training diverges, on purpose,
+		// on a model and optimizer that are thrown away; its curve ends at
+		// the loss, as it always did, so a non-finite state is no error here.
+		if err := t.Opt.Step(lrs); err != nil && !errors.Is(err, train.ErrNonFinite) {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {

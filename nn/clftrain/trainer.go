@@ -34,6 +34,9 @@ type Config struct {
 	LogEvery int
 	// CheckpointEvery writes a checkpoint this often (0: epoch ends only).
 	CheckpointEvery time.Duration
+	// CheckpointSteps also writes one after every global step that is a
+	// multiple of it (0: off): the same checkpoints on every run.
+	CheckpointSteps int
 }
 
 // EpochResult summarizes one finished epoch.
@@ -292,10 +295,19 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			if err := t.Model.Backward(); err != nil {
 				return nil, err
 			}
-			if cfg.Clip > 0 {
-				nn.ClipGradNorm(t.Model.Backend(), t.Model.Params(), cfg.Clip)
+			// A divergence starts in the gradients and the optimizer state
+			// (checked by Adam.Step), often before the loss shows it.
+			norm := nn.GradNorm(t.Model.Backend(), t.Model.Params())
+			if err := nn.CheckGradNorm(t.Model.Params(), norm); err != nil {
+				t.Progress.Done()
+				return nil, t.diverged(train.Diverged(err, epoch, st.Step+1))
 			}
+			nn.ClipGradNormTo(t.Model.Backend(), t.Model.Params(), cfg.Clip, norm)
 			if err := t.Opt.Step(lrs); err != nil {
+				if errors.Is(err, train.ErrNonFinite) {
+					t.Progress.Done()
+					return nil, t.diverged(train.Diverged(err, epoch, st.Step+1))
+				}
 				return nil, err
 			}
 			// The loss can stay finite while a weight or a BatchNorm running
@@ -339,7 +351,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 				t.Progress.Done()
 				return nil, t.interrupted(err)
 			}
-			if t.ticker.Due() {
+			if t.ticker.Due() || (cfg.CheckpointSteps > 0 && st.Step%int64(cfg.CheckpointSteps) == 0) {
 				if err := t.checkpoint(); err != nil {
 					return nil, err
 				}
@@ -554,44 +566,18 @@ func (t *Trainer) interrupted(cause error) error {
 	return fmt.Errorf("interrupted at epoch %d, step %d, checkpoint %s: %w", t.State.Epoch+1, t.State.Step, t.CheckpointPath, cause)
 }
 
-// nonFiniteError is a non-finite weight, buffer or optimizer moment; it
-// matches train.ErrNonFinite under errors.Is, as a non-finite loss does.
-type nonFiniteError struct{ msg string }
-
-func (e *nonFiniteError) Error() string        { return e.msg }
-func (e *nonFiniteError) Is(target error) bool { return target == train.ErrNonFinite }
-
-// firstNonFinite returns the name, index and value of the first NaN or ±Inf
-// in ts, or ok=false.
-func firstNonFinite(ts []artifacts.Tensor) (name string, i int, v float32, ok bool) {
-	for _, t := range ts {
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return t.Name, i, v, true
-			}
-		}
-	}
-	return "", 0, 0, false
-}
-
 // checkFinite fails when a weight or buffer (BatchNorm running statistics)
 // in ts or an optimizer moment in opt is NaN or ±Inf: the loss can stay
 // finite while they are not (a huge LR sends running_var to +Inf), and such
 // a model must be neither checkpointed nor written. epoch is 0-based.
 func (t *Trainer) checkFinite(ts, opt []artifacts.Tensor, epoch int, step int64) error {
-	what := "a weight"
-	name, i, v, bad := firstNonFinite(ts)
-	if !bad {
-		what = "an optimizer moment"
-		name, i, v, bad = firstNonFinite(opt)
-	}
-	if !bad {
+	err := artifacts.CheckFinite(ts, opt)
+	if err == nil {
 		return nil
 	}
 	t.Progress.Done()
 	epoch = max(0, min(epoch, t.totalEpochs()-1))
-	return t.diverged(&nonFiniteError{fmt.Sprintf("%s is not finite (%s[%d] = %v) at epoch %d, step %d: training diverged (lower --lr or --clip)",
-		what, name, i, v, epoch+1, step)})
+	return t.diverged(train.Diverged(err, epoch, step))
 }
 
 // diverged adds to a non-finite error what is left to continue from: the

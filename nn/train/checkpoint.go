@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // TrainStateVersion is the version of the TrainState JSON layout.
@@ -108,18 +110,26 @@ func (s *TrainState) Smooth(loss float64) float64 {
 	return s.SmoothLoss / (1 - math.Pow(beta, float64(s.SmoothCount)))
 }
 
-// ErrNonFinite is wrapped by the error returned when the loss becomes NaN or
-// infinite.
-var ErrNonFinite = errors.New("loss is not finite")
+// ErrNonFinite is wrapped by the error returned when training diverges: the
+// loss, a gradient, a weight or an optimizer moment becomes NaN or infinite.
+// It is artifacts.ErrNonFinite, which the artifact writers wrap when they
+// refuse such a tensor.
+var ErrNonFinite = artifacts.ErrNonFinite
 
 // CheckFinite returns an error naming the epoch (1-based in the message) and
 // step if loss is NaN or ±Inf.
 func CheckFinite(loss float64, epoch int, step int64) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return fmt.Errorf("%w (%v) at epoch %d, step %d: training diverged (lower --lr or --clip)",
-			ErrNonFinite, loss, epoch+1, step)
+		return Diverged(fmt.Errorf("loss is %w (%v)", ErrNonFinite, loss), epoch, step)
 	}
 	return nil
+}
+
+// Diverged adds to err (which names what is not finite) where training
+// stopped: epoch (0-based, 1-based in the message) and the global step, and
+// what to do.
+func Diverged(err error, epoch int, step int64) error {
+	return fmt.Errorf("%w at epoch %d, step %d: training diverged (lower --lr or --clip)", err, epoch+1, step)
 }
 
 // Ticker says when a periodic checkpoint is due.

@@ -59,6 +59,9 @@ type LMTrainConfig struct {
 	Patience int
 	// CheckpointEvery writes a checkpoint this often (0: epoch ends only).
 	CheckpointEvery time.Duration
+	// CheckpointSteps also writes one after every global step that is a
+	// multiple of it (0: off): the same checkpoints on every run.
+	CheckpointSteps int
 }
 
 // LMTrainer runs language-model training: per window forward, backward,
@@ -261,24 +264,29 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 				return nil, err
 			}
 			if err := CheckFinite(loss.Total(), epoch, st.Step+1); err != nil {
-				t.Progress.Done()
-				if _, serr := os.Stat(t.CheckpointPath); t.CheckpointPath != "" && serr == nil {
-					return nil, fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, t.CheckpointPath)
-				}
-				return nil, fmt.Errorf("%w; no checkpoint had been written yet", err)
+				return nil, t.diverged(err)
 			}
 			if err := t.Model.Backward(); err != nil {
 				return nil, err
 			}
-			if cfg.Clip > 0 {
-				nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
+			// A divergence starts in the gradients and the optimizer state,
+			// some steps before the loss shows it: both are checked every
+			// step, so the step reported is the same on every run and on
+			// resume, and no checkpoint can capture a non-finite state.
+			norm := nn.GradNorm(be, t.Model.Params())
+			if err := nn.CheckGradNorm(t.Model.Params(), norm); err != nil {
+				return nil, t.diverged(Diverged(err, epoch, st.Step+1))
 			}
+			nn.ClipGradNormTo(be, t.Model.Params(), cfg.Clip, norm)
 			if cfg.Momentum != nil {
 				if err := t.setBeta1(cfg.Momentum(pos)); err != nil {
 					return nil, err
 				}
 			}
 			if err := t.Opt.Step(lrs); err != nil {
+				if errors.Is(err, ErrNonFinite) {
+					return nil, t.diverged(Diverged(err, epoch, st.Step+1))
+				}
 				return nil, err
 			}
 			trainDur += time.Since(stepStart)
@@ -315,7 +323,7 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 				t.Progress.Done()
 				return nil, t.interrupted(err)
 			}
-			if t.ticker.Due() {
+			if t.ticker.Due() || (cfg.CheckpointSteps > 0 && st.Step%int64(cfg.CheckpointSteps) == 0) {
 				if err := t.checkpoint(); err != nil {
 					return nil, err
 				}
@@ -390,6 +398,19 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 	return res, nil
 }
 
+// diverged stops the progress display and adds to a non-finite error what
+// is left to continue from: the last good checkpoint (never overwritten by a
+// non-finite state), or that there is none.
+func (t *LMTrainer) diverged(err error) error {
+	t.Progress.Done()
+	if t.CheckpointPath != "" {
+		if _, serr := os.Stat(t.CheckpointPath); serr == nil {
+			return fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, t.CheckpointPath)
+		}
+	}
+	return fmt.Errorf("%w; no checkpoint had been written yet", err)
+}
+
 // setBeta1 sets the optimizer's beta1 (momentum schedules).
 func (t *LMTrainer) setBeta1(b float64) error {
 	o, ok := t.Opt.(interface{ SetBeta1(float64) })
@@ -406,6 +427,9 @@ func (t *LMTrainer) interrupted(cause error) error {
 		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
 	}
 	if err := t.checkpoint(); err != nil {
+		if errors.Is(err, ErrNonFinite) {
+			return err
+		}
 		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
 	}
 	t.Progress.Printf("interrupted at epoch %d, step %d: checkpoint written to %s (continue with --resume)", t.State.Epoch+1, t.State.Step, t.CheckpointPath)
@@ -516,6 +540,13 @@ func (t *LMTrainer) checkpoint() error {
 	if err != nil {
 		return err
 	}
+	// The step checks catch a divergence in the weights and moments; this
+	// covers everything else a checkpoint holds (the carried hidden state)
+	// and keeps the last good checkpoint in place.
+	if err := artifacts.CheckFinite(m.Tensors, m.OptState); err != nil {
+		epoch := max(0, min(t.State.Epoch, t.totalEpochs()-1))
+		return t.diverged(Diverged(err, epoch, t.State.Step))
+	}
 	if err := artifacts.WriteModel(t.CheckpointPath, m); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
@@ -579,7 +610,10 @@ func (t *LMTrainer) LRFind(ctx context.Context, fc LRFindConfig) (*LRFinder, err
 		if cfg.Clip > 0 {
 			nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
 		}
-		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil {
+		// The range test raises the LR until training diverges, on purpose,
+		// on a model and optimizer that are thrown away; its curve ends at
+		// the loss, as it always did, so a non-finite state is no error here.
+		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil && !errors.Is(err, ErrNonFinite) {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {

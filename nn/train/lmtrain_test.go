@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
@@ -263,5 +264,124 @@ func TestLMTrainerEarlyStopping(t *testing.T) {
 	if !res.StoppedEarly || len(res.Epochs) != 3 || len(tr.State.History) != 3 || tr.State.BestEpoch != 1 {
 		t.Errorf("stopped early %v after %d epochs (history %d, best epoch %d), want after 3 with best 1",
 			res.StoppedEarly, len(res.Epochs), len(tr.State.History), tr.State.BestEpoch)
+	}
+}
+
+// ckptStep returns the global step of the checkpoint at path, or -1.
+func ckptStep(t *testing.T, path string) int64 {
+	t.Helper()
+	m, err := artifacts.ReadModel(path, artifacts.KindLM)
+	if err != nil {
+		return -1
+	}
+	st, err := ParseTrainState(m.TrainState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := artifacts.CheckFinite(m.Tensors, m.OptState); err != nil {
+		t.Errorf("checkpoint at step %d: %v", st.Step, err)
+	}
+	return st.Step
+}
+
+// TestLMTrainerCheckpointSteps: --checkpoint-steps N writes a checkpoint after
+// every global step that is a multiple of N (and at epoch ends), whatever the
+// clock says.
+func TestLMTrainerCheckpointSteps(t *testing.T) {
+	ckpt := filepath.Join(t.TempDir(), "ckpt.arrow")
+	tr := tinyTrainer(t, markovDocs(10, 30, 5), nil, 2, ckpt)
+	tr.Cfg.CheckpointSteps = 4
+	var seen []int64
+	tr.OnStep = func(st *TrainState) {
+		// Called before this step's checkpoint: the file is the previous one.
+		if s := ckptStep(t, ckpt); len(seen) == 0 || seen[len(seen)-1] != s {
+			seen = append(seen, s)
+		}
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	perEpoch := res.Steps / 2
+	for i, s := range seen[1:] {
+		if s%4 != 0 && s != perEpoch {
+			t.Errorf("checkpoint %d at step %d: not a multiple of 4 nor the epoch end (%d)", i, s, perEpoch)
+		}
+	}
+	if want := int(res.Steps-1) / 4; len(seen)-1 < want {
+		t.Errorf("%d checkpoints over %d steps (%v), want at least %d", len(seen)-1, res.Steps, seen, want)
+	}
+}
+
+// TestLMTrainerNonFiniteState: a divergence that starts in the optimizer
+// state or the hidden state, while the loss is still finite, stops training
+// at a fixed step with an error naming the tensor, epoch and step; the last
+// good checkpoint stays and holds only finite values.
+func TestLMTrainerNonFiniteState(t *testing.T) {
+	tests := []struct {
+		name     string
+		at       int64 // poisoned after this step's optimizer step
+		poison   func(t *testing.T, tr *LMTrainer)
+		want     string
+		wantCkpt int64
+	}{
+		{"adam.v +Inf", 4, func(t *testing.T, tr *LMTrainer) {
+			adam := tr.Opt.(*nn.Adam)
+			ts := adam.State()
+			for i := range ts {
+				if ts[i].Name == "adam.v/"+tr.Model.Params()[0].Name {
+					ts[i].Data[7] = float32(math.Inf(1))
+				}
+			}
+			if err := adam.SetState(ts, tr.State.Step, "x"); err != nil {
+				t.Fatal(err)
+			}
+		}, "adam.v/" + "encoder.weight is not finite (adam.v/encoder.weight[7] = +Inf) at epoch 1, step 5:", 3},
+		// At a checkpoint step: only the checkpoint's own check can see it.
+		{"hidden NaN", 6, func(t *testing.T, tr *LMTrainer) {
+			hs := HiddenTensors(tr.Model.Enc)
+			hs[0].Data[1] = float32(math.NaN())
+			if err := RestoreHidden(tr.Model.Backend(), tr.Model.Enc, tr.Cfg.BS, hs, ""); err != nil {
+				t.Fatal(err)
+			}
+		}, "hidden.0.h is not finite (hidden.0.h[1] = NaN) at epoch 1, step 6:", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ckpt := filepath.Join(t.TempDir(), "ckpt.arrow")
+			tr := tinyTrainer(t, markovDocs(10, 30, 5), nil, 2, ckpt)
+			tr.Cfg.CheckpointSteps = 3
+			tr.OnStep = func(st *TrainState) {
+				if st.Step == tt.at {
+					tt.poison(t, tr)
+				}
+			}
+			_, err := tr.Run(context.Background())
+			if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrNonFinite and %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "the last good checkpoint, "+ckpt+", is kept") {
+				t.Errorf("err = %v: does not name the kept checkpoint", err)
+			}
+			if s := ckptStep(t, ckpt); s != tt.wantCkpt {
+				t.Errorf("kept checkpoint is of step %d, want %d", s, tt.wantCkpt)
+			}
+		})
+	}
+}
+
+// TestCheckGradNorm: a non-finite gradient is found and named before clipping
+// can hide it.
+func TestCheckGradNorm(t *testing.T) {
+	lm := tinyLM(t, 1)
+	ps := lm.Params()
+	be := lm.Backend()
+	if err := nn.CheckGradNorm(ps, nn.GradNorm(be, ps)); err != nil {
+		t.Fatalf("zero gradients: %v", err)
+	}
+	ps[2].Grad[3] = float32(math.Inf(-1))
+	err := nn.CheckGradNorm(ps, nn.GradNorm(be, ps))
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "grad/"+ps[2].Name+"[3] = -Inf") {
+		t.Fatalf("err = %v", err)
 	}
 }

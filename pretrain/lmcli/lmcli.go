@@ -96,9 +96,9 @@ type Flags struct {
 	Patience   int
 	LogEvery   int
 
-	CheckpointEvery float64 // minutes
-	Checkpoint      string
-	Resume          string
+	Checkpointing cli.Checkpointing // --checkpoint-every, --checkpoint-steps
+	Checkpoint    string
+	Resume        string
 
 	MaxMemory memcheck.Size // --max-memory: 0 = MemAvailable, < 0 = off
 
@@ -173,7 +173,7 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.ValidEvery, "valid-every", 0, "also validate every N steps within an epoch (long epochs; 0: epoch ends only)")
 	fs.IntVar(&f.Patience, "patience", 0, "stop after N epochs without a better validation loss (0: off)")
 	fs.IntVar(&f.LogEvery, "log-every", 50, "write a step record to --log every N steps")
-	fs.Float64Var(&f.CheckpointEvery, "checkpoint-every", 30, "also write a checkpoint every N `minutes` (0: epoch ends and interrupts only)")
+	f.Checkpointing.Register(fs, 30*time.Minute)
 	fs.StringVar(&f.Checkpoint, "checkpoint", "", "checkpoint `path` (default OUT.ckpt; removed when the run finishes)")
 	fs.StringVar(&f.Resume, "resume", "", "continue an interrupted run from its checkpoint `path` (--resume alone: OUT.ckpt); pass the same flags")
 	fs.Lookup("resume").NoOptDefVal = resumeAuto
@@ -291,7 +291,10 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		BS: pick(f.BS, d.bs), BPTT: pick(f.BPTT, d.bptt), VarBPTT: !f.NoVarBPTT, ScaleLR: !f.NoScaleLR,
 		LR: pickF(f.LR, d.lr), Discr: discr, FreezeLR: f.FreezeLR, Schedule: sched, Momentum: moms, Clip: clip,
 		Seed: f.Seed, Backward: f.Backward, ValidEvery: f.ValidEvery, LogEvery: f.LogEvery, Patience: f.Patience,
-		CheckpointEvery: time.Duration(f.CheckpointEvery * float64(time.Minute)),
+		CheckpointEvery: f.Checkpointing.Duration(), CheckpointSteps: f.Checkpointing.Steps,
+	}
+	if err := f.Checkpointing.Validate(); err != nil {
+		return nil, err
 	}
 	for _, c := range []struct {
 		name string
@@ -299,7 +302,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	}{{"--bs", tc.BS < 1}, {"--bptt", tc.BPTT < 2}, {"--epochs", tc.Epochs < 1}, {"--freeze-epochs", tc.FreezeEpochs < 0},
 		{"--lr", !(tc.LR > 0)}, {"--freeze-lr", f.FreezeLR < 0}, {"--wd", wd < 0}, {"--clip", clip < 0}, {"--eps", !(f.Eps > 0)},
 		{"--valid-every", f.ValidEvery < 0}, {"--patience", f.Patience < 0}, {"--log-every", f.LogEvery < 1},
-		{"--checkpoint-every", f.CheckpointEvery < 0}, {"--lr-find-iters", f.LRFindIters < 5},
+		{"--lr-find-iters", f.LRFindIters < 5},
 		{"--lr-find-start/--lr-find-end", !(f.LRFindStart > 0 && f.LRFindEnd > f.LRFindStart)}} {
 		if c.bad {
 			return nil, cli.Usage("%s: value out of range", c.name)
@@ -309,7 +312,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	// ones (resume, logging, threads) are left out so that a resumed run
 	// and an uninterrupted one write the same bytes.
 	params := map[string]any{}
-	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "log", "log-every", "threads", "out", "force", "max-memory"}
+	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "checkpoint-steps", "log", "log-every", "threads", "out", "force", "max-memory"}
 	fs.VisitAll(func(fl *pflag.Flag) {
 		if !slices.Contains(operational, fl.Name) {
 			params[fl.Name] = fl.Value.String()

@@ -86,7 +86,7 @@ type options struct {
 	cutFrac     float64
 	ratio       float64
 	checkpoint  string
-	ckEvery     time.Duration
+	ckpt        cli.Checkpointing
 	resume      string
 	acrossChunk bool
 	maxUnk      float64
@@ -138,7 +138,7 @@ func register(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.lrFind, "lr-find", false, "run fastai's LR range test with the first phase's trainable groups instead of training: writes OUT.lrfind.csv/.png and prints the valley and steep suggestions for --lr")
 	fs.IntVar(&o.lrFindIters, "lr-find-iters", 100, "steps of the LR range test (LR from 1e-7 to 10)")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "write resumable checkpoints to this `file` (default: --out with .ckpt.arrow)")
-	fs.DurationVar(&o.ckEvery, "checkpoint-every", 10*time.Minute, "also checkpoint this often within an epoch (0: epoch ends only)")
+	o.ckpt.Register(fs, 10*time.Minute)
 	fs.StringVar(&o.resume, "resume", "", "continue the run of this checkpoint `file` (same flags and data)")
 	return fs
 }
@@ -150,6 +150,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := o.com.Validate(); err != nil {
+		return err
+	}
+	if err := o.ckpt.Validate(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -394,7 +397,7 @@ func run(ctx context.Context, args []string) error {
 
 	tn := &clftrain.Trainer{
 		Cfg: clftrain.Config{Phases: phases, Schedule: sched, BS: o.bs, ValidBS: 2 * o.bs, Beta1: o.beta1, Clip: o.clip,
-			Seed: o.com.Seed, EarlyStop: o.earlyStop, CheckpointEvery: o.ckEvery},
+			Seed: o.com.Seed, EarlyStop: o.earlyStop, CheckpointEvery: o.ckpt.Duration(), CheckpointSteps: o.ckpt.Steps},
 		Model: model, Opt: nn.NewAdam(be, model.Params(), o.beta1, o.beta2, o.eps, o.wd),
 		Train: tr, Valid: va, Progress: prog, Metrics: metricsLog,
 		Template: tmpl, CheckpointPath: o.checkpoint,

@@ -26,8 +26,11 @@ Documents are shuffled every epoch and concatenated into one stream cut into
 carried across windows. Each epoch ends with the validation loss and
 perplexity (--valid FILE or --valid-frac). Checkpoints (weights, Adam moments,
 hidden state, data and schedule position) are written at epoch ends, every
---checkpoint-every minutes and on Ctrl-C; --resume continues a run and, with
-the same flags, ends with the same bytes as an uninterrupted run.
+--checkpoint-every (a duration, 30m; a bare number is minutes), every
+--checkpoint-steps N optimizer steps and on Ctrl-C; --resume continues a run
+and, with the same flags, ends with the same bytes as an uninterrupted run.
+A NaN/Inf gradient, Adam moment, weight or loss stops the run at the step
+where it appears (exit 1), and no checkpoint ever holds one.
 
 Presets: paper (emb 400, hidden 1150, 3 layers, bs 64, bptt 70), small
 (200/512/3, bs 32; CPU-friendly), tiny (16/24/2; tests). Every value can be
