@@ -101,6 +101,9 @@ type Server struct {
 	reg     *prometheus.Registry
 	m       serverMetrics
 	started time.Time
+	// draining is closed when shutdown begins: a batch still collecting
+	// requests runs at once instead of waiting out MaxWait.
+	draining chan struct{}
 	// beforeBatch, if set, is called with each batch's text count before
 	// the model runs (tests hold the batcher with it).
 	beforeBatch func(n int)
@@ -113,6 +116,7 @@ type serverMetrics struct {
 	batches   prometheus.Histogram
 	batchTime prometheus.Histogram
 	queued    prometheus.Gauge
+	waiting   prometheus.Gauge
 }
 
 // job is one request's texts waiting for the model.
@@ -133,7 +137,8 @@ var indexHTML []byte
 // New returns a server for model with cfg (zero fields: defaults).
 func New(model *Model, cfg Config) *Server {
 	cfg.fill()
-	s := &Server{cfg: cfg, model: model, queue: make(chan *job, cfg.QueueSize), reg: prometheus.NewRegistry(), started: time.Now()}
+	s := &Server{cfg: cfg, model: model, queue: make(chan *job, cfg.QueueSize), reg: prometheus.NewRegistry(), started: time.Now(),
+		draining: make(chan struct{})}
 	sizeBuckets := []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}
 	s.m = serverMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ulmfit_serve_requests_total",
@@ -148,8 +153,10 @@ func New(model *Model, cfg Config) *Server {
 			Help: "Model time per batch (tokenization and inference).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ulmfit_serve_queue_requests",
 			Help: "Requests waiting for the model."}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ulmfit_serve_inflight_requests",
+			Help: "Prediction requests accepted and not yet answered."}),
 	}
-	s.reg.MustRegister(s.m.requests, s.m.latency, s.m.texts, s.m.batches, s.m.batchTime, s.m.queued,
+	s.reg.MustRegister(s.m.requests, s.m.latency, s.m.texts, s.m.batches, s.m.batchTime, s.m.queued, s.m.waiting,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/v1/predict", s.instrument("/v1/predict", s.handlePredict))
@@ -186,6 +193,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		close(s.draining)
 		// Shutdown waits for the handlers, which wait for the batcher: it
 		// is stopped only after them.
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
@@ -228,6 +236,8 @@ func (s *Server) batchLoop(ctx context.Context) {
 					batch = append(batch, j)
 					n += len(j.texts)
 				case <-timer.C:
+					break collect
+				case <-s.draining:
 					break collect
 				}
 			}
@@ -341,6 +351,8 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.m.waiting.Inc()
+	defer s.m.waiting.Dec()
 	j := &job{ctx: r.Context(), texts: req.Texts, done: make(chan jobResult, 1)}
 	select {
 	case s.queue <- j:
