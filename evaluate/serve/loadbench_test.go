@@ -18,7 +18,9 @@ func TestLoadBench(t *testing.T) {
 	for n, k := range res.BatchSizes {
 		total += n * k
 	}
-	if res.Lost != 0 || res.Mismatched != 0 || res.Texts != 80 || total != 80 {
+	// With OpenBLAS a served text may differ from the batch prediction in
+	// the last bit (cpu.Backend.ShapeInvariant); nothing may be lost there either.
+	if res.Lost != 0 || (res.Mismatched != 0 && shapeInvariantGEMM()) || res.Texts != 80 || total != 80 {
 		t.Errorf("%+v", res)
 	}
 }

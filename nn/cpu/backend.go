@@ -254,3 +254,12 @@ func (b *Backend) ParallelFor(n int, fn func(lo, hi int)) {
 func (b *Backend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
 	b.gemm.gemm(transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
 }
+
+// ShapeInvariant reports whether every element of a product gets the same
+// bits whatever the number of rows in the call and the number of threads:
+// true for the project's own GEMM and gonum, false for OpenBLAS, whose
+// kernels and blocking change the order of summation with the shape (so a
+// text classified alone and in a batch can differ in the last bit there).
+func (b *Backend) ShapeInvariant() bool {
+	return b.gemm.mode == gemmNative || b.gemm.mode == gemmGonum
+}

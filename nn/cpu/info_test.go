@@ -17,3 +17,20 @@ func TestNameAndInfo(t *testing.T) {
 	}
 	t.Logf("%s\n%s", b.Name(), info)
 }
+
+func TestShapeInvariant(t *testing.T) {
+	for _, tc := range []struct {
+		blas string
+		want bool
+	}{{"native", true}, {"gonum", true}, {"openblas", false}} {
+		b, err := NewWithOptions(Options{Threads: 1, BLAS: tc.blas})
+		if err != nil {
+			t.Logf("%s unavailable here: %v", tc.blas, err)
+			continue
+		}
+		if got := b.ShapeInvariant(); got != tc.want {
+			t.Errorf("%s: ShapeInvariant %v, want %v", tc.blas, got, tc.want)
+		}
+		b.Close()
+	}
+}
