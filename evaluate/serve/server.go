@@ -56,38 +56,25 @@ func DefaultConfig() Config {
 
 func (c *Config) fill() {
 	d := DefaultConfig()
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = d.MaxBatch
-	}
-	if c.MaxWait < 0 {
-		c.MaxWait = 0
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = d.QueueSize
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = d.MaxBodyBytes
-	}
-	if c.MaxTexts <= 0 {
-		c.MaxTexts = d.MaxTexts
-	}
-	if c.MaxTextBytes <= 0 {
-		c.MaxTextBytes = d.MaxTextBytes
-	}
-	if c.ReadTimeout <= 0 {
-		c.ReadTimeout = d.ReadTimeout
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = d.WriteTimeout
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = d.ShutdownTimeout
-	}
+	orDefault(&c.MaxBatch, d.MaxBatch)
+	c.MaxWait = max(c.MaxWait, 0)
+	orDefault(&c.QueueSize, d.QueueSize)
+	orDefault(&c.MaxBodyBytes, d.MaxBodyBytes)
+	orDefault(&c.MaxTexts, d.MaxTexts)
+	orDefault(&c.MaxTextBytes, d.MaxTextBytes)
+	orDefault(&c.ReadTimeout, d.ReadTimeout)
+	orDefault(&c.WriteTimeout, d.WriteTimeout)
+	orDefault(&c.IdleTimeout, d.IdleTimeout)
+	orDefault(&c.ShutdownTimeout, d.ShutdownTimeout)
 	if !(c.Threshold > 0 && c.Threshold < 1) {
 		c.Threshold = d.Threshold
+	}
+}
+
+// orDefault sets *v to d when *v is not positive.
+func orDefault[T int | int64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 
