@@ -1,7 +1,7 @@
 # The shipped pretrained LMs: models/lm-small-{fwd,bwd}.arrow, rebuilt by
 #   make -j2 models-lm             (hours per direction on one core, side by side: see models/README.md)
 # exactly as they were made: the small preset trained for one epoch on the whole Gutenberg training
-# text (40.9M tokens), vocabulary the 12,000 most frequent tokens of all of Gutenberg train + the
+# text (40.9M words, 53.0M tokens), vocabulary the 12,000 most frequent tokens of all of Gutenberg train + the
 # WikiText-103 prefix, fastai's pretraining dropouts (--drop-mult 0.1), one-cycle LR 5e-3, seed 1,
 # one thread each, validated every 1,000 steps on the last 2,000 paragraphs of Gutenberg valid;
 # then compacted for shipping (optimizer and training state dropped, weights rounded to bfloat16
