@@ -60,6 +60,19 @@ func Preset(name string) (LMConfig, error) {
 	return c, nil
 }
 
+// PresetOf names the preset whose encoder sizes (embedding, hidden, layers)
+// c has, or "paper" when none has them: the preset of a loaded LM, whose
+// training recipe a later stage applies.
+func PresetOf(c LMConfig) string {
+	for _, name := range PresetNames() {
+		p, _ := Preset(name)
+		if p.EmbSize == c.EmbSize && p.HiddenSize == c.HiddenSize && p.Layers == c.Layers {
+			return name
+		}
+	}
+	return "paper"
+}
+
 // WithDropoutMult returns c with all five dropouts multiplied by m (fastai's
 // drop_mult).
 func (c LMConfig) WithDropoutMult(m float32) LMConfig {

@@ -313,3 +313,21 @@ func TestConfigJSONAndValidation(t *testing.T) {
 		t.Error("label 3 accepted with 3 classes")
 	}
 }
+
+func TestPresetOf(t *testing.T) {
+	for _, name := range PresetNames() {
+		c, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.VocabSize = 123
+		if got := PresetOf(c.WithDropoutMult(0.3)); got != name {
+			t.Errorf("PresetOf(%s sizes) = %q, want %q", name, got, name)
+		}
+	}
+	odd, _ := Preset("small")
+	odd.HiddenSize = 700
+	if got := PresetOf(odd); got != "paper" {
+		t.Errorf("PresetOf(200/700/3) = %q, want paper (no preset has these sizes)", got)
+	}
+}

@@ -20,7 +20,8 @@
 # its extensions, or its folder's name when that is "train"), MIN_PER_CLASS (20; 0: no
 # minimum), CLASSIFY_JOBS=2 (forward and backward side by side), BUILD=no (use the
 # binaries in BIN as they are), and the usual PRESET, DIR, EPOCHS, SEED, CLF_FLAGS, ...
-# At PRESET=small the classifier gets 8 epochs and --drop-mult 0.5, as the demo does.
+# The recipe is the stages' own for PRESET (clftune --preset small: 8 epochs, fastai's
+# --drop-mult 0.5, peak LR 0.04), as in the demo.
 # Everything lands in OUT_DIR/<NAME>/; a second run only re-checks and reprints.
 include $(dir $(lastword $(MAKEFILE_LIST)))ulmfit.mk
 ifndef _CLASSIFY_MK
@@ -46,12 +47,7 @@ endif
 # Folders under OUT_DIR that other pipelines write.
 _cl_reserved := lm exp trec6 imdb reuters ag_news
 
-_cl_cmdline = $(filter command line,$(origin $1))
-_CLASSIFY_EPOCHS_small    := 8
-_CLASSIFY_CLF_FLAGS_small := --drop-mult 0.5
 _cl_vars = _CLASSIFY_RULES=1 NAME=$(NAME) \
-  EPOCHS=$(if $(call _cl_cmdline,EPOCHS),$(EPOCHS),$(or $(_CLASSIFY_EPOCHS_$(PRESET)),$(EPOCHS))) \
-  CLF_FLAGS="$(if $(call _cl_cmdline,CLF_FLAGS),$(CLF_FLAGS),$(or $(_CLASSIFY_CLF_FLAGS_$(PRESET)),$(CLF_FLAGS)))" \
   $(if $(filter-out 1,$(CLASSIFY_JOBS)),THREADS=1)
 
 _cl_bad = { echo "make classify: $1" >&2; exit 2; }

@@ -1,7 +1,7 @@
 # make demo: the whole ULMFiT pipeline on the embedded data (data/), ending with a
 # table of TREC-6 test errors (forward, backward, ensemble, from scratch), the
 # report's path and one `evaluate predict` example.
-#   make demo                   PRESET=small (about 4 minutes on 2 quiet cores)
+#   make demo                   PRESET=small (about 8 minutes on 2 quiet cores)
 #   make demo PRESET=tiny       about a minute (a smoke run: tiny models learn little)
 #   make demo DEMO_JOBS=2       run the forward and backward branches side by side
 #                               (one thread each; their progress lines interleave)
@@ -13,19 +13,9 @@ include $(dir $(lastword $(MAKEFILE_LIST)))trec6.mk
 
 DEMO_JOBS     ?= 1
 DEMO_QUESTION ?= How far is the Moon from the Earth ?
-# Demo-sized epochs (EPOCHS / LMTUNE_EPOCHS / PRETRAIN_EPOCHS on the command line win).
-_DEMO_EPOCHS_tiny  := 15
-_DEMO_EPOCHS_small := 8
-_DEMO_LMTUNE_tiny  := 2
-_DEMO_LMTUNE_small := 2
-# fastai's classifier notebooks use half the LM's dropouts (drop_mult 0.5); at the small
-# preset with a short budget this matters (clftune/README.md, "Small models and short budgets").
-_DEMO_CLF_FLAGS_small := --drop-mult 0.5
-_cmdline = $(filter command line,$(origin $1))
+# The stages' own recipe for the preset (what `clftune --preset small` and `lmtune
+# --preset small` do without flags; EPOCHS and LMTUNE_EPOCHS in ulmfit.mk match them).
 _demo_vars = EMBED_DIR=data PRESET=$(PRESET) DIR="fwd bwd" \
-  EPOCHS=$(if $(call _cmdline,EPOCHS),$(EPOCHS),$(or $(_DEMO_EPOCHS_$(PRESET)),$(EPOCHS))) \
-  LMTUNE_EPOCHS=$(if $(call _cmdline,LMTUNE_EPOCHS),$(LMTUNE_EPOCHS),$(or $(_DEMO_LMTUNE_$(PRESET)),$(LMTUNE_EPOCHS))) \
-  CLF_FLAGS="$(if $(call _cmdline,CLF_FLAGS),$(CLF_FLAGS),$(or $(_DEMO_CLF_FLAGS_$(PRESET)),$(CLF_FLAGS)))" \
   $(if $(filter-out 1,$(DEMO_JOBS)),THREADS=1)
 
 # What the demo builds (paths fixed by the variables of the make that runs it).

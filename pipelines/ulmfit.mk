@@ -43,9 +43,11 @@ THREADS  ?= 0
 VALID_FRAC ?= 0.1
 
 # Epochs per stage: EPOCHS is the classifier's; the LM stages have their own.
-# Defaults depend on PRESET (tiny: seconds; small: minutes on 2 cores; paper).
+# Defaults depend on PRESET (tiny: seconds; small: minutes on 2 cores; paper) and are
+# the stages' own preset defaults (clftune --preset small: 8; lmtune --preset small: 2),
+# so that a pipeline runs what a stage does without flags.
 _EPOCHS_tiny  := 15
-_EPOCHS_small := 6
+_EPOCHS_small := 8
 _EPOCHS_paper := 15
 EPOCHS ?= $(or $(_EPOCHS_$(PRESET)),6)
 _PRETRAIN_EPOCHS_paper := 10

@@ -49,6 +49,11 @@ func presetDefaults(stage, preset string) defaults {
 	case "tiny":
 		d.bs, d.bptt, d.epochs = 8, 16, 2
 	}
+	if stage == LMTune && preset == "small" {
+		// On TREC-6, 5 epochs of LM fine-tuning gave no better classifier
+		// than 2 (docs/results.md, "Classifier recipe").
+		d.epochs = 2
+	}
 	if stage == Pretrain {
 		d.lr, d.discr, d.schedule = 5e-3, 1, "one-cycle"
 		if preset == "tiny" {
@@ -115,6 +120,8 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
 	fs.Lookup("out").Usage = "output lm artifact `path` (required)"
 	if f.stage == LMTune {
+		fs.Lookup("preset").Usage = "training defaults (--bs, --epochs, --lr, dropouts): paper, small, tiny (tests); default: the preset of --from's sizes (small for models/lm-small-*.arrow), else paper"
+		fs.Lookup("preset").DefValue = ""
 		fs.StringVar(&f.From, "from", "", "the pretrained lm `artifact` to fine-tune (required; from pretrain or pretrain import)")
 	}
 	fs.StringVar(&f.Valid, "valid", "", "held-out tokens `artifact` for validation loss and perplexity (same vocab)")
@@ -129,7 +136,11 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.BPTT, "bptt", 0, "BPTT window length in tokens (preset: 70, tiny 16)")
 	fs.BoolVar(&f.NoVarBPTT, "no-var-bptt", false, "fixed windows of --bptt (fastai v2) instead of AWD-LSTM's variable lengths (bptt w.p. 0.95 else bptt/2, then N(., 5))")
 	fs.BoolVar(&f.NoScaleLR, "no-scale-lr", false, "do not scale each step's LR by seq_len/bptt (AWD-LSTM scales)")
-	fs.IntVar(&f.Epochs, "epochs", 0, "epochs (preset: paper 10, small 5, tiny 2)")
+	epochsHelp := "epochs (preset: paper 10, small 5, tiny 2)"
+	if f.stage == LMTune {
+		epochsHelp = "epochs (preset: paper 10, small 2, tiny 2)"
+	}
+	fs.IntVar(&f.Epochs, "epochs", 0, epochsHelp)
 	if f.stage == LMTune {
 		fs.IntVar(&f.FreezeEpochs, "freeze-epochs", 0, "first train only the last layer group (embeddings+decoder) for this many epochs, with their own schedule (fastai's fine_tune; the paper fine-tunes all layers)")
 		fs.Float64Var(&f.FreezeLR, "freeze-lr", 0, "peak LR of the --freeze-epochs phase (0: --lr; fastai uses 2e-2 with 2e-3 after)")
@@ -202,6 +213,15 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	}
 	if f.ValidFrac < 0 || f.ValidFrac >= 1 {
 		return nil, cli.Usage("--valid-frac %g: want a fraction in [0,1)", f.ValidFrac)
+	}
+	if f.stage == LMTune && f.From != "" && !fs.Changed("preset") {
+		// The preset of the LM's sizes (small for the shipped LMs); an LM
+		// that cannot be read is reported where the stage reads it.
+		if lm, err := artifacts.ReadModel(f.From, artifacts.KindLM); err == nil {
+			if c, err := train.LMConfigOf(lm, f.From); err == nil {
+				f.Preset = nn.PresetOf(c)
+			}
+		}
 	}
 	d := presetDefaults(f.stage, f.Preset)
 	pick := func(v, def int) int {

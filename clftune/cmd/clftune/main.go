@@ -100,7 +100,7 @@ func register(o *options) *pflag.FlagSet {
 	fs := cli.NewFlags("clftune", "--data TRAIN.tokens.arrow (--lm LM.arrow | --from-scratch) --out CLF.arrow [flags]",
 		strings.Replace(description, "{{MODES}}", clftrain.ModeTable(), 1))
 	o.com.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
-	fs.Lookup("preset").Usage = "encoder sizes with --from-scratch: paper (400/1150/3), small (200/512/3), tiny (tests); ignored with --lm"
+	fs.Lookup("preset").Usage = "the recipe defaults (" + recipeHelp() + ") and, with --from-scratch, the encoder sizes: paper (400/1150/3), small (200/512/3), tiny (tests); default with --lm: the preset of the LM's sizes (small for models/lm-small-*.arrow), else paper"
 	fs.Lookup("backward").Usage = "backward classifier: documents are reversed (use with a backward LM)"
 	fs.StringVar(&o.data, "data", "", "training data: a labeled tokens `artifact`")
 	fs.StringVar(&o.lm, "lm", "", "the language model `artifact` whose encoder the classifier starts from")
@@ -109,8 +109,8 @@ func register(o *options) *pflag.FlagSet {
 	fs.Float64Var(&o.validFrac, "valid-frac", 0.1, "fraction of --data held out for validation when --valid is not given (stratified by label, seeded; 0: no validation, the last epoch is kept)")
 	fs.StringVar(&o.test, "test", "", "test data: a labeled tokens `artifact`, scored once at the end")
 	fs.StringVar(&o.mode, "mode", "ulmfit", "fine-tuning recipe (see the table above)")
-	fs.IntVar(&o.epochs, "epochs", 15, "total epoch budget (gradual unfreezing: one epoch per added layer group, the rest with all groups)")
-	fs.Float64Var(&o.lr, "lr", 0, "peak learning rate of the last layer group (0: the mode's default, see the table)")
+	fs.IntVar(&o.epochs, "epochs", 15, "total epoch budget (gradual unfreezing: one epoch per added layer group, the rest with all groups; default: the preset's)")
+	fs.Float64Var(&o.lr, "lr", 0, "peak learning rate of the last layer group (0: the mode's default, see the table; the small preset's ulmfit mode has its own)")
 	fs.Float64Var(&o.discr, "discr", 2.6, "discriminative fine-tuning factor: group g gets lr/discr^(last-g)")
 	fs.IntVar(&o.bs, "bs", 64, "batch size (documents)")
 	fs.IntVar(&o.bptt, "bptt", 70, "BPT3C chunk length (tokens)")
@@ -126,7 +126,7 @@ func register(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.classW, "class-weights", "none", "loss weight per class: none, auto (n/(C*n_c)), or w1,w2,... in label order")
 	fs.IntSliceVar(&o.hidden, "hidden", []int{50}, "sizes of the hidden head layers (paper 50)")
 	fs.Float32SliceVar(&o.headDrop, "head-dropouts", nil, "dropout before each head linear layer (default: output dropout, then 0.1 per hidden layer... as fastai [output_p, 0.1])")
-	fs.Float32Var(&o.dropMult, "drop-mult", 1, "multiply all encoder dropouts and the first head dropout (fastai's drop_mult; its notebooks use 0.5)")
+	fs.Float32Var(&o.dropMult, "drop-mult", 1, "multiply all encoder dropouts and the first head dropout (fastai's drop_mult; its notebooks use 0.5; default: the preset's)")
 	fs.Float32Var(&o.drops[0], "output-dropout", 0.4, "dropout on the last LSTM output (fastai output_p)")
 	fs.Float32Var(&o.drops[1], "hidden-dropout", 0.3, "dropout between LSTM layers (hidden_p)")
 	fs.Float32Var(&o.drops[2], "input-dropout", 0.4, "dropout on the embedding output (input_p)")
@@ -140,6 +140,10 @@ func register(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "write resumable checkpoints to this `file` (default: --out with .ckpt.arrow)")
 	o.ckpt.Register(fs, 10*time.Minute)
 	fs.StringVar(&o.resume, "resume", "", "continue the run of this checkpoint `file` (same flags and data)")
+	// These defaults come from the preset (recipe.go), which --help says.
+	fs.Lookup("preset").DefValue = ""
+	fs.Lookup("epochs").DefValue = "0"
+	fs.Lookup("drop-mult").DefValue = "0"
 	return fs
 }
 
@@ -193,22 +197,9 @@ func run(ctx context.Context, args []string) error {
 		}
 		return cli.Usage("give --lm LM.arrow, or --from-scratch for a randomly initialized encoder")
 	}
-	if o.maxLen == 0 {
-		o.maxLen = 20 * o.bptt
-	}
 	if o.checkpoint == "" {
 		o.checkpoint = strings.TrimSuffix(o.com.Out, ".arrow") + ".ckpt.arrow"
 	}
-	// The lineage, built before any work so that an up-to-date --out is
-	// found at once. Params are the flags that change the result (not where
-	// files go or how fast it runs), so that the same settings give the same
-	// bytes. A file that cannot be hashed is reported where it is read.
-	params := map[string]any{}
-	fs.VisitAll(func(f *pflag.Flag) {
-		if !slices.Contains(cli.RunOnlyFlags(), f.Name) && f.Name != "max-memory" {
-			params[f.Name] = f.Value.String()
-		}
-	})
 	// Outputs that cannot be written (a folder, a missing folder) are found
 	// now, not after training.
 	outs := []string{o.com.Out, o.checkpoint}
@@ -221,6 +212,37 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	// The LM comes first: when --preset is not given, its sizes name the
+	// preset whose recipe applies (the shipped small LMs get the small one).
+	var lmArt *artifacts.Model
+	var enc nn.LMConfig
+	if o.lm != "" {
+		if lmArt, err = artifacts.ReadModel(o.lm, artifacts.KindLM); err != nil {
+			return err
+		}
+		if enc, err = train.LMConfigOf(lmArt, o.lm); err != nil {
+			return err
+		}
+		if !fs.Changed("preset") {
+			o.com.Preset = nn.PresetOf(enc)
+		}
+	}
+	if err := applyRecipe(fs, &o, mode); err != nil {
+		return err
+	}
+	if o.maxLen == 0 {
+		o.maxLen = 20 * o.bptt
+	}
+	// The lineage, built before any work so that an up-to-date --out is
+	// found at once. Params are the flags that change the result (not where
+	// files go or how fast it runs), so that the same settings give the same
+	// bytes. A file that cannot be hashed is reported where it is read.
+	params := map[string]any{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !slices.Contains(cli.RunOnlyFlags(), f.Name) && f.Name != "max-memory" {
+			params[f.Name] = f.Value.String()
+		}
+	})
 	inputs, inputsErr := inputsOf(o.data, o.lm, o.valid, o.test)
 	lineage := artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "clftune", Params: params, Inputs: inputs}
 	if inputsErr == nil && !o.lrFind && o.com.SkipIfCurrent("clftune", o.com.Out, lineage) {
@@ -232,18 +254,9 @@ func run(ctx context.Context, args []string) error {
 	prog := train.NewProgress(os.Stderr, train.ProgressOptions{Quiet: o.com.Quiet})
 
 	// The encoder: from the LM, or from scratch.
-	var lmArt *artifacts.Model
-	var enc nn.LMConfig
 	var vocab *artifacts.Vocab
 	dir := o.com.Direction()
-	if o.lm != "" {
-		lmArt, err = artifacts.ReadModel(o.lm, artifacts.KindLM)
-		if err != nil {
-			return err
-		}
-		if enc, err = train.LMConfigOf(lmArt, o.lm); err != nil {
-			return err
-		}
+	if lmArt != nil {
 		if lmArt.Direction != "" && lmArt.Direction != dir {
 			hint := "pass --backward"
 			if dir == "bwd" {

@@ -181,6 +181,17 @@ func TestLMTuneOptions(t *testing.T) {
 		}
 	}
 
+	// Without --preset, the preset is the one of the LM's sizes (tiny here).
+	inferred := filepath.Join(f.dir, "inferred.arrow")
+	if code, _, stderr := runStage(t, "lmtune", append([]string{"--from", f.lm, "--epochs", "1", "-o", inferred, f.target.TrainPath}, tiny[2:]...)...); code != 0 {
+		t.Fatalf("lmtune without --preset: exit %d: %s", code, stderr)
+	}
+	if m, err := artifacts.ReadModel(inferred, artifacts.KindLM); err != nil {
+		t.Fatal(err)
+	} else if got := m.Lineage.Params["preset"]; got != "tiny" {
+		t.Errorf("lmtune without --preset from a tiny LM: preset %v, want tiny", got)
+	}
+
 	// A model that would not fit in --max-memory: one line, exit 2, no output.
 	big := filepath.Join(f.dir, "big.arrow")
 	code, _, stderr = runStage(t, "lmtune", append([]string{"--from", f.lm, "--max-memory", "100KiB", "-o", big, f.target.TrainPath}, tiny...)...)

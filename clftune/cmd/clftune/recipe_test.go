@@ -1,0 +1,60 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/ulmfit-go/ulmfit/nn/clftrain"
+)
+
+func TestApplyRecipe(t *testing.T) {
+	small := presetRecipe("small")
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		mode       string
+		wantEpochs int
+		wantDrop   float32
+		wantLR     float64
+	}{
+		{"paper preset: the paper's recipe", []string{"--preset", "paper"}, "ulmfit", 15, 1, 0},
+		{"small preset fills what is unset", []string{"--preset", "small"}, "ulmfit", small.epochs, small.dropMult, small.ulmfitLR},
+		{"flags win over the preset", []string{"--preset", "small", "--epochs", "3", "--drop-mult", "0.7", "--lr", "0.005"}, "ulmfit", 3, 0.7, 0.005},
+		{"an explicit value equal to the paper default still wins", []string{"--preset", "small", "--drop-mult", "1"}, "ulmfit", small.epochs, 1, small.ulmfitLR},
+		{"other modes keep their own LR", []string{"--preset", "small"}, "scratch", small.epochs, small.dropMult, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o options
+			fs := register(&o)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			mode, err := clftrain.ModeByName(tc.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := applyRecipe(fs, &o, mode); err != nil {
+				t.Fatal(err)
+			}
+			if o.epochs != tc.wantEpochs || o.dropMult != tc.wantDrop || o.lr != tc.wantLR {
+				t.Errorf("epochs %d, drop-mult %g, lr %g; want %d, %g, %g", o.epochs, o.dropMult, o.lr, tc.wantEpochs, tc.wantDrop, tc.wantLR)
+			}
+		})
+	}
+}
+
+// TestPresetFromLM: without --preset, the LM's sizes name the preset, and
+// the artifact records it with the recipe it gave.
+func TestPresetFromLM(t *testing.T) {
+	f := fixtures(t)
+	out := filepath.Join(t.TempDir(), "clf.arrow")
+	if code, msg := runCmd("--lm", f.lm, "--data", f.small, "--epochs", "1", "--bs", "32", "--out", out, "-q"); code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	m, _ := readSummary(t, out)
+	for k, want := range map[string]string{"preset": "tiny", "epochs": "1", "drop-mult": "1"} {
+		if got := m.Lineage.Params[k]; got != want {
+			t.Errorf("params[%q] = %v, want %q", k, got, want)
+		}
+	}
+}
