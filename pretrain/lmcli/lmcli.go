@@ -6,6 +6,7 @@ package lmcli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -136,11 +137,8 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.BPTT, "bptt", 0, "BPTT window length in tokens (preset: 70, tiny 16)")
 	fs.BoolVar(&f.NoVarBPTT, "no-var-bptt", false, "fixed windows of --bptt (fastai v2) instead of AWD-LSTM's variable lengths (bptt w.p. 0.95 else bptt/2, then N(., 5))")
 	fs.BoolVar(&f.NoScaleLR, "no-scale-lr", false, "do not scale each step's LR by seq_len/bptt (AWD-LSTM scales)")
-	epochsHelp := "epochs (preset: paper 10, small 5, tiny 2)"
-	if f.stage == LMTune {
-		epochsHelp = "epochs (preset: paper 10, small 2, tiny 2)"
-	}
-	fs.IntVar(&f.Epochs, "epochs", 0, epochsHelp)
+	epochsOf := func(preset string) int { return presetDefaults(f.stage, preset).epochs }
+	fs.IntVar(&f.Epochs, "epochs", 0, fmt.Sprintf("epochs (preset: paper %d, small %d, tiny %d)", epochsOf("paper"), epochsOf("small"), epochsOf("tiny")))
 	if f.stage == LMTune {
 		fs.IntVar(&f.FreezeEpochs, "freeze-epochs", 0, "first train only the last layer group (embeddings+decoder) for this many epochs, with their own schedule (fastai's fine_tune; the paper fine-tunes all layers)")
 		fs.Float64Var(&f.FreezeLR, "freeze-lr", 0, "peak LR of the --freeze-epochs phase (0: --lr; fastai uses 2e-2 with 2e-3 after)")
@@ -215,10 +213,12 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		return nil, cli.Usage("--valid-frac %g: want a fraction in [0,1)", f.ValidFrac)
 	}
 	if f.stage == LMTune && f.From != "" && !fs.Changed("preset") {
-		// The preset of the LM's sizes (small for the shipped LMs); an LM
-		// that cannot be read is reported where the stage reads it.
-		if lm, err := artifacts.ReadModel(f.From, artifacts.KindLM); err == nil {
-			if c, err := train.LMConfigOf(lm, f.From); err == nil {
+		// The preset of the LM's sizes (small for the shipped LMs), from its
+		// metadata alone: the stage reads the tensors later, and reports
+		// there an LM that cannot be read.
+		if in, err := artifacts.Stat(f.From); err == nil {
+			var c nn.LMConfig
+			if json.Unmarshal([]byte(in.Metadata[artifacts.MetaConfig]), &c) == nil {
 				f.Preset = nn.PresetOf(c)
 			}
 		}
