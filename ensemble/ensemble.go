@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 // Named is a predictions artifact and the path it was read from (used in

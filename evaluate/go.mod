@@ -38,6 +38,7 @@ require (
 	github.com/prometheus/client_golang v1.23.2
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0
 	github.com/ulmfit-go/ulmfit/nn v0.0.0
+	github.com/ulmfit-go/ulmfit/stage v0.0.0-00010101000000-000000000000
 	github.com/ulmfit-go/ulmfit/tokenize v0.0.0
 	gonum.org/v1/plot v0.17.0
 )
@@ -45,5 +46,6 @@ require (
 replace (
 	github.com/ulmfit-go/ulmfit/artifacts => ../artifacts
 	github.com/ulmfit-go/ulmfit/nn => ../nn
+	github.com/ulmfit-go/ulmfit/stage => ../stage
 	github.com/ulmfit-go/ulmfit/tokenize => ../tokenize
 )

@@ -13,8 +13,10 @@ require (
 	github.com/goccy/go-json v0.10.6 // indirect
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
 	github.com/google/flatbuffers v25.12.19+incompatible // indirect
+	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.29 // indirect
+	github.com/spf13/pflag v1.1.0 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20260112195511-716be5621a96 // indirect
 	golang.org/x/image v0.30.0 // indirect
@@ -25,14 +27,14 @@ require (
 )
 
 require (
-	github.com/klauspost/compress v1.20.4
 	github.com/nlpodyssey/gopickle v0.2.0
-	github.com/spf13/pflag v1.1.0
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0
 	github.com/ulmfit-go/ulmfit/nn v0.0.0
+	github.com/ulmfit-go/ulmfit/stage v0.0.0-00010101000000-000000000000
 )
 
 replace (
 	github.com/ulmfit-go/ulmfit/artifacts => ../artifacts
 	github.com/ulmfit-go/ulmfit/nn => ../nn
+	github.com/ulmfit-go/ulmfit/stage => ../stage
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 const description = `The loss (mean cross-entropy per token, nats) and perplexity of a language

@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
-	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/clftest"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 	"github.com/ulmfit-go/ulmfit/tokenize"
 )
 
@@ -58,7 +58,7 @@ func pretrainRun(t *testing.T, out, trainPath, valid string, bs, bptt int, backw
 // to the last bit, forward and backward, and a checkpoint loads.
 func TestMatchesValidation(t *testing.T) {
 	dir := t.TempDir()
-	trainPath, valid := evaltest.TREC(t, dir, 400, 150)
+	trainPath, valid := clftest.TREC(t, dir, 400, 150)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name     string
@@ -116,13 +116,13 @@ func TestMatchesValidation(t *testing.T) {
 // model lacks become xxunk and are counted apart from the data's own.
 func TestVocabRemap(t *testing.T) {
 	dir := t.TempDir()
-	trainPath, valid := evaltest.TREC(t, dir, 300, 80)
+	trainPath, valid := clftest.TREC(t, dir, 300, 80)
 	h, _, err := artifacts.ReadTokens(trainPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lm := filepath.Join(dir, "lm.arrow")
-	evaltest.TinyLM(t, lm, h.Vocab, h.Tokenizer, "fwd", 5)
+	clftest.TinyLM(t, lm, h.Vocab, h.Tokenizer, "fwd", 5)
 	ctx := context.Background()
 	opt := Options{BS: 4, BPTT: 16}
 	base, err := Evaluate(ctx, lm, valid, cpu.New(1), opt)
@@ -149,7 +149,7 @@ func TestVocabRemap(t *testing.T) {
 	// The same tokens under a reversed id order.
 	n := h.Vocab.Len()
 	perm := filepath.Join(dir, "perm.arrow")
-	evaltest.WriteTokens(t, valid, perm, func(docs []artifacts.Doc, hd *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, valid, perm, func(docs []artifacts.Doc, hd *artifacts.TokensHeader) []artifacts.Doc {
 		toks := slices.Clone(hd.Vocab.Tokens)
 		slices.Reverse(toks)
 		hd.Vocab = &artifacts.Vocab{Tokens: toks}
@@ -175,7 +175,7 @@ func TestVocabRemap(t *testing.T) {
 	renamed, asUnk := filepath.Join(dir, "renamed.arrow"), filepath.Join(dir, "asunk.arrow")
 	isRenamed := func(id int32) bool { return id >= 20 && id < 50 }
 	var wantModel int64
-	evaltest.WriteTokens(t, valid, renamed, func(docs []artifacts.Doc, hd *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, valid, renamed, func(docs []artifacts.Doc, hd *artifacts.TokensHeader) []artifacts.Doc {
 		toks := slices.Clone(hd.Vocab.Tokens)
 		for i := 20; i < 50; i++ {
 			toks[i] = "zz-not-in-model-" + toks[i]
@@ -190,7 +190,7 @@ func TestVocabRemap(t *testing.T) {
 		}
 		return docs
 	})
-	evaltest.WriteTokens(t, valid, asUnk, func(docs []artifacts.Doc, hd *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, valid, asUnk, func(docs []artifacts.Doc, hd *artifacts.TokensHeader) []artifacts.Doc {
 		for i := range docs {
 			docs[i].Tokens = slices.Clone(docs[i].Tokens)
 			for j, id := range docs[i].Tokens {
@@ -223,7 +223,7 @@ func TestVocabRemap(t *testing.T) {
 // TestBadInput: the wrong kind of artifact is an *artifacts.Error (exit 2).
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
-	trainPath, valid := evaltest.TREC(t, dir, 100, 20)
+	trainPath, valid := clftest.TREC(t, dir, 100, 20)
 	var ae *artifacts.Error
 	if _, err := Evaluate(context.Background(), trainPath, valid, cpu.New(1), Options{BS: 4, BPTT: 8}); !errors.As(err, &ae) {
 		t.Errorf("a tokens artifact as the model: %v, want an *artifacts.Error", err)

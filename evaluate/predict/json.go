@@ -3,7 +3,7 @@ package predict
 import (
 	"encoding/json"
 
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 // AppendJSON appends one prediction as a JSON object:

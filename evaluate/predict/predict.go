@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 	"github.com/ulmfit-go/ulmfit/tokenize"
 )
 

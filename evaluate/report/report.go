@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 // Source describes what was evaluated, for the report header and JSON.

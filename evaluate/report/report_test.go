@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 func TestBuild(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
-	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
 	"github.com/ulmfit-go/ulmfit/evaluate/predict"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/clftest"
 	"github.com/ulmfit-go/ulmfit/tokenize/input"
 )
 
@@ -53,11 +53,11 @@ func fixtures(t *testing.T) fixture {
 			t.Fatal(err)
 		}
 		fixDir = dir
-		train, _ := evaltest.TREC(t, dir, 600, 10)
+		train, _ := clftest.TREC(t, dir, 600, 10)
 		f := fixture{fwd: filepath.Join(dir, "fwd.clf.arrow"), bwd: filepath.Join(dir, "bwd.clf.arrow")}
-		evaltest.Classifier(t, f.fwd, train, "fwd", 1, 1)
-		evaltest.Classifier(t, f.bwd, train, "bwd", 1, 2)
-		src, err := input.Open(evaltest.TRECCSV(t, "test"), input.Options{})
+		clftest.Classifier(t, f.fwd, train, "fwd", 1, 1)
+		clftest.Classifier(t, f.bwd, train, "bwd", 1, 2)
+		src, err := input.Open(clftest.TRECCSV(t, "test"), input.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

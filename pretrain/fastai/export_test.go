@@ -16,7 +16,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // importFixture imports a testdata fixture as an artifact model.

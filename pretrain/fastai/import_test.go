@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // ref is one fixture's reference from testdata/gen.py.

@@ -19,10 +19,10 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/clftrain"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/memcheck"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/memcheck"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 const description = `Fine-tunes a text classifier (ULMFiT step 3) on a labeled tokens artifact,

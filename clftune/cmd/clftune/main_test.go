@@ -15,8 +15,8 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
-	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
-	"github.com/ulmfit-go/ulmfit/nn/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/clftest"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 )
 
 type fixture struct {
@@ -49,16 +49,16 @@ func fixtures(t *testing.T) fixture {
 		}
 		fixDir = dir
 		f := fixture{dir: dir}
-		f.train, f.test = evaltest.TREC(t, dir, 0, 0)
+		f.train, f.test = clftest.TREC(t, dir, 0, 0)
 		f.small = filepath.Join(dir, "small.tokens.arrow")
-		evaltest.Subset(t, f.train, f.small, 200)
+		clftest.Subset(t, f.train, f.small, 200)
 		h, _, err := artifacts.ReadTokens(f.small)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.lm, f.bwdLM = filepath.Join(dir, "fwd.lm.arrow"), filepath.Join(dir, "bwd.lm.arrow")
-		evaltest.TinyLM(t, f.lm, h.Vocab, h.Tokenizer, "fwd", 1)
-		evaltest.TinyLM(t, f.bwdLM, h.Vocab, h.Tokenizer, "bwd", 2)
+		clftest.TinyLM(t, f.lm, h.Vocab, h.Tokenizer, "fwd", 1)
+		clftest.TinyLM(t, f.bwdLM, h.Vocab, h.Tokenizer, "bwd", 2)
 		fix = f
 	})
 	if fix.dir == "" {
@@ -159,7 +159,7 @@ func TestBackwardAndRemap(t *testing.T) {
 		v.Counts = append(v.Counts, h.Vocab.Counts[i])
 	}
 	otherLM := filepath.Join(dir, "other.bwd.lm.arrow")
-	evaltest.TinyLM(t, otherLM, v, h.Tokenizer, "bwd", 3)
+	clftest.TinyLM(t, otherLM, v, h.Tokenizer, "bwd", 3)
 	out := filepath.Join(dir, "bwd.arrow")
 	code, msg := runCmd("--lm", otherLM, "--backward", "--epochs", "1", "--bs", "32", "--data", f.train, "--out", out, "-q", "--valid-frac", "0.2")
 	if code != 0 {
@@ -184,18 +184,18 @@ func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.arrow")
 	unknown := filepath.Join(dir, "unknown.tokens.arrow")
-	evaltest.WriteTokens(t, f.test, unknown, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, f.test, unknown, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
 		h.LabelNames = append([]string(nil), h.LabelNames...)
 		h.LabelNames[3] = "ANIMAL"
 		return d
 	})
 	unlabeled := filepath.Join(dir, "unlabeled.tokens.arrow")
-	evaltest.WriteTokens(t, f.small, unlabeled, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, f.small, unlabeled, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
 		d[7].Label = -1
 		return d
 	})
 	otherVocab := filepath.Join(dir, "other.tokens.arrow")
-	evaltest.WriteTokens(t, f.small, otherVocab, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, f.small, otherVocab, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
 		v := &artifacts.Vocab{}
 		for i, tok := range h.Vocab.Tokens {
 			if i >= 9 {
@@ -282,7 +282,7 @@ func TestMultiLabel(t *testing.T) {
 	f := fixtures(t)
 	dir := t.TempDir()
 	ml := filepath.Join(dir, "ml.tokens.arrow")
-	evaltest.MultiLabel(t, f.small, ml)
+	clftest.MultiLabel(t, f.small, ml)
 	out := filepath.Join(dir, "ml.clf.arrow")
 	code, msg := runCmd("--lm", f.lm, "--data", ml, "--epochs", "4", "--bs", "32", "--class-weights", "auto", "--out", out, "-q")
 	if code != 0 {
@@ -440,7 +440,7 @@ func TestEncoderIsTheLMs(t *testing.T) {
 		v.Counts = append(v.Counts, h.Vocab.Counts[i])
 	}
 	remapLM := filepath.Join(dir, "remap.lm.arrow")
-	evaltest.TinyLM(t, remapLM, v, h.Tokenizer, "fwd", 4)
+	clftest.TinyLM(t, remapLM, v, h.Tokenizer, "fwd", 4)
 	for _, c := range []struct {
 		name, lm string
 		extra    []string

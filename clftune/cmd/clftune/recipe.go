@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/pflag"
-	"github.com/ulmfit-go/ulmfit/nn/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 )
 
 // recipe is the part of the training recipe that a preset sets when its

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ulmfit-go/ulmfit/nn/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 )
 
 func TestApplyRecipe(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/ensemble"
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 const description = `Averages the class probabilities of two or more predictions artifacts of the

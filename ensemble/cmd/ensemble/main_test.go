@@ -14,9 +14,9 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
-	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
 	"github.com/ulmfit-go/ulmfit/evaluate/predict"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/clftest"
 )
 
 func writePreds(t *testing.T, path string, names []string, rows []artifacts.Prediction) {
@@ -187,12 +187,12 @@ func TestEnsembleBadInput(t *testing.T) {
 // predictions of the test set.
 func TestFwdBwdTREC(t *testing.T) {
 	dir := t.TempDir()
-	train, test := evaltest.TREC(t, dir, 0, 0)
+	train, test := clftest.TREC(t, dir, 0, 0)
 	var paths []string
 	var preds []*artifacts.Predictions
 	for i, d := range []string{"fwd", "bwd"} {
 		clf := filepath.Join(dir, d+".clf.arrow")
-		evaltest.Classifier(t, clf, train, d, 2, uint64(i+1))
+		clftest.Classifier(t, clf, train, d, 2, uint64(i+1))
 		p, err := predict.Load(clf, cpu.New(1))
 		if err != nil {
 			t.Fatal(err)

@@ -23,11 +23,11 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/evaluate/lmeval"
-	"github.com/ulmfit-go/ulmfit/evaluate/metrics"
 	"github.com/ulmfit-go/ulmfit/evaluate/predict"
 	"github.com/ulmfit-go/ulmfit/evaluate/report"
 	"github.com/ulmfit-go/ulmfit/evaluate/serve"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 func main() { cli.Main("evaluate", run) }

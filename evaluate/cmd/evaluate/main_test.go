@@ -17,7 +17,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
-	"github.com/ulmfit-go/ulmfit/evaluate/evaltest"
+	"github.com/ulmfit-go/ulmfit/stage/clftest"
 	"github.com/ulmfit-go/ulmfit/tokenize/input"
 )
 
@@ -49,17 +49,17 @@ func fixtures(t *testing.T) fixture {
 		}
 		f := fixture{dir: dir}
 		fix.dir = dir
-		f.train, f.test = evaltest.TREC(t, dir, 0, 0)
+		f.train, f.test = clftest.TREC(t, dir, 0, 0)
 		f.fwd, f.bwd = filepath.Join(dir, "fwd.clf.arrow"), filepath.Join(dir, "bwd.clf.arrow")
-		evaltest.Classifier(t, f.fwd, f.train, "fwd", 3, 1)
-		evaltest.Classifier(t, f.bwd, f.train, "bwd", 3, 2)
+		clftest.Classifier(t, f.fwd, f.train, "fwd", 3, 1)
+		clftest.Classifier(t, f.bwd, f.train, "bwd", 3, 2)
 		h, _, err := artifacts.ReadTokens(f.train)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.lm = filepath.Join(dir, "fwd.lm.arrow")
-		evaltest.TinyLM(t, f.lm, h.Vocab, h.Tokenizer, "fwd", 1)
-		src, err := input.Open(evaltest.TRECCSV(t, "test"), input.Options{})
+		clftest.TinyLM(t, f.lm, h.Vocab, h.Tokenizer, "fwd", 1)
+		src, err := input.Open(clftest.TRECCSV(t, "test"), input.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,13 +244,13 @@ func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.arrow")
 	unknown := filepath.Join(dir, "unknown.tokens.arrow")
-	evaltest.WriteTokens(t, f.test, unknown, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, f.test, unknown, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
 		h.LabelNames = append([]string(nil), h.LabelNames...)
 		h.LabelNames[2] = "ANIMAL"
 		return d
 	})
 	otherVocab := filepath.Join(dir, "other.tokens.arrow")
-	evaltest.WriteTokens(t, f.test, otherVocab, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
+	clftest.WriteTokens(t, f.test, otherVocab, func(d []artifacts.Doc, h *artifacts.TokensHeader) []artifacts.Doc {
 		v := &artifacts.Vocab{}
 		for i, tok := range h.Vocab.Tokens {
 			if i >= 9 {
@@ -306,10 +306,10 @@ func TestMultiLabel(t *testing.T) {
 	f := fixtures(t)
 	dir := t.TempDir()
 	train, test := filepath.Join(dir, "ml.train.tokens.arrow"), filepath.Join(dir, "ml.test.tokens.arrow")
-	evaltest.MultiLabel(t, f.train, train)
-	evaltest.MultiLabel(t, f.test, test)
+	clftest.MultiLabel(t, f.train, train)
+	clftest.MultiLabel(t, f.test, test)
 	clf := filepath.Join(dir, "ml.clf.arrow")
-	evaltest.Classifier(t, clf, train, "fwd", 2, 1)
+	clftest.Classifier(t, clf, train, "fwd", 2, 1)
 	preds := filepath.Join(dir, "ml.preds.arrow")
 	code, _, msg := runCmd("", "--model", clf, "--data", test, "--out", preds)
 	if code != 0 || !strings.Contains(msg, "micro-F1") {

@@ -8,7 +8,7 @@ import (
 	"context"
 
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli"
+	"github.com/ulmfit-go/ulmfit/stage"
 )
 
 const synopsis = "[flags] --from LM.arrow -o TUNED.arrow TRAIN.arrow [MORE.arrow...]"
@@ -35,8 +35,8 @@ sizes come from the model.`
 
 func main() { cli.Main("lmtune", run) }
 
-func run(ctx context.Context, args []string) error { return runWith(ctx, args, lmcli.Options{}) }
+func run(ctx context.Context, args []string) error { return runWith(ctx, args, stage.Options{}) }
 
-func runWith(ctx context.Context, args []string, o lmcli.Options) error {
-	return lmcli.Run(ctx, lmcli.LMTune, synopsis, help, args, o)
+func runWith(ctx context.Context, args []string, o stage.Options) error {
+	return stage.RunLM(ctx, stage.LMTune, synopsis, help, args, o)
 }

@@ -14,20 +14,20 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/train"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli/lmtest"
+	"github.com/ulmfit-go/ulmfit/stage"
+	"github.com/ulmfit-go/ulmfit/stage/lmtest"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
-func runStage(t *testing.T, stage string, args ...string) (int, string, string) {
+func runStage(t *testing.T, name string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	o := lmcli.Options{Stdout: &stdout, Stderr: &stderr, Backend: cpu.New(1)}
-	code := cli.Run(context.Background(), stage, args, &stderr, func(ctx context.Context, args []string) error {
-		if stage == "lmtune" {
+	o := stage.Options{Stdout: &stdout, Stderr: &stderr, Backend: cpu.New(1)}
+	code := cli.Run(context.Background(), name, args, &stderr, func(ctx context.Context, args []string) error {
+		if name == "lmtune" {
 			return runWith(ctx, args, o)
 		}
-		return lmcli.Run(ctx, lmcli.Pretrain, "", "", args, o)
+		return stage.RunLM(ctx, stage.Pretrain, "", "", args, o)
 	})
 	return code, stdout.String(), stderr.String()
 }
@@ -247,7 +247,7 @@ func TestLMTuneResumeOtherFrom(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr bytes.Buffer
-	o := lmcli.Options{Stdout: &stderr, Stderr: &stderr, Backend: cpu.New(1), OnStep: func(st *train.TrainState) {
+	o := stage.Options{Stdout: &stderr, Stderr: &stderr, Backend: cpu.New(1), OnStep: func(st *train.TrainState) {
 		if st.Step == 2 {
 			cancel()
 		}

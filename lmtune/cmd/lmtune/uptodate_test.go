@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli/lmtest"
+	"github.com/ulmfit-go/ulmfit/stage/lmtest"
 )
 
 // TestUpToDate: a second identical run prints "up to date" and does no

@@ -9,8 +9,8 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/train"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli"
+	"github.com/ulmfit-go/ulmfit/stage"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // TestCompactedLMLoads: a pretrained LM compacted for shipping (bf16
@@ -21,7 +21,7 @@ func TestCompactedLMLoads(t *testing.T) {
 	c := corpus(t)
 	dir := t.TempDir()
 	out, ckpt := filepath.Join(dir, "lm.arrow"), filepath.Join(dir, "lm.arrow.ckpt")
-	if code, _, stderr := runCmd(t, context.Background(), lmcli.Options{}, append([]string{"--epochs", "1", "-o", out, c.TrainPath}, tinyFlags...)...); code != 0 {
+	if code, _, stderr := runCmd(t, context.Background(), stage.Options{}, append([]string{"--epochs", "1", "-o", out, c.TrainPath}, tinyFlags...)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	// A checkpoint-like file: the final LM with optimizer and training state.

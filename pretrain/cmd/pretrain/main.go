@@ -11,7 +11,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/pretrain/fastai"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli"
+	"github.com/ulmfit-go/ulmfit/stage"
 )
 
 const synopsis = "[flags] -o LM.arrow TRAIN.arrow... | import ... | export ..."
@@ -47,9 +47,9 @@ Subcommands:
 
 func main() { cli.Main("pretrain", run) }
 
-func run(ctx context.Context, args []string) error { return runWith(ctx, args, lmcli.Options{}) }
+func run(ctx context.Context, args []string) error { return runWith(ctx, args, stage.Options{}) }
 
-func runWith(ctx context.Context, args []string, o lmcli.Options) error {
+func runWith(ctx context.Context, args []string, o stage.Options) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "import":
@@ -58,5 +58,5 @@ func runWith(ctx context.Context, args []string, o lmcli.Options) error {
 			return fastai.ExportCommand(ctx, args[1:])
 		}
 	}
-	return lmcli.Run(ctx, lmcli.Pretrain, synopsis, help, args, o)
+	return stage.RunLM(ctx, stage.Pretrain, synopsis, help, args, o)
 }

@@ -14,13 +14,13 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/train"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli"
-	"github.com/ulmfit-go/ulmfit/pretrain/lmcli/lmtest"
+	"github.com/ulmfit-go/ulmfit/stage"
+	"github.com/ulmfit-go/ulmfit/stage/lmtest"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // runCmd runs the command in-process and returns its exit code and output.
-func runCmd(t *testing.T, ctx context.Context, o lmcli.Options, args ...string) (int, string, string) {
+func runCmd(t *testing.T, ctx context.Context, o stage.Options, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	o.Stdout, o.Stderr = &stdout, &stderr
@@ -68,7 +68,7 @@ func TestPretrainLearnsWikiText(t *testing.T) {
 	out, log := filepath.Join(dir, "lm.arrow"), filepath.Join(dir, "log.jsonl")
 	args := append([]string{"--epochs", "6", "--valid", c.ValidPath, "--log", log, "--log-every", "20", "-o", out, c.TrainPath}, tinyFlags...)
 	args = args[:len(args)-1] // not quiet: the summary line is checked
-	code, stdout, stderr := runCmd(t, context.Background(), lmcli.Options{}, args...)
+	code, stdout, stderr := runCmd(t, context.Background(), stage.Options{}, args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -122,7 +122,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	dir := t.TempDir()
 	base := append([]string{"--epochs", "2", "--valid", c.ValidPath, c.TrainPath}, tinyFlags...)
 	full := filepath.Join(dir, "full.arrow")
-	if code, _, stderr := runCmd(t, context.Background(), lmcli.Options{}, append(base, "-o", full)...); code != 0 {
+	if code, _, stderr := runCmd(t, context.Background(), stage.Options{}, append(base, "-o", full)...); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 	}
 	want, err := os.ReadFile(full)
@@ -131,7 +131,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	}
 	// The same run again gives the same bytes.
 	again := filepath.Join(dir, "again.arrow")
-	if code, _, stderr := runCmd(t, context.Background(), lmcli.Options{}, append(base, "-o", again)...); code != 0 {
+	if code, _, stderr := runCmd(t, context.Background(), stage.Options{}, append(base, "-o", again)...); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
 	}
 	if b, _ := os.ReadFile(again); !bytes.Equal(b, want) {
@@ -142,7 +142,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopAt := int64(30) // inside the first epoch (47 rows x 16 tokens)
-	code, _, stderr := runCmd(t, ctx, lmcli.Options{OnStep: func(st *train.TrainState) {
+	code, _, stderr := runCmd(t, ctx, stage.Options{OnStep: func(st *train.TrainState) {
 		if st.Step == stopAt {
 			cancel() // as SIGINT does
 		}
@@ -162,7 +162,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 		t.Fatalf("checkpoint state %+v (err %v), %d opt tensors", st, err, len(ck.OptState))
 	}
 	// Resuming with other settings is refused (exit 2, naming the flag).
-	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(base, "-o", out, "--resume", "--lr", "0.02")...)
+	code, _, stderr = runCmd(t, context.Background(), stage.Options{}, append(base, "-o", out, "--resume", "--lr", "0.02")...)
 	if code != 2 || !strings.Contains(stderr, "lr (checkpoint 0.03, now 0.02)") {
 		t.Errorf("resume with another --lr: exit %d, stderr %q", code, stderr)
 	}
@@ -173,7 +173,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := append([]string{"--epochs", "2", "--valid", c.ValidPath, c.ValidPath}, tinyFlags...)
-	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(other, "-o", out, "--resume")...)
+	code, _, stderr = runCmd(t, context.Background(), stage.Options{}, append(other, "-o", out, "--resume")...)
 	if want := out + ".ckpt: a checkpoint of another run: input 1: " + c.TrainPath + " (sha256 "; code != 2 ||
 		!strings.Contains(stderr, want) || !strings.Contains(stderr, "was given as "+c.ValidPath) ||
 		!strings.Contains(stderr, "rerun without --resume") || strings.Count(stderr, "\n") != 1 {
@@ -185,7 +185,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused resume wrote %s", out)
 	}
-	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(base, "-o", out, "--resume")...)
+	code, _, stderr = runCmd(t, context.Background(), stage.Options{}, append(base, "-o", out, "--resume")...)
 	if code != 0 {
 		t.Fatalf("resumed run: exit %d: %s", code, stderr)
 	}
@@ -207,7 +207,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	loud := append(base[:len(base):len(base)], "--quiet=false", "-o", out)
-	code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, append(loud, "--resume")...)
+	code, _, stderr = runCmd(t, context.Background(), stage.Options{}, append(loud, "--resume")...)
 	if msg := "pretrain: " + out + " is complete; removed the stale checkpoint " + out + ".ckpt\n"; code != 0 || !strings.HasSuffix(stderr, msg) {
 		t.Errorf("rerun over a stale checkpoint: exit %d, stderr %q, want it to end with %q", code, stderr, msg)
 	}
@@ -220,7 +220,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	seed4 := filepath.Join(dir, "seed4.arrow")
 	ctx4, cancel4 := context.WithCancel(context.Background())
 	defer cancel4()
-	code, _, stderr = runCmd(t, ctx4, lmcli.Options{OnStep: func(st *train.TrainState) {
+	code, _, stderr = runCmd(t, ctx4, stage.Options{OnStep: func(st *train.TrainState) {
 		if st.Step == 2 {
 			cancel4()
 		}
@@ -236,7 +236,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 		if err := os.WriteFile(out+".ckpt", b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		code, _, stderr = runCmd(t, context.Background(), lmcli.Options{}, loud...)
+		code, _, stderr = runCmd(t, context.Background(), stage.Options{}, loud...)
 		if code != 0 || strings.Contains(stderr, "removed") || !strings.Contains(stderr, "up to date") {
 			t.Errorf("%s next to an up-to-date output: exit %d, stderr %q", foreign, code, stderr)
 		}
@@ -250,7 +250,7 @@ func TestPretrainBackwardAndLRFind(t *testing.T) {
 	c := lmtest.WikiCorpus(t, t.TempDir(), 6000, 1500, 3)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "bwd.arrow")
-	if code, _, stderr := runCmd(t, context.Background(), lmcli.Options{}, append([]string{"--epochs", "1", "--backward", "-o", out, c.TrainPath}, tinyFlags...)...); code != 0 {
+	if code, _, stderr := runCmd(t, context.Background(), stage.Options{}, append([]string{"--epochs", "1", "--backward", "-o", out, c.TrainPath}, tinyFlags...)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	m, err := artifacts.ReadModel(out, artifacts.KindLM)
@@ -259,7 +259,7 @@ func TestPretrainBackwardAndLRFind(t *testing.T) {
 	}
 
 	lf := filepath.Join(dir, "find.arrow")
-	code, stdout, stderr := runCmd(t, context.Background(), lmcli.Options{},
+	code, stdout, stderr := runCmd(t, context.Background(), stage.Options{},
 		"--preset", "tiny", "--bs", "8", "--bptt", "16", "--lr-find", "--lr-find-iters", "60", "--lr-find-start", "1e-5", "-o", lf, c.TrainPath)
 	if code != 0 {
 		t.Fatalf("lr find: exit %d: %s", code, stderr)
@@ -281,7 +281,7 @@ func TestPretrainBadInputs(t *testing.T) {
 	c := lmtest.WikiCorpus(t, t.TempDir(), 3000, 800, 3)
 	dir := t.TempDir()
 	lm := filepath.Join(dir, "lm.arrow")
-	if code, _, stderr := runCmd(t, context.Background(), lmcli.Options{}, append([]string{"--epochs", "1", "-o", lm, c.TrainPath}, tinyFlags...)...); code != 0 {
+	if code, _, stderr := runCmd(t, context.Background(), stage.Options{}, append([]string{"--epochs", "1", "-o", lm, c.TrainPath}, tinyFlags...)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	empty := filepath.Join(dir, "empty.arrow")
@@ -313,7 +313,7 @@ func TestPretrainBadInputs(t *testing.T) {
 			if tc.name == "bad preset" {
 				args = tc.args
 			}
-			code, _, stderr := runCmd(t, context.Background(), lmcli.Options{}, args...)
+			code, _, stderr := runCmd(t, context.Background(), stage.Options{}, args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2; stderr %q", code, stderr)
 			}

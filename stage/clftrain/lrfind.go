@@ -7,7 +7,7 @@ import (
 	"math"
 
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // LRFind runs fastai's learning-rate range test (nn/train.LRFinder) on the

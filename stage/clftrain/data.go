@@ -7,7 +7,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // Target describes the model a tokens artifact is prepared for.

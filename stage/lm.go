@@ -1,8 +1,8 @@
-// Package lmcli is the command line shared by the language-model stages:
+// Package stage is the command line shared by the language-model stages:
 // `pretrain` (an AWD-LSTM LM from scratch) and `lmtune` (target-task LM
 // fine-tuning). It maps flags and presets to a train.LMStage, runs it and
 // prints the summary; the training itself lives in nn/train.
-package lmcli
+package stage
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/memcheck"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/memcheck"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
 // Stage names.
@@ -372,8 +372,8 @@ type Options struct {
 	Progress       train.ProgressOptions
 }
 
-// Run implements the pretrain and lmtune training commands.
-func Run(ctx context.Context, stage, synopsis, help string, args []string, o Options) error {
+// RunLM implements the pretrain and lmtune training commands.
+func RunLM(ctx context.Context, stage, synopsis, help string, args []string, o Options) error {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/memcheck"
+	"github.com/ulmfit-go/ulmfit/stage/memcheck"
 )
 
 // LMStage describes one run of a language-model stage: pretraining from

@@ -1,7 +1,7 @@
-// Package evaltest builds the small fixtures that the clftune, evaluate and
+// Package clftest builds the small fixtures that the clftune, evaluate and
 // ensemble tests share: TREC-6 tokens artifacts made by the real tokenizer
 // from the embedded data (data/trec), and random tiny language models.
-package evaltest
+package clftest
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/clftrain"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
-	"github.com/ulmfit-go/ulmfit/nn/train"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 	"github.com/ulmfit-go/ulmfit/tokenize"
 	"github.com/ulmfit-go/ulmfit/tokenize/corpus"
 )
