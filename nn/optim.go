@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // Adam is Adam with decoupled weight decay (AdamW; fastai's Adam with
@@ -51,7 +49,7 @@ func (a *Adam) SetBeta1(b float64) { a.Beta1 = b }
 // finite: the second moment overflows (grad^2 -> +Inf in float32) steps
 // before the loss shows a divergence, and the weight update m/(sqrt(v)+eps)
 // is then 0, so the weights alone look sane. A non-finite value is returned
-// as an error wrapping artifacts.ErrNonFinite (a *artifacts.NonFiniteError
+// as an error wrapping ErrNonFinite (a *NonFiniteError
 // naming the first of "adam.v/<param>", "adam.m/<param>" or the param),
 // before any checkpoint can hold it. The step is still completed for every
 // param, so that a caller that diverges on purpose (the LR range test) gets
@@ -104,8 +102,8 @@ func (a *Adam) checkFinite(i int) error {
 	default:
 		return nil
 	}
-	j := max(artifacts.FirstNonFinite(data), 0)
-	return &artifacts.NonFiniteError{Tensor: name, Index: j, Value: data[j]}
+	j := max(firstNonFinite(data), 0)
+	return &NonFiniteError{Tensor: name, Index: j, Value: data[j]}
 }
 
 // Steps is the number of Step calls (global step count).
@@ -114,27 +112,28 @@ func (a *Adam) Steps() int64 { return a.total }
 // State returns the optimizer state as named tensors (copies):
 // "adam.m/<param>" and "adam.v/<param>" with the param's shape, and
 // "adam.steps" [nparams] with each param's own step count.
-func (a *Adam) State() []artifacts.Tensor {
-	out := make([]artifacts.Tensor, 0, 2*len(a.params)+1)
+func (a *Adam) State() []Tensor {
+	out := make([]Tensor, 0, 2*len(a.params)+1)
 	steps := make([]float32, len(a.params))
 	for i, p := range a.params {
 		out = append(out,
-			artifacts.Tensor{Name: "adam.m/" + p.Name, Shape: slices.Clone(p.Shape), Data: slices.Clone(a.m[i])},
-			artifacts.Tensor{Name: "adam.v/" + p.Name, Shape: slices.Clone(p.Shape), Data: slices.Clone(a.v[i])})
+			Tensor{Name: "adam.m/" + p.Name, Shape: slices.Clone(p.Shape), Data: slices.Clone(a.m[i])},
+			Tensor{Name: "adam.v/" + p.Name, Shape: slices.Clone(p.Shape), Data: slices.Clone(a.v[i])})
 		steps[i] = float32(a.steps[i])
 	}
-	return append(out, artifacts.Tensor{Name: "adam.steps", Shape: []int{len(steps)}, Data: steps})
+	return append(out, Tensor{Name: "adam.steps", Shape: []int{len(steps)}, Data: steps})
 }
 
 // SetState restores tensors written by State; total is the global step
-// count and path names the file in errors. Nothing is changed on error.
-func (a *Adam) SetState(ts []artifacts.Tensor, total int64, path string) error {
-	byName := make(map[string]*artifacts.Tensor, len(ts))
+// count. State that does not fit the params is a *StateError, and nothing is
+// changed then.
+func (a *Adam) SetState(ts []Tensor, total int64) error {
+	byName := make(map[string]*Tensor, len(ts))
 	for i := range ts {
 		byName[ts[i].Name] = &ts[i]
 	}
 	bad := func(name, msg string) error {
-		return &artifacts.Error{Path: path, Field: "optimizer tensor " + name, Err: artifacts.ErrCorrupt, Msg: msg}
+		return &StateError{Tensor: name, Msg: msg}
 	}
 	st, ok := byName["adam.steps"]
 	if !ok || len(st.Data) != len(a.params) {

@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"testing"
-
-	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // TestAdam checks AdamW against the formula in float64, per-group learning
@@ -52,7 +50,7 @@ func TestAdam(t *testing.T) {
 	a2 := &Param{Name: "a", Shape: []int{2}, Data: slices.Clone(a.Data), Grad: []float32{0.1, 0.1}, Group: 0}
 	b2 := &Param{Name: "b", Shape: []int{1}, Data: slices.Clone(b.Data), Grad: []float32{0.1}, Group: 1}
 	opt2 := NewAdam(be, []*Param{a2, b2}, 0.7, 0.99, 1e-5, 0.01)
-	if err := opt2.SetState(st, opt.Steps(), "ckpt"); err != nil {
+	if err := opt2.SetState(st, opt.Steps()); err != nil {
 		t.Fatal(err)
 	}
 	a.Grad[0], a.Grad[1], b.Grad[0] = 0.1, 0.1, 0.1
@@ -61,7 +59,7 @@ func TestAdam(t *testing.T) {
 	if !slices.Equal(a.Data, a2.Data) || !slices.Equal(b.Data, b2.Data) || opt2.Steps() != 4 {
 		t.Errorf("resumed optimizer diverges: %v %v vs %v %v", a.Data, b.Data, a2.Data, b2.Data)
 	}
-	if err := opt2.SetState(st[:2], 1, "ckpt"); err == nil {
+	if err := opt2.SetState(st[:2], 1); err == nil {
 		t.Error("incomplete state accepted")
 	}
 	if err := opt.Step([]float64{0.1}); err == nil {
@@ -177,7 +175,7 @@ func TestAdamNonFinite(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, artifacts.ErrNonFinite) || err.Error() != tt.want {
+			if !errors.Is(err, ErrNonFinite) || err.Error() != tt.want {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 			if b.Data[0] == 1 || opt.Steps() != 1 {

@@ -3,8 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-
-	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // Param is one named tensor of a model: a trainable parameter (Grad non-nil)
@@ -87,7 +85,7 @@ func ClipGradNormTo(be Backend, params []*Param, maxNorm, norm float64) {
 }
 
 // CheckGradNorm returns nil if norm (GradNorm of params) is finite, and
-// otherwise an error wrapping artifacts.ErrNonFinite that names the first
+// otherwise an error wrapping ErrNonFinite that names the first
 // non-frozen param whose gradient holds a NaN or ±Inf ("grad/<param>").
 // Called after the backward pass and before clipping, which would scale an
 // infinite gradient to NaN and zeros, it stops a diverging step before it
@@ -100,12 +98,12 @@ func CheckGradNorm(params []*Param, norm float64) error {
 		if p.Grad == nil || p.Frozen {
 			continue
 		}
-		if j := artifacts.FirstNonFinite(p.Grad); j >= 0 {
-			return &artifacts.NonFiniteError{Tensor: "grad/" + p.Name, Index: j, Value: p.Grad[j]}
+		if j := firstNonFinite(p.Grad); j >= 0 {
+			return &NonFiniteError{Tensor: "grad/" + p.Name, Index: j, Value: p.Grad[j]}
 		}
 	}
 	// Only reachable if a float64 sum of squares overflowed (finite values).
-	return fmt.Errorf("the gradient norm is %w (%v)", artifacts.ErrNonFinite, norm)
+	return fmt.Errorf("the gradient norm is %w (%v)", ErrNonFinite, norm)
 }
 
 // FreezeTo freezes the params of groups [0, n) and unfreezes the others, as

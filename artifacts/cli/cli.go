@@ -165,6 +165,7 @@ func NewFlags(name, synopsis, description string) *pflag.FlagSet {
 		if fs.HasAvailableFlags() {
 			fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 		}
+		writeAliases(w, fs)
 	}
 	return fs
 }

@@ -2,7 +2,6 @@ package clftrain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -74,7 +73,7 @@ func (t *Trainer) LRFind(ctx context.Context, fc train.LRFindConfig) (*train.LRF
 		// The range test raises the LR until training diverges, on purpose,
 		// on a model and optimizer that are thrown away; its curve ends at
 		// the loss, as it always did, so a non-finite state is no error here.
-		if err := t.Opt.Step(lrs); err != nil && !errors.Is(err, train.ErrNonFinite) {
+		if err := t.Opt.Step(lrs); err != nil && !train.IsNonFinite(err) {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {

@@ -3,7 +3,6 @@ package clftrain
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -181,7 +180,7 @@ func (t *Trainer) ResumeFrom(m *artifacts.Model, path string) error {
 			opt = append(opt, ts)
 		}
 	}
-	if err := t.Opt.SetState(opt, st.Step, path); err != nil {
+	if err := train.RestoreOptState(t.Opt, opt, st.Step, path); err != nil {
 		return err
 	}
 	if len(best) > 0 {
@@ -304,7 +303,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			}
 			nn.ClipGradNormTo(t.Model.Backend(), t.Model.Params(), cfg.Clip, norm)
 			if err := t.Opt.Step(lrs); err != nil {
-				if errors.Is(err, train.ErrNonFinite) {
+				if train.IsNonFinite(err) {
 					t.Progress.Done()
 					return nil, t.diverged(train.Diverged(err, epoch, st.Step+1))
 				}
@@ -510,7 +509,7 @@ func (t *Trainer) Artifact(withOpt bool, metrics []byte) (*artifacts.Model, erro
 	m.Tensors = train.Tensors(t.allTensors())
 	m.OptState = nil
 	if withOpt {
-		m.OptState = t.Opt.State()
+		m.OptState = train.OptState(t.Opt)
 		if t.best != nil {
 			for i, p := range t.allTensors() {
 				m.OptState = append(m.OptState, artifacts.Tensor{Name: "best/" + p.Name, Shape: slices.Clone(p.Shape), Data: t.best[i]})
@@ -557,7 +556,7 @@ func (t *Trainer) interrupted(cause error) error {
 		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
 	}
 	if err := t.checkpoint(); err != nil {
-		if errors.Is(err, train.ErrNonFinite) {
+		if train.IsNonFinite(err) {
 			return err
 		}
 		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)

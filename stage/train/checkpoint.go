@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/nn"
 )
 
 // TrainStateVersion is the version of the TrainState JSON layout.
@@ -112,9 +113,43 @@ func (s *TrainState) Smooth(loss float64) float64 {
 
 // ErrNonFinite is wrapped by the error returned when training diverges: the
 // loss, a gradient, a weight or an optimizer moment becomes NaN or infinite.
-// It is artifacts.ErrNonFinite, which the artifact writers wrap when they
-// refuse such a tensor.
-var ErrNonFinite = artifacts.ErrNonFinite
+// It is nn.ErrNonFinite; the artifact writers wrap artifacts.ErrNonFinite
+// when they refuse such a tensor, and IsNonFinite matches either.
+var ErrNonFinite = nn.ErrNonFinite
+
+// IsNonFinite reports whether err is about a NaN or ±Inf: a diverged step
+// (nn.ErrNonFinite) or a tensor an artifact writer refused
+// (artifacts.ErrNonFinite).
+func IsNonFinite(err error) bool {
+	return errors.Is(err, nn.ErrNonFinite) || errors.Is(err, artifacts.ErrNonFinite)
+}
+
+// OptState returns the optimizer's state as artifact tensors, for a
+// checkpoint.
+func OptState(opt Optimizer) []artifacts.Tensor {
+	st := opt.State()
+	out := make([]artifacts.Tensor, len(st))
+	for i, t := range st {
+		out[i] = artifacts.Tensor{Name: t.Name, Shape: t.Shape, Data: t.Data}
+	}
+	return out
+}
+
+// RestoreOptState restores the optimizer from the checkpoint tensors ts
+// (read from path) at global step steps. State that does not fit the model
+// is an *artifacts.Error wrapping artifacts.ErrCorrupt that names the
+// tensor.
+func RestoreOptState(opt Optimizer, ts []artifacts.Tensor, steps int64, path string) error {
+	in := make([]nn.Tensor, len(ts))
+	for i, t := range ts {
+		in[i] = nn.Tensor{Name: t.Name, Shape: t.Shape, Data: t.Data}
+	}
+	err := opt.SetState(in, steps)
+	if se, ok := err.(*nn.StateError); ok {
+		return &artifacts.Error{Path: path, Field: "optimizer tensor " + se.Tensor, Err: artifacts.ErrCorrupt, Msg: se.Msg}
+	}
+	return err
+}
 
 // CheckFinite returns an error naming the epoch (1-based in the message) and
 // step if loss is NaN or ±Inf.

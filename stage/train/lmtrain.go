@@ -19,8 +19,8 @@ import (
 type Optimizer interface {
 	Step(lrs []float64) error
 	Steps() int64
-	State() []artifacts.Tensor
-	SetState(ts []artifacts.Tensor, steps int64, path string) error
+	State() []nn.Tensor
+	SetState(ts []nn.Tensor, steps int64) error
 }
 
 // LMTrainConfig holds the hyperparameters of language-model training.
@@ -153,7 +153,7 @@ func (t *LMTrainer) ResumeFrom(m *artifacts.Model, path string) error {
 			opt = append(opt, ts)
 		}
 	}
-	if err := t.Opt.SetState(opt, st.Step, path); err != nil {
+	if err := RestoreOptState(t.Opt, opt, st.Step, path); err != nil {
 		return err
 	}
 	t.State = *st
@@ -284,7 +284,7 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 				}
 			}
 			if err := t.Opt.Step(lrs); err != nil {
-				if errors.Is(err, ErrNonFinite) {
+				if IsNonFinite(err) {
 					return nil, t.diverged(Diverged(err, epoch, st.Step+1))
 				}
 				return nil, err
@@ -427,7 +427,7 @@ func (t *LMTrainer) interrupted(cause error) error {
 		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
 	}
 	if err := t.checkpoint(); err != nil {
-		if errors.Is(err, ErrNonFinite) {
+		if IsNonFinite(err) {
 			return err
 		}
 		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
@@ -518,7 +518,7 @@ func (t *LMTrainer) Artifact(withOpt bool, metrics []byte) (*artifacts.Model, er
 	m.Tensors = Tensors(t.Model.Params())
 	m.OptState = nil
 	if withOpt {
-		m.OptState = append(t.Opt.State(), HiddenTensors(t.Model.Enc)...)
+		m.OptState = append(OptState(t.Opt), HiddenTensors(t.Model.Enc)...)
 	}
 	raw, err := t.State.Marshal()
 	if err != nil {
@@ -613,7 +613,7 @@ func (t *LMTrainer) LRFind(ctx context.Context, fc LRFindConfig) (*LRFinder, err
 		// The range test raises the LR until training diverges, on purpose,
 		// on a model and optimizer that are thrown away; its curve ends at
 		// the loss, as it always did, so a non-finite state is no error here.
-		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil && !errors.Is(err, ErrNonFinite) {
+		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil && !IsNonFinite(err) {
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
