@@ -15,5 +15,5 @@ BENCH_REF    ?= ../shared/bench/run-reference
 .PHONY: bench
 bench:
 	@mkdir -p $(BIN)
-	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN)/lmbench ./nn/cmd/lmbench
+	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN)/lmbench ./stage/cmd/lmbench
 	GO=$(GO) $(BENCH_NICE) $(BIN)/lmbench --out $(BENCH_OUT) $(if $(filter 1 yes true,$(REF)),--ref $(BENCH_REF)) $(BENCH_FLAGS)

@@ -41,6 +41,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // benchConfig is one benchmark configuration; the names match the PyTorch
@@ -257,7 +259,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	rep := &report{Tool: "nn/cmd/lmbench", Started: time.Now().UTC().Format(time.RFC3339),
+	rep := &report{Tool: "stage/cmd/lmbench", Started: time.Now().UTC().Format(time.RFC3339),
 		GoVersion: runtime.Version(), NumCPU: runtime.NumCPU()}
 	refOK := false
 	if o.ref != "" {
@@ -619,36 +621,14 @@ func printTable(w io.Writer, rep *report) {
 	}
 }
 
-// writeJSONAtomic writes v as indented JSON to path via a temporary file in
-// the same folder, fsync and rename.
+// writeJSONAtomic writes v as indented JSON to path, atomically.
 func writeJSONAtomic(path string, v any) error {
 	js, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	js = append(js, '\n')
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(js)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return artifacts.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(js, '\n'))
+		return err
+	})
 }
