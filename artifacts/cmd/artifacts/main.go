@@ -5,8 +5,10 @@
 //	artifacts lineage FILE       the tree of inputs, back to the raw files
 //	artifacts compact IN OUT     a smaller lm/classifier for shipping (--bf16, --drop-opt, --drop-train-state)
 //	artifacts check-labels TRAIN [TEST]  can these tokens train (and score) a classifier?
+//	artifacts diff A B           what differs between two artifacts: data, metadata
 //
-// Exit status: 0 on success, 1 when a recorded input has changed, 2 for bad
+// Exit status: 0 on success, 1 when a recorded input has changed (diff: the
+// artifacts differ), 2 for bad
 // usage or an unreadable, damaged or foreign file.
 package main
 
@@ -38,9 +40,11 @@ Commands:
                      check the labels of tokens artifacts before training: at
                      least 2 classes, --min-per-class documents each (20), no
                      TEST label that TRAIN lacks
+  diff A B           what differs between two artifacts: the data column by
+                     column, the metadata and lineage entry by entry
 
 Run 'artifacts COMMAND --help' for a command's flags, 'artifacts --version' for the build.
-Exit status: 0 ok, 1 an input changed, 2 bad usage or a bad file.
+Exit status: 0 ok, 1 an input changed (diff: they differ), 2 bad usage or a bad file.
 `
 
 func main() {
@@ -52,7 +56,7 @@ func main() {
 // run dispatches to a command, writing its report to stdout.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return cli.Usage("missing command: want show, verify, lineage, compact or check-labels")
+		return cli.Usage("missing command: want show, verify, lineage, compact, check-labels or diff")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -66,6 +70,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return runCompact(ctx, rest, stdout)
 	case "check-labels":
 		return runCheckLabels(ctx, rest, stdout)
+	case "diff":
+		return runDiff(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return pflag.ErrHelp
@@ -76,5 +82,5 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if strings.HasPrefix(cmd, "-") {
 		return cli.Usage("flag %s before the command: want artifacts COMMAND [flags] FILE", cmd)
 	}
-	return cli.Usage("unknown command %q: want show, verify, lineage, compact or check-labels", cmd)
+	return cli.Usage("unknown command %q: want show, verify, lineage, compact, check-labels or diff", cmd)
 }

@@ -216,3 +216,39 @@ func TestUsageAndHelp(t *testing.T) {
 		t.Errorf("show main.go: %d %q", code, errs)
 	}
 }
+
+func TestDiffCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := pipeline(t, dir)
+	code, out, errs := exec("diff", p["lm"], p["lm"])
+	if code != 0 || out != "data: identical\nmetadata: identical\n" {
+		t.Fatalf("diff of a file with itself: exit %d\n%s%s", code, out, errs)
+	}
+	m, err := artifacts.ReadModel(p["lm"], artifacts.KindLM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Producer = "pretrain test 2"
+	other := filepath.Join(dir, "other.arrow")
+	if err := artifacts.WriteModel(other, m); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = exec("diff", p["lm"], other)
+	if code != 1 || !strings.Contains(out, "data: identical") || !strings.Contains(out, "metadata ulmfit.producer: pretrain test | pretrain test 2") {
+		t.Fatalf("producer changed: exit %d\n%s", code, out)
+	}
+	if code, _, _ = exec("diff", "--data-only", p["lm"], other); code != 0 {
+		t.Fatalf("--data-only with the same data: exit %d", code)
+	}
+	m.Tensors[1].Data[3] = 9
+	if err := artifacts.WriteModel(other, m); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = exec("diff", "--data-only", p["lm"], other)
+	if code != 1 || !strings.Contains(out, "data: 1 difference(s)") {
+		t.Fatalf("a tensor value changed: exit %d\n%s", code, out)
+	}
+	if code, _, errs = exec("diff", p["lm"]); code != 2 || !strings.Contains(errs, "two artifacts") {
+		t.Fatalf("one argument: exit %d %q", code, errs)
+	}
+}
