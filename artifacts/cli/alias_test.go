@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,5 +48,58 @@ func TestAlias(t *testing.T) {
 	fs.Usage()
 	if !strings.Contains(help.String(), "--output-p for --output-dropout") || strings.Contains(help.String(), "  --output-p") {
 		t.Errorf("help:\n%s\nwant the old spelling in the note only", help.String())
+	}
+}
+
+func TestAliasElement(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    []float64
+		changed bool
+		err     string
+	}{
+		{nil, []float64{0.7, 0.99}, false, ""},
+		{[]string{"--beta1", "0.9"}, []float64{0.9, 0.99}, true, ""},
+		{[]string{"--beta2=0.999", "--beta1", "0.8"}, []float64{0.8, 0.999}, true, ""},
+		{[]string{"--betas", "0.6,0.9", "--beta1", "0.8"}, []float64{0.8, 0.9}, true, ""},
+		{[]string{"--beta1", "0.8", "--betas", "0.6,0.9"}, []float64{0.6, 0.9}, true, ""},
+		{[]string{"--betas", "0.6", "--beta2", "0.9"}, nil, true, "no value 2"},
+		{[]string{"--beta1", "x"}, nil, true, "want a number"},
+	}
+	for _, tt := range tests {
+		fs := NewFlags("x", "", "")
+		var betas []float64
+		fs.Float64SliceVar(&betas, "betas", []float64{0.7, 0.99}, "Adam betas")
+		AliasElement(fs, "beta1", "betas", &betas, 0)
+		AliasElement(fs, "beta2", "betas", &betas, 1)
+		err := Parse(fs, tt.args)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%v: error %v, want one with %q", tt.args, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if !slices.Equal(betas, tt.want) || fs.Changed("betas") != tt.changed {
+			t.Errorf("%v: betas %v changed %v, want %v %v", tt.args, betas, fs.Changed("betas"), tt.want, tt.changed)
+		}
+		// The old flags are not params: their values are in --betas.
+		p := Params(fs)
+		if _, ok := p["beta1"]; ok || p["betas"] == nil {
+			t.Errorf("%v: params %v, want betas and no beta1", tt.args, p)
+		}
+	}
+	fs := NewFlags("x", "", "")
+	var betas []float64
+	fs.Float64SliceVar(&betas, "betas", []float64{0.7, 0.99}, "Adam betas")
+	AliasElement(fs, "beta1", "betas", &betas, 0)
+	AliasElement(fs, "beta2", "betas", &betas, 1)
+	var help bytes.Buffer
+	fs.SetOutput(&help)
+	fs.Usage()
+	if !strings.Contains(help.String(), "--beta1 for value 1 of --betas, --beta2 for value 2 of --betas.") || strings.Contains(help.String(), "  --beta1") {
+		t.Errorf("help:\n%s\nwant the old flags in the note only", help.String())
 	}
 }

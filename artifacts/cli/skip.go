@@ -9,13 +9,6 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
-// RunOnlyFlags lists the flags that change how or where a run happens but
-// not what it computes: stages leave them out of an artifact's params, and
-// SkipIfCurrent never compares them.
-func RunOnlyFlags() []string {
-	return []string{"help", "out", "threads", "quiet", "log", "checkpoint", "checkpoint-every", "checkpoint-steps", "resume", "force"}
-}
-
 // SkipCheck describes the outputs of a run for SkipIf.
 type SkipCheck struct {
 	Out     string            // the main output artifact, whose lineage is compared

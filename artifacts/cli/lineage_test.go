@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
+)
+
+func TestParams(t *testing.T) {
+	fs := NewFlags("x", "", "")
+	var c Common
+	c.Register(fs)
+	var ck Checkpointing
+	ck.Register(fs, time.Minute)
+	fs.Int("epochs", 3, "")
+	fs.Int("log-every", 50, "")
+	fs.String("max-memory", "", "")
+	fs.String("resume", "", "")
+	fs.Float64("output-dropout", 0.4, "")
+	Alias(fs, "output-p", "output-dropout")
+	if err := Parse(fs, []string{"--output-p", "0.2", "--threads", "2", "-o", "x.arrow"}); err != nil {
+		t.Fatal(err)
+	}
+	p := Params(fs)
+	for _, name := range RunOnlyFlags() {
+		if _, ok := p[name]; ok {
+			t.Errorf("params hold the run-only flag %q", name)
+		}
+	}
+	// Every other flag, --version included (recorded since the first
+	// release: leaving it out would change every artifact's bytes).
+	want := map[string]any{"preset": "paper", "seed": "0", "backward": "false", "epochs": "3", "output-dropout": "0.2", "version": "false"}
+	if len(p) != len(want) {
+		t.Errorf("params %v, want %v", p, want)
+	}
+	for name, v := range want {
+		if p[name] != v {
+			t.Errorf("params[%q] = %v, want %q", name, p[name], v)
+		}
+	}
+}
+
+func TestInputs(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := func(ins []artifacts.Input, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, in := range ins {
+			if len(in.SHA256) != 64 {
+				t.Errorf("%s: sha256 %q", in.Path, in.SHA256)
+			}
+			out = append(out, in.Path)
+		}
+		return out
+	}
+	if got := paths(Inputs(a, "", b, a)); !slices.Equal(got, []string{a, b, a}) {
+		t.Errorf("Inputs: %v, want every path given, in order, without the empty one", got)
+	}
+	if got := paths(DistinctInputs(a, "", b, a)); !slices.Equal(got, []string{a, b}) {
+		t.Errorf("DistinctInputs: %v, want each path once", got)
+	}
+	if _, err := Inputs(a, filepath.Join(dir, "nope")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
