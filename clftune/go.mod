@@ -16,7 +16,7 @@ require (
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.29 // indirect
-	github.com/spf13/pflag v1.1.0
+	github.com/spf13/pflag v1.1.0 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20260112195511-716be5621a96 // indirect
 	golang.org/x/image v0.30.0 // indirect
@@ -28,11 +28,13 @@ require (
 
 require (
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0
-	github.com/ulmfit-go/ulmfit/nn v0.0.0
 	github.com/ulmfit-go/ulmfit/stage v0.0.0-00010101000000-000000000000
 )
 
-require github.com/ulmfit-go/ulmfit/tokenize v0.0.0 // indirect
+require (
+	github.com/ulmfit-go/ulmfit/nn v0.0.0 // indirect
+	github.com/ulmfit-go/ulmfit/tokenize v0.0.0 // indirect
+)
 
 replace (
 	github.com/ulmfit-go/ulmfit/artifacts => ../artifacts

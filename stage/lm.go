@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -88,9 +87,11 @@ type Flags struct {
 	NoVarBPTT           bool
 	NoScaleLR           bool
 
-	DropMult                                  float64
-	OutputP, HiddenP, InputP, EmbedP, WeightP float64
-	ARAlpha, TARBeta                          float64
+	DropMult float64
+	// --output-dropout, --hidden-dropout, --input-dropout, --embed-dropout,
+	// --weight-dropout (-1: the preset's)
+	OutputDropout, HiddenDropout, InputDropout, EmbedDropout, WeightDropout float64
+	ARAlpha, TARBeta                                                        float64
 
 	WD, Clip, Eps float64
 	Betas         []float64
@@ -102,9 +103,7 @@ type Flags struct {
 	Patience   int
 	LogEvery   int
 
-	Checkpointing cli.Checkpointing // --checkpoint-every, --checkpoint-steps
-	Checkpoint    string
-	Resume        string
+	Checkpoints checkpointFlags // --checkpoint-every, --checkpoint-steps, --checkpoint, --resume
 
 	MaxMemory memcheck.Size // --max-memory: 0 = MemAvailable, < 0 = off
 
@@ -113,8 +112,6 @@ type Flags struct {
 	LRFindEnd   float64
 	LRFindIters int
 }
-
-const resumeAuto = "OUT.ckpt"
 
 // register defines the flags on fs.
 func (f *Flags) register(fs *pflag.FlagSet) {
@@ -159,19 +156,19 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 		schedDefault = "stlr"
 	}
 	fs.StringVar(&f.Schedule, "schedule", "", "LR schedule: stlr (paper: slanted triangular), one-cycle (fastai fit_one_cycle), cosine, constant (default "+schedDefault+")")
-	fs.Float64Var(&f.CutFrac, "cut-frac", 0.1, "STLR: fraction of the iterations spent increasing the LR (paper 0.1)")
-	fs.Float64Var(&f.Ratio, "ratio", 32, "STLR: how much smaller the lowest LR is than the peak (paper 32)")
+	fs.Float64Var(&f.CutFrac, "stlr-cut-frac", 0.1, "STLR: fraction of the iterations spent increasing the LR (paper 0.1)")
+	fs.Float64Var(&f.Ratio, "stlr-ratio", 32, "STLR: how much smaller the lowest LR is than the peak (paper 32)")
 	fs.Float64Var(&f.PctStart, "pct-start", 0.25, "one-cycle: warm-up fraction (fastai 0.25)")
 	fs.Float64Var(&f.DivFactor, "div", 25, "one-cycle: start LR = peak/div (fastai 25)")
 	fs.Float64Var(&f.FinalDiv, "div-final", 1e5, "one-cycle: final LR = peak/div-final (fastai 1e5)")
 	fs.Float64SliceVar(&f.Moms, "moms", nil, "one-cycle: cycle Adam's beta1 from `HI,LO` down and back, as fastai's moms (its text learners: 0.8,0.7); default: constant beta1")
 
 	fs.Float64Var(&f.DropMult, "drop-mult", 1, "multiply all five dropouts (fastai's drop_mult; its LM fine-tuning tutorial uses 0.3)")
-	fs.Float64Var(&f.OutputP, "output-p", -1, "dropout on the last LSTM output (paper 0.4; fastai awd_lstm_lm_config 0.1; -1: preset)")
-	fs.Float64Var(&f.HiddenP, "hidden-p", -1, "dropout between LSTM layers (paper 0.3; fastai 0.15; -1: preset)")
-	fs.Float64Var(&f.InputP, "input-p", -1, "dropout on the embedding output (paper 0.4; fastai 0.25; -1: preset)")
-	fs.Float64Var(&f.EmbedP, "embed-p", -1, "embedding dropout, whole rows (paper 0.05; fastai 0.02; -1: preset)")
-	fs.Float64Var(&f.WeightP, "weight-p", -1, "weight drop (DropConnect) on the hidden-to-hidden matrices (paper 0.5; fastai 0.2; -1: preset)")
+	fs.Float64Var(&f.OutputDropout, "output-dropout", -1, "dropout on the last LSTM output (paper 0.4; fastai awd_lstm_lm_config 0.1; -1: preset)")
+	fs.Float64Var(&f.HiddenDropout, "hidden-dropout", -1, "dropout between LSTM layers (paper 0.3; fastai 0.15; -1: preset)")
+	fs.Float64Var(&f.InputDropout, "input-dropout", -1, "dropout on the embedding output (paper 0.4; fastai 0.25; -1: preset)")
+	fs.Float64Var(&f.EmbedDropout, "embed-dropout", -1, "embedding dropout, whole rows (paper 0.05; fastai 0.02; -1: preset)")
+	fs.Float64Var(&f.WeightDropout, "weight-dropout", -1, "weight drop (DropConnect) on the hidden-to-hidden matrices (paper 0.5; fastai 0.2; -1: preset)")
 	fs.Float64Var(&f.ARAlpha, "ar-alpha", 2, "activation regularization (AR) weight (paper and fastai 2)")
 	fs.Float64Var(&f.TARBeta, "tar-beta", 1, "temporal AR weight (paper and fastai 1)")
 
@@ -182,14 +179,17 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.ValidEvery, "valid-every", 0, "also validate every N steps within an epoch (long epochs; 0: epoch ends only)")
 	fs.IntVar(&f.Patience, "patience", 0, "stop after N epochs without a better validation loss (0: off)")
 	fs.IntVar(&f.LogEvery, "log-every", 50, "write a step record to --log every N steps")
-	f.Checkpointing.Register(fs, 30*time.Minute)
-	fs.StringVar(&f.Checkpoint, "checkpoint", "", "checkpoint `path` (default OUT.ckpt; removed when the run finishes)")
-	fs.StringVar(&f.Resume, "resume", "", "continue an interrupted run from its checkpoint `path` (--resume alone: OUT.ckpt); pass the same flags")
-	fs.Lookup("resume").NoOptDefVal = resumeAuto
-	fs.BoolVar(&f.LRFind, "lr-find", false, "only run fastai's LR range test (exponential from 1e-7 to 10 over 100 steps, stop at 4x the min smoothed loss); print the suggestion and write OUT-without-ext.lrfind.png/.csv")
+	f.Checkpoints.register(fs, 30*time.Minute)
+	fs.BoolVar(&f.LRFind, "lr-find", false, "only run fastai's LR range test (exponential from 1e-7 to 10 over 100 steps, stop at 4x the min smoothed loss); print the suggestion and write OUT.lrfind.csv/.png (--out without .arrow)")
 	fs.Float64Var(&f.LRFindStart, "lr-find-start", 1e-7, "LR range test start")
 	fs.Float64Var(&f.LRFindEnd, "lr-find-end", 10, "LR range test end")
 	fs.IntVar(&f.LRFindIters, "lr-find-iters", 100, "LR range test steps")
+
+	// Old spellings, for one release (docs/flags.md).
+	for _, a := range [][2]string{{"output-p", "output-dropout"}, {"hidden-p", "hidden-dropout"}, {"input-p", "input-dropout"},
+		{"embed-p", "embed-dropout"}, {"weight-p", "weight-dropout"}, {"cut-frac", "stlr-cut-frac"}, {"ratio", "stlr-ratio"}} {
+		cli.Alias(fs, a[0], a[1])
+	}
 }
 
 // stageConfig turns the parsed flags into a train.LMStage.
@@ -245,8 +245,8 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		name string
 		v    float64
 		dst  *float32
-	}{{"output-p", f.OutputP, &model.OutputDropout}, {"hidden-p", f.HiddenP, &model.HiddenDropout}, {"input-p", f.InputP, &model.InputDropout},
-		{"embed-p", f.EmbedP, &model.EmbedDropout}, {"weight-p", f.WeightP, &model.WeightDropout}} {
+	}{{"output-dropout", f.OutputDropout, &model.OutputDropout}, {"hidden-dropout", f.HiddenDropout, &model.HiddenDropout}, {"input-dropout", f.InputDropout, &model.InputDropout},
+		{"embed-dropout", f.EmbedDropout, &model.EmbedDropout}, {"weight-dropout", f.WeightDropout, &model.WeightDropout}} {
 		if p.v >= 0 {
 			if p.v >= 1 {
 				return nil, cli.Usage("--%s %g: want a probability in [0,1)", p.name, p.v)
@@ -271,7 +271,7 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 	switch schedName {
 	case "stlr":
 		if !(f.CutFrac > 0 && f.CutFrac < 1) || f.Ratio < 1 {
-			return nil, cli.Usage("--cut-frac %g must be in (0,1) and --ratio %g >= 1", f.CutFrac, f.Ratio)
+			return nil, cli.Usage("--stlr-cut-frac %g must be in (0,1) and --stlr-ratio %g >= 1", f.CutFrac, f.Ratio)
 		}
 		sched = nn.STLR(f.CutFrac, f.Ratio)
 	case "one-cycle":
@@ -303,17 +303,17 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		return nil, cli.Usage("--discr %g: want a factor >= 1", discr)
 	}
 	wd, clip := f.WD, f.Clip
-	if len(f.Betas) != 2 || !(f.Betas[0] >= 0 && f.Betas[0] < 1) || !(f.Betas[1] >= 0 && f.Betas[1] < 1) {
-		return nil, cli.Usage("--betas %v: want two values in [0,1), e.g. 0.7,0.99", f.Betas)
+	if err := checkBetas(f.Betas); err != nil {
+		return nil, err
 	}
 	tc := train.LMTrainConfig{
 		Stage: f.stage, Epochs: pick(f.Epochs, d.epochs), FreezeEpochs: f.FreezeEpochs,
 		BS: pick(f.BS, d.bs), BPTT: pick(f.BPTT, d.bptt), VarBPTT: !f.NoVarBPTT, ScaleLR: !f.NoScaleLR,
 		LR: pickF(f.LR, d.lr), Discr: discr, FreezeLR: f.FreezeLR, Schedule: sched, Momentum: moms, Clip: clip,
 		Seed: f.Seed, Backward: f.Backward, ValidEvery: f.ValidEvery, LogEvery: f.LogEvery, Patience: f.Patience,
-		CheckpointEvery: f.Checkpointing.Duration(), CheckpointSteps: f.Checkpointing.Steps,
+		CheckpointEvery: f.Checkpoints.Duration(), CheckpointSteps: f.Checkpoints.Steps,
 	}
-	if err := f.Checkpointing.Validate(); err != nil {
+	if err := f.Checkpoints.Validate(); err != nil {
 		return nil, err
 	}
 	for _, c := range []struct {
@@ -328,40 +328,36 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 			return nil, cli.Usage("%s: value out of range", c.name)
 		}
 	}
-	// The artifact records the flags that shape the result; operational
-	// ones (resume, logging, threads) are left out so that a resumed run
-	// and an uninterrupted one write the same bytes.
-	params := map[string]any{}
-	operational := []string{"help", "quiet", "resume", "checkpoint", "checkpoint-every", "checkpoint-steps", "log", "log-every", "threads", "out", "force", "max-memory"}
-	fs.VisitAll(func(fl *pflag.Flag) {
-		if !slices.Contains(operational, fl.Name) {
-			params[fl.Name] = fl.Value.String()
-		}
-	})
+	// The artifact records the flags that shape the result; run-only ones
+	// (resume, logging, threads) are left out so that a resumed run and an
+	// uninterrupted one write the same bytes.
+	params := cli.Params(fs)
 	params["preset"] = f.Preset
 	s := &train.LMStage{
 		Name: f.stage, Producer: f.stage + " " + Version,
 		TrainPaths: inputs, ValidPath: f.Valid, ValidFrac: f.ValidFrac, From: f.From,
 		Model: model, Train: tc, ScheduleName: schedName, MomsName: momsName,
 		Beta1: f.Betas[0], Beta2: f.Betas[1], Eps: f.Eps, WD: wd,
-		Out: f.Out, Checkpoint: f.Checkpoint, Log: f.Log, Quiet: f.Quiet, Params: params,
+		Out: f.Out, Checkpoint: f.Checkpoints.Path, Log: f.Log, Quiet: f.Quiet, Params: params,
+		Resume: f.Checkpoints.resume(f.Out),
 		// Files are compared by their hashes (Lineage's inputs), not names.
-		LineageIgnore: append(cli.RunOnlyFlags(), "valid", "from"),
+		LineageIgnore: lineageIgnore("valid", "from"),
 		MaxMemory:     int64(f.MaxMemory),
 		LRFind:        f.LRFind,
 		LRFindCfg:     train.LRFindConfig{Start: f.LRFindStart, End: f.LRFindEnd, Iters: f.LRFindIters, StopDiv: true},
-	}
-	switch f.Resume {
-	case "":
-	case resumeAuto:
-		s.Resume = s.CheckpointPath()
-	default:
-		s.Resume = f.Resume
 	}
 	if s.Resume != "" && f.LRFind {
 		return nil, cli.Usage("--resume and --lr-find do not go together")
 	}
 	return s, nil
+}
+
+// checkBetas validates --betas: two values in [0,1).
+func checkBetas(b []float64) error {
+	if len(b) != 2 || !(b[0] >= 0 && b[0] < 1) || !(b[1] >= 0 && b[1] < 1) {
+		return cli.Usage("--betas %v: want two values in [0,1), e.g. 0.7,0.99", b)
+	}
+	return nil
 }
 
 // Options lets tests adjust a run.

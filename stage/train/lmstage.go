@@ -8,11 +8,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/stage/memcheck"
 )
@@ -41,8 +42,8 @@ type LMStage struct {
 
 	Backend nn.Backend
 	Out     string
-	// Checkpoint is where checkpoints go (default Out+".ckpt"); it is
-	// removed after the final artifact is written.
+	// Checkpoint is where checkpoints go (default CheckpointPath(Out));
+	// it is removed after the final artifact is written.
 	Checkpoint string
 	// Resume continues the run saved in this checkpoint ("" = fresh run).
 	Resume string
@@ -100,21 +101,9 @@ type LMStageResult struct {
 // resuming, so that a resumed run records what an uninterrupted one does).
 func (s *LMStage) Lineage() (artifacts.Lineage, error) {
 	lin := artifacts.Lineage{Kind: artifacts.KindLM, Producer: s.Producer, Params: s.Params}
-	paths := append([]string(nil), s.TrainPaths...)
-	if s.ValidPath != "" {
-		paths = append(paths, s.ValidPath)
-	}
-	if s.From != "" {
-		paths = append(paths, s.From)
-	}
-	for _, p := range paths {
-		in, err := artifacts.InputOf(p)
-		if err != nil {
-			return lin, err
-		}
-		lin.Inputs = append(lin.Inputs, in)
-	}
-	return lin, nil
+	var err error
+	lin.Inputs, err = cli.Inputs(slices.Concat(s.TrainPaths, []string{s.ValidPath, s.From})...)
+	return lin, err
 }
 
 // resumeKey holds the settings a resumed run must share with the original.
@@ -188,21 +177,13 @@ func (s *LMStage) checkMemory(cfg nn.LMConfig) error {
 	return nil
 }
 
-// CheckpointPath returns the checkpoint path of the stage.
+// CheckpointPath returns the checkpoint path of the stage: Checkpoint, or
+// by default CheckpointPath(Out).
 func (s *LMStage) CheckpointPath() string {
 	if s.Checkpoint != "" {
 		return s.Checkpoint
 	}
-	return s.Out + ".ckpt"
-}
-
-// LRFindBase returns the path prefix of the LR finder's outputs: Out
-// without its extension plus ".lrfind" ("lrfind" without Out).
-func (s *LMStage) LRFindBase() string {
-	if s.Out == "" {
-		return "lrfind"
-	}
-	return strings.TrimSuffix(s.Out, filepath.Ext(s.Out)) + ".lrfind"
+	return CheckpointPath(s.Out)
 }
 
 func direction(backward bool) string {
@@ -232,7 +213,7 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 	// A file that cannot be hashed is reported where it is read.
 	lineage, linErr := s.Lineage()
 	if linErr == nil && !s.LRFind && s.UpToDate != nil && s.UpToDate(lineage) {
-		s.removeStaleCheckpoints(lineage)
+		s.checkpointOwner(lineage).RemoveStaleCheckpoints(s.Stderr, s.Quiet, s.Out, s.CheckpointPath(), s.Resume)
 		res.Skipped = true
 		return res, nil
 	}
@@ -415,12 +396,12 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 			return nil, fmt.Errorf("lr find: only %d steps before the loss diverged: lower the start LR", len(f.LRs))
 		}
 		res.Steep, _ = f.Steep()
-		base := s.LRFindBase()
+		base, files := LRFindPaths(s.Out)
 		title := fmt.Sprintf("%s lr find (%s)", s.Name, direction(s.Train.Backward))
 		if err := f.WriteFiles(base, title, res.Valley, res.Steep); err != nil {
 			return nil, err
 		}
-		res.LRFindFiles = []string{base + ".csv", base + ".png"}
+		res.LRFindFiles = files
 		metrics.WriteAny(map[string]any{"type": "summary", "mode": "lr_find", "valley": res.Valley, "steep": res.Steep, "steps": len(f.LRs)})
 		return res, nil
 	}
@@ -463,49 +444,14 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 	return res, nil
 }
 
-// removeStaleCheckpoints removes the checkpoint of a run whose output is
-// already complete and current (a run killed between writing Out and
-// removing its checkpoint leaves both), and says so. Only a checkpoint of
-// this very run (same settings, params and inputs as lin) is removed;
-// anything else is left alone.
-func (s *LMStage) removeStaleCheckpoints(lin artifacts.Lineage) {
-	paths := []string{s.CheckpointPath()}
-	if s.Resume != "" && s.Resume != paths[0] {
-		paths = append(paths, s.Resume)
-	}
-	for _, p := range paths {
-		if !s.isOwnCheckpoint(p, lin) {
-			continue
-		}
-		if err := os.Remove(p); err != nil {
-			if !s.Quiet {
-				fmt.Fprintf(s.Stderr, "%s: note: could not remove the stale checkpoint %s: %v\n", s.Name, p, err)
-			}
-			continue
-		}
-		if !s.Quiet {
-			fmt.Fprintf(s.Stderr, "%s: %s is complete; removed the stale checkpoint %s\n", s.Name, s.Out, p)
-		}
-	}
-}
-
-// isOwnCheckpoint reports whether path is a checkpoint of this stage's run:
-// an unfinished training state with this stage's settings and lineage lin.
-// Only the schema metadata is read.
-func (s *LMStage) isOwnCheckpoint(path string, lin artifacts.Lineage) bool {
-	in, err := artifacts.Stat(path)
-	if err != nil || in.Metadata[artifacts.MetaTrainState] == "" {
-		return false
-	}
-	st, err := ParseTrainState(json.RawMessage(in.Metadata[artifacts.MetaTrainState]))
-	if err != nil || st.Finished || st.Stage != s.Name {
-		return false // a finished run's artifact is no checkpoint
-	}
-	var was resumeKey
-	if json.Unmarshal(st.Extra, &was) != nil || len(diffKeys(was, s.key())) > 0 {
-		return false
-	}
-	return artifacts.LineageMismatch(in.Lineage, lin, s.LineageIgnore...) == ""
+// checkpointOwner says which checkpoints are this run's (lin is the
+// lineage of its output): unfinished training states of this stage with
+// its settings (the resume key) and lineage.
+func (s *LMStage) checkpointOwner(lin artifacts.Lineage) CheckpointOwner {
+	return CheckpointOwner{Stage: s.Name, Lineage: lin, Ignore: s.LineageIgnore, Settings: func(st *TrainState) bool {
+		var was resumeKey
+		return json.Unmarshal(st.Extra, &was) == nil && len(diffKeys(was, s.key())) == 0
+	}}
 }
 
 // padID returns the id of xxpad in v, or -1.

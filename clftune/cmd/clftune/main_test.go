@@ -128,7 +128,7 @@ func TestEveryMode(t *testing.T) {
 		out := filepath.Join(dir, md.Name+".arrow")
 		args := []string{"--mode", md.Name, "--epochs", "1", "--bs", "32", "--data", f.small, "--out", out, "-q"}
 		if !md.Scratch {
-			args = append(args, "--lm", f.lm)
+			args = append(args, "--from", f.lm)
 		} else {
 			args = append(args, "--preset", "tiny")
 		}
@@ -161,7 +161,7 @@ func TestBackwardAndRemap(t *testing.T) {
 	otherLM := filepath.Join(dir, "other.bwd.lm.arrow")
 	clftest.TinyLM(t, otherLM, v, h.Tokenizer, "bwd", 3)
 	out := filepath.Join(dir, "bwd.arrow")
-	code, msg := runCmd("--lm", otherLM, "--backward", "--epochs", "1", "--bs", "32", "--data", f.train, "--out", out, "-q", "--valid-frac", "0.2")
+	code, msg := runCmd("--from", otherLM, "--backward", "--epochs", "1", "--bs", "32", "--data", f.train, "--out", out, "-q", "--valid-frac", "0.2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
@@ -212,19 +212,19 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"unknown label", []string{"--lm", f.lm, "--data", f.small, "--test", unknown}, []string{"unknown.tokens.arrow", "unknown label \"ANIMAL\""}},
-		{"unlabeled", []string{"--lm", f.lm, "--data", unlabeled}, []string{"unlabeled.tokens.arrow", "row 7", "no label"}},
-		{"vocab", []string{"--lm", f.lm, "--data", otherVocab}, []string{"other.tokens.arrow", "vocabulary mismatch"}},
-		{"direction", []string{"--lm", f.bwdLM, "--data", f.small}, []string{"bwd.lm.arrow", "backward", "--backward"}},
-		{"kind", []string{"--lm", f.small, "--data", f.small}, []string{"small.tokens.arrow"}},
-		{"kind data", []string{"--lm", f.lm, "--data", f.lm}, []string{"fwd.lm.arrow"}},
-		{"missing", []string{"--lm", filepath.Join(dir, "nope.arrow"), "--data", f.small}, []string{"nope.arrow"}},
-		{"no lm", []string{"--data", f.small}, []string{"--lm"}},
-		{"both", []string{"--lm", f.lm, "--from-scratch", "--data", f.small}, []string{"exclude"}},
-		{"mode", []string{"--lm", f.lm, "--data", f.small, "--mode", "nope"}, []string{"unknown mode", "ulmfit"}},
-		{"weights", []string{"--lm", f.lm, "--data", f.small, "--class-weights", "1,2"}, []string{"2 class weights for 6 classes"}},
-		{"max-memory", []string{"--lm", f.lm, "--data", f.small, "--bs", "4096", "--max-memory", "2MiB"}, []string{"at --bs 4096 on documents of up to", "only 2.0 MiB allowed by --max-memory", "try --bs ", "(or --max-memory to override)"}},
-		{"max-memory size", []string{"--lm", f.lm, "--data", f.small, "--max-memory", "2 bananas"}, []string{"memory size"}},
+		{"unknown label", []string{"--from", f.lm, "--data", f.small, "--test", unknown}, []string{"unknown.tokens.arrow", "unknown label \"ANIMAL\""}},
+		{"unlabeled", []string{"--from", f.lm, "--data", unlabeled}, []string{"unlabeled.tokens.arrow", "row 7", "no label"}},
+		{"vocab", []string{"--from", f.lm, "--data", otherVocab}, []string{"other.tokens.arrow", "vocabulary mismatch"}},
+		{"direction", []string{"--from", f.bwdLM, "--data", f.small}, []string{"bwd.lm.arrow", "backward", "--backward"}},
+		{"kind", []string{"--from", f.small, "--data", f.small}, []string{"small.tokens.arrow"}},
+		{"kind data", []string{"--from", f.lm, "--data", f.lm}, []string{"fwd.lm.arrow"}},
+		{"missing", []string{"--from", filepath.Join(dir, "nope.arrow"), "--data", f.small}, []string{"nope.arrow"}},
+		{"no lm", []string{"--data", f.small}, []string{"--from"}},
+		{"both", []string{"--from", f.lm, "--from-scratch", "--data", f.small}, []string{"exclude"}},
+		{"mode", []string{"--from", f.lm, "--data", f.small, "--mode", "nope"}, []string{"unknown mode", "ulmfit"}},
+		{"weights", []string{"--from", f.lm, "--data", f.small, "--class-weights", "1,2"}, []string{"2 class weights for 6 classes"}},
+		{"max-memory", []string{"--from", f.lm, "--data", f.small, "--bs", "4096", "--max-memory", "2MiB"}, []string{"at --bs 4096 on documents of up to", "only 2.0 MiB allowed by --max-memory", "try --bs ", "(or --max-memory to override)"}},
+		{"max-memory size", []string{"--from", f.lm, "--data", f.small, "--max-memory", "2 bananas"}, []string{"memory size"}},
 	} {
 		code, msg := runCmd(append(c.args, "--out", out, "--epochs", "1")...)
 		if code != 2 {
@@ -259,7 +259,7 @@ func TestUnwritableOut(t *testing.T) {
 		{"missing folder", filepath.Join(dir, "nodir", "o.arrow"), "nodir"},
 		{"checkpoint in a missing folder", filepath.Join(dir, "c.arrow"), "nodir"},
 	} {
-		args := []string{"--lm", filepath.Join(dir, "nope.lm.arrow"), "--data", f.small, "--out", c.out, "--epochs", "1", "-q"}
+		args := []string{"--from", filepath.Join(dir, "nope.lm.arrow"), "--data", f.small, "--out", c.out, "--epochs", "1", "-q"}
 		if c.name == "checkpoint in a missing folder" {
 			args = append(args, "--checkpoint", filepath.Join(dir, "nodir", "c.ckpt.arrow"))
 		}
@@ -284,7 +284,7 @@ func TestMultiLabel(t *testing.T) {
 	ml := filepath.Join(dir, "ml.tokens.arrow")
 	clftest.MultiLabel(t, f.small, ml)
 	out := filepath.Join(dir, "ml.clf.arrow")
-	code, msg := runCmd("--lm", f.lm, "--data", ml, "--epochs", "4", "--bs", "32", "--class-weights", "auto", "--out", out, "-q")
+	code, msg := runCmd("--from", f.lm, "--data", ml, "--epochs", "4", "--bs", "32", "--class-weights", "auto", "--out", out, "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
@@ -303,7 +303,7 @@ func TestMultiLabel(t *testing.T) {
 func TestResume(t *testing.T) {
 	f := fixtures(t)
 	dir := t.TempDir()
-	args := []string{"--lm", f.lm, "--data", f.small, "--epochs", "4", "--bs", "32", "--seed", "7", "-q"}
+	args := []string{"--from", f.lm, "--data", f.small, "--epochs", "4", "--bs", "32", "--seed", "7", "-q"}
 	full := filepath.Join(dir, "full.arrow")
 	if code, msg := runCmd(append(args, "--out", full)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
@@ -367,7 +367,8 @@ func TestResume(t *testing.T) {
 			t.Fatalf("%s: a refused resume wrote %s", c.name, resumed)
 		}
 	}
-	resume := append(args, "--out", resumed, "--resume", ck, "--checkpoint", ck)
+	// --resume alone: the run's checkpoint (here --checkpoint).
+	resume := append(args, "--out", resumed, "--checkpoint", ck, "--resume")
 	if code, msg := runCmd(resume...); code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, msg)
 	}
@@ -407,7 +408,7 @@ func TestResume(t *testing.T) {
 func TestLRFind(t *testing.T) {
 	f := fixtures(t)
 	out := filepath.Join(t.TempDir(), "clf.arrow")
-	code, msg := runCmd("--lm", f.lm, "--data", f.small, "--bs", "32", "--lr-find", "--lr-find-iters", "30", "--out", out, "-q")
+	code, msg := runCmd("--from", f.lm, "--data", f.small, "--bs", "32", "--lr-find", "--lr-find-iters", "30", "--out", out, "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
@@ -450,7 +451,7 @@ func TestEncoderIsTheLMs(t *testing.T) {
 		{"remap", remapLM, nil},
 	} {
 		out := filepath.Join(dir, c.name+".clf.arrow")
-		args := append([]string{"--lm", c.lm, "--mode", "last", "--epochs", "2", "--bs", "32", "--data", f.small, "--out", out, "-q"}, c.extra...)
+		args := append([]string{"--from", c.lm, "--mode", "last", "--epochs", "2", "--bs", "32", "--data", f.small, "--out", out, "-q"}, c.extra...)
 		if code, msg := runCmd(args...); code != 0 {
 			t.Fatalf("%s: exit %d: %s", c.name, code, msg)
 		}
@@ -502,6 +503,22 @@ func TestFromScratchMode(t *testing.T) {
 		m, _ := readSummary(t, out)
 		if got := m.Params["mode"]; got != tc.want {
 			t.Errorf("--from-scratch %v: mode %v, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestPresetFromLM: without --preset, the LM's sizes name the preset, and
+// the artifact records it with the recipe it gave.
+func TestPresetFromLM(t *testing.T) {
+	f := fixtures(t)
+	out := filepath.Join(t.TempDir(), "clf.arrow")
+	if code, msg := runCmd("--from", f.lm, "--data", f.small, "--epochs", "1", "--bs", "32", "--out", out, "-q"); code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	m, _ := readSummary(t, out)
+	for k, want := range map[string]string{"preset": "tiny", "epochs": "1", "drop-mult": "1"} {
+		if got := m.Lineage.Params[k]; got != want {
+			t.Errorf("params[%q] = %v, want %q", k, got, want)
 		}
 	}
 }

@@ -257,7 +257,7 @@ func TestLMTuneResumeOtherFrom(t *testing.T) {
 	}); code != 1 {
 		t.Fatalf("interrupted run: exit %d: %s", code, stderr.String())
 	}
-	ck := out + ".ckpt"
+	ck := strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow"
 	ckBytes, err := os.ReadFile(ck)
 	if err != nil {
 		t.Fatal(err)

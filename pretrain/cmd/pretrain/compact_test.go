@@ -20,7 +20,7 @@ import (
 func TestCompactedLMLoads(t *testing.T) {
 	c := corpus(t)
 	dir := t.TempDir()
-	out, ckpt := filepath.Join(dir, "lm.arrow"), filepath.Join(dir, "lm.arrow.ckpt")
+	out, ckpt := filepath.Join(dir, "lm.arrow"), filepath.Join(dir, "lm.ckpt.arrow")
 	if code, _, stderr := runCmd(t, context.Background(), stage.Options{}, append([]string{"--epochs", "1", "-o", out, c.TrainPath}, tinyFlags...)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

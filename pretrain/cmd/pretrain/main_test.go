@@ -112,7 +112,7 @@ func TestPretrainLearnsWikiText(t *testing.T) {
 	if last := recs[len(recs)-1]; last["type"] != "summary" || last["tokens_per_sec"] == nil {
 		t.Errorf("last log record %v, want the summary", last)
 	}
-	if _, err := os.Stat(out + ".ckpt"); !os.IsNotExist(err) {
+	if _, err := os.Stat(ckptOf(out)); !os.IsNotExist(err) {
 		t.Errorf("checkpoint left behind after a finished run")
 	}
 }
@@ -153,7 +153,7 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("an interrupted run wrote the final artifact")
 	}
-	ck, err := artifacts.ReadModel(out+".ckpt", artifacts.KindLM)
+	ck, err := artifacts.ReadModel(ckptOf(out), artifacts.KindLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,18 +168,18 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	}
 	// So is resuming on other training data (the flags are the same; the
 	// input hashes are not), and the checkpoint is left as it was.
-	ckBytes, err := os.ReadFile(out + ".ckpt")
+	ckBytes, err := os.ReadFile(ckptOf(out))
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := append([]string{"--epochs", "2", "--valid", c.ValidPath, c.ValidPath}, tinyFlags...)
 	code, _, stderr = runCmd(t, context.Background(), stage.Options{}, append(other, "-o", out, "--resume")...)
-	if want := out + ".ckpt: a checkpoint of another run: input 1: " + c.TrainPath + " (sha256 "; code != 2 ||
+	if want := ckptOf(out) + ": a checkpoint of another run: input 1: " + c.TrainPath + " (sha256 "; code != 2 ||
 		!strings.Contains(stderr, want) || !strings.Contains(stderr, "was given as "+c.ValidPath) ||
 		!strings.Contains(stderr, "rerun without --resume") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("resume on other data: exit %d, stderr %q, want %q...", code, stderr, want)
 	}
-	if b, _ := os.ReadFile(out + ".ckpt"); !bytes.Equal(b, ckBytes) {
+	if b, _ := os.ReadFile(ckptOf(out)); !bytes.Equal(b, ckBytes) {
 		t.Errorf("a refused resume changed the checkpoint")
 	}
 	if _, err := os.Stat(out); err == nil {
@@ -196,22 +196,22 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("the resumed run's artifact differs from the uninterrupted run's")
 	}
-	if _, err := os.Stat(out + ".ckpt"); err == nil {
+	if _, err := os.Stat(ckptOf(out)); err == nil {
 		t.Errorf("checkpoint left after the resumed run finished")
 	}
 
 	// A kill between the final rename and the checkpoint's removal leaves
 	// both: the rerun finds the output up to date and removes the
 	// checkpoint of its own run, saying so.
-	if err := os.WriteFile(out+".ckpt", ckBytes, 0o644); err != nil {
+	if err := os.WriteFile(ckptOf(out), ckBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	loud := append(base[:len(base):len(base)], "--quiet=false", "-o", out)
 	code, _, stderr = runCmd(t, context.Background(), stage.Options{}, append(loud, "--resume")...)
-	if msg := "pretrain: " + out + " is complete; removed the stale checkpoint " + out + ".ckpt\n"; code != 0 || !strings.HasSuffix(stderr, msg) {
+	if msg := "pretrain: " + out + " is complete; removed the stale checkpoint " + ckptOf(out) + "\n"; code != 0 || !strings.HasSuffix(stderr, msg) {
 		t.Errorf("rerun over a stale checkpoint: exit %d, stderr %q, want it to end with %q", code, stderr, msg)
 	}
-	if _, err := os.Stat(out + ".ckpt"); err == nil {
+	if _, err := os.Stat(ckptOf(out)); err == nil {
 		t.Errorf("the stale checkpoint was not removed")
 	}
 
@@ -228,19 +228,19 @@ func TestPretrainResumeAfterInterruptIsExact(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("interrupted seed-4 run: exit %d, stderr %q", code, stderr)
 	}
-	for _, foreign := range []string{seed4 + ".ckpt", full} {
+	for _, foreign := range []string{ckptOf(seed4), full} {
 		b, err := os.ReadFile(foreign)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(out+".ckpt", b, 0o644); err != nil {
+		if err := os.WriteFile(ckptOf(out), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		code, _, stderr = runCmd(t, context.Background(), stage.Options{}, loud...)
 		if code != 0 || strings.Contains(stderr, "removed") || !strings.Contains(stderr, "up to date") {
 			t.Errorf("%s next to an up-to-date output: exit %d, stderr %q", foreign, code, stderr)
 		}
-		if got, _ := os.ReadFile(out + ".ckpt"); !bytes.Equal(got, b) {
+		if got, _ := os.ReadFile(ckptOf(out)); !bytes.Equal(got, b) {
 			t.Errorf("%s next to an up-to-date output was changed or removed", foreign)
 		}
 	}
@@ -302,7 +302,9 @@ func TestPretrainBadInputs(t *testing.T) {
 		{"no out", []string{c.TrainPath}, "--out"},
 		{"bad preset", []string{"-o", out, "--preset", "huge", c.TrainPath}, "preset"},
 		{"bad schedule", []string{"-o", out, "--schedule", "linear", c.TrainPath}, "schedule"},
-		{"bad dropout", []string{"-o", out, "--weight-p", "1.5", c.TrainPath}, "weight-p"},
+		{"bad dropout", []string{"-o", out, "--weight-dropout", "1.5", c.TrainPath}, "--weight-dropout 1.5"},
+		{"bad dropout, old spelling", []string{"-o", out, "--weight-p", "1.5", c.TrainPath}, "--weight-dropout 1.5"},
+		{"bad stlr, old spelling", []string{"-o", out, "--schedule", "stlr", "--cut-frac", "2", c.TrainPath}, "--stlr-cut-frac 2 must be in (0,1)"},
 		{"batch too big", []string{"-o", out, "--bs", "100000", c.TrainPath}, "too small"},
 		{"no checkpoint", []string{"-o", out, "--resume", c.TrainPath}, "checkpoint"},
 		{"over --max-memory", []string{"-o", out, "--bs", "32", "--max-memory", "64K", c.TrainPath}, "at --bs 32 with windows of up to 41 tokens needs about"},
@@ -327,3 +329,6 @@ func TestPretrainBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// ckptOf is the default checkpoint of the output out.
+func ckptOf(out string) string { return strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow" }

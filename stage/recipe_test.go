@@ -1,7 +1,6 @@
-package main
+package stage
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/ulmfit-go/ulmfit/stage/clftrain"
@@ -24,8 +23,8 @@ func TestApplyRecipe(t *testing.T) {
 		{"other modes keep their own LR", []string{"--preset", "small"}, "scratch", small.epochs, small.dropMult, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var o options
-			fs := register(&o)
+			var o clfFlags
+			fs := o.register("", "")
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
@@ -40,21 +39,5 @@ func TestApplyRecipe(t *testing.T) {
 				t.Errorf("epochs %d, drop-mult %g, lr %g; want %d, %g, %g", o.epochs, o.dropMult, o.lr, tc.wantEpochs, tc.wantDrop, tc.wantLR)
 			}
 		})
-	}
-}
-
-// TestPresetFromLM: without --preset, the LM's sizes name the preset, and
-// the artifact records it with the recipe it gave.
-func TestPresetFromLM(t *testing.T) {
-	f := fixtures(t)
-	out := filepath.Join(t.TempDir(), "clf.arrow")
-	if code, msg := runCmd("--lm", f.lm, "--data", f.small, "--epochs", "1", "--bs", "32", "--out", out, "-q"); code != 0 {
-		t.Fatalf("exit %d: %s", code, msg)
-	}
-	m, _ := readSummary(t, out)
-	for k, want := range map[string]string{"preset": "tiny", "epochs": "1", "drop-mult": "1"} {
-		if got := m.Lineage.Params[k]; got != want {
-			t.Errorf("params[%q] = %v, want %q", k, got, want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package stage
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 )
 
-// recipe is the part of the training recipe that a preset sets when its
-// flags are not given. The values are the best measured for the preset on
+// recipe is the part of the classifier stage's training recipe that a
+// preset sets when its flags are not given. The values are the best measured for the preset on
 // validation data (docs/results.md, "Classifier recipe"); flags on the
 // command line always win.
 type recipe struct {
@@ -38,14 +38,14 @@ func recipeHelp() string {
 
 // applyRecipe sets the preset's recipe on the flags the command line left
 // unset, through the flag set, so that the lineage records the values used.
-func applyRecipe(fs *pflag.FlagSet, o *options, mode clftrain.Mode) error {
+func applyRecipe(fs *pflag.FlagSet, o *clfFlags, mode clftrain.Mode) error {
 	r := presetRecipe(o.com.Preset)
 	set := func(name, value string) error {
 		if fs.Changed(name) {
 			return nil
 		}
 		if err := fs.Set(name, value); err != nil {
-			return fmt.Errorf("clftune: preset %s: --%s %s: %w", o.com.Preset, name, value, err)
+			return fmt.Errorf("%s: preset %s: --%s %s: %w", Classifier, o.com.Preset, name, value, err)
 		}
 		return nil
 	}
