@@ -97,7 +97,7 @@ func TestArtifactFaults(t *testing.T) {
 			return []string{"-q", "--preset", "tiny", "--threads", "1", "--epochs", "1", "--from", b, "-o", "o.arrow", fTrain}
 		}},
 		{"clftune", func(b string) []string {
-			return []string{"-q", "--threads", "1", "--epochs", "1", "--lm", b, "--data", fTrain, "-o", "o.arrow"}
+			return []string{"-q", "--threads", "1", "--epochs", "1", "--from", b, "--data", fTrain, "-o", "o.arrow"}
 		}},
 	}
 	predReaders := []reader{

@@ -36,20 +36,20 @@ var trainers = []trainer{
 		bin: "pretrain",
 		args: []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "7", "--epochs", "8",
 			"--checkpoint-steps", "16", "-o", "OUT", fTrain},
-		ckpt:   func(out string) string { return out + ".ckpt" },
+		ckpt:   func(out string) string { return strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow" },
 		resume: func(c string) []string { return []string{"--resume=" + c} },
 	},
 	{
 		bin: "lmtune",
 		args: []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "7", "--epochs", "8",
 			"--checkpoint-steps", "16", "--from", fLM, "-o", "OUT", fTrain},
-		ckpt:   func(out string) string { return out + ".ckpt" },
+		ckpt:   func(out string) string { return strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow" },
 		resume: func(c string) []string { return []string{"--resume=" + c} },
 	},
 	{
 		bin: "clftune",
 		args: []string{"-q", "--threads", "1", "--seed", "7", "--epochs", "8", "--bs", "16",
-			"--checkpoint-steps", "8", "--lm", fFT, "--data", fTrain, "-o", "OUT"},
+			"--checkpoint-steps", "8", "--from", fFT, "--data", fTrain, "-o", "OUT"},
 		ckpt:   func(out string) string { return strings.TrimSuffix(out, ".arrow") + ".ckpt.arrow" },
 		resume: func(c string) []string { return []string{"--resume", c} },
 	},
@@ -519,7 +519,7 @@ func TestConcurrentWriters(t *testing.T) {
 	}{
 		{"tokenize", []string{"-q", fTrainCSV, "-o", "o.arrow"}},
 		{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "1", "--seed", "4", "--epochs", "2", "--checkpoint-steps", "16", "-o", "o.arrow", fTrain}},
-		{"clftune", []string{"-q", "--threads", "1", "--seed", "4", "--epochs", "4", "--bs", "16", "--checkpoint-steps", "8", "--lm", fFT, "--data", fTrain, "-o", "o.arrow"}},
+		{"clftune", []string{"-q", "--threads", "1", "--seed", "4", "--epochs", "4", "--bs", "16", "--checkpoint-steps", "8", "--from", fFT, "--data", fTrain, "-o", "o.arrow"}},
 	}
 	for _, c := range cmds {
 		t.Run(c.bin, func(t *testing.T) {

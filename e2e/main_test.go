@@ -156,7 +156,7 @@ func makeFixtures() error {
 		{"tokenize", "-q", "--min-freq", "1", fTrainCSV, "-o", fTrainMF1},
 		{"pretrain", "-q", "--preset", "tiny", "--seed", "1", "--threads", "1", "--epochs", "1", "-o", fLM, fTrain},
 		{"lmtune", "-q", "--preset", "tiny", "--seed", "1", "--threads", "1", "--epochs", "1", "--from", fLM, "-o", fFT, fTrain},
-		{"clftune", "-q", "--seed", "1", "--threads", "1", "--epochs", "2", "--bs", "16", "--lm", fFT, "--data", fTrain, "-o", fCLF},
+		{"clftune", "-q", "--seed", "1", "--threads", "1", "--epochs", "2", "--bs", "16", "--from", fFT, "--data", fTrain, "-o", fCLF},
 		{"evaluate", "-q", "--threads", "1", "--model", fCLF, "--data", fTest, "-o", fPreds},
 	}
 	for _, s := range steps {

@@ -69,7 +69,7 @@ func TestHugeDocument(t *testing.T) {
 	}
 
 	// bs 2 and one epoch of "full": the padded batch is bs x 1M tokens, the rest is BPT3C.
-	clf := []string{"--threads", "1", "--seed", "1", "--epochs", "1", "--mode", "full", "--bs", "2", "--valid-frac", "0", "--lm", fFT, "-o", "c.arrow"}
+	clf := []string{"--threads", "1", "--seed", "1", "--epochs", "1", "--mode", "full", "--bs", "2", "--valid-frac", "0", "--from", fFT, "-o", "c.arrow"}
 	base := run(t, dir, "clftune", append(clf, "--data", fTrain)...)
 	wantOK(t, base)
 	huge := run(t, dir, "clftune", append(clf, "--data", "huge.arrow")...)

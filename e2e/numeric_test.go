@@ -110,7 +110,7 @@ func TestNumericFaults(t *testing.T) {
 func TestHugeLRFinite(t *testing.T) {
 	dir := caseDir(t, fixtureSet...)
 	r := run(t, dir, "clftune", "-q", "--threads", "1", "--seed", "1", "--epochs", "2", "--bs", "16", "--mode", "full",
-		"--lr", "1e12", "--lm", fFT, "--data", fTrain, "-o", "o.arrow")
+		"--lr", "1e12", "--from", fFT, "--data", fTrain, "-o", "o.arrow")
 	if r.code == 1 && divergedRe.MatchString(r.stderr) {
 		wantError(t, r, exit1, "not finite")
 		return

@@ -17,7 +17,7 @@ var stageWrites = []struct {
 	{"tokenize", []string{"-q", fTrainCSV, "-o", "OUT"}},
 	{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "1", "--epochs", "1", "--seed", "1", "-o", "OUT", fTrain}},
 	{"lmtune", []string{"-q", "--preset", "tiny", "--threads", "1", "--epochs", "1", "--seed", "1", "--from", fLM, "-o", "OUT", fTrain}},
-	{"clftune", []string{"-q", "--threads", "1", "--epochs", "1", "--bs", "16", "--seed", "1", "--lm", fFT, "--data", fTrain, "-o", "OUT"}},
+	{"clftune", []string{"-q", "--threads", "1", "--epochs", "1", "--bs", "16", "--seed", "1", "--from", fFT, "--data", fTrain, "-o", "OUT"}},
 	{"evaluate", []string{"-q", "--threads", "1", "--model", fCLF, "--data", fTest, "-o", "OUT"}},
 	{"ensemble", []string{"-q", fPreds, fPreds, "-o", "OUT"}},
 }
@@ -147,7 +147,7 @@ func TestUnreadableInputs(t *testing.T) {
 		{"tokenize", []string{"-q", "--format", "csv", "BAD", "-o", "o.arrow"}, "BAD"},
 		{"pretrain", []string{"-q", "--preset", "tiny", "-o", "o.arrow", "BAD"}, "BAD"},
 		{"lmtune", []string{"-q", "--preset", "tiny", "--from", "BAD", "-o", "o.arrow", fTrain}, "BAD"},
-		{"clftune", []string{"-q", "--lm", fFT, "--data", "BAD", "-o", "o.arrow"}, "BAD"},
+		{"clftune", []string{"-q", "--from", fFT, "--data", "BAD", "-o", "o.arrow"}, "BAD"},
 		{"evaluate", []string{"-q", "--model", "BAD", "--data", fTest, "-o", "o.arrow"}, "BAD"},
 		{"ensemble", []string{"-q", fPreds, "BAD", "-o", "o.arrow"}, "BAD"},
 	}

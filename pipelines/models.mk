@@ -35,7 +35,7 @@ $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow: $(MODELS_WORK)/%.arrow: $
 	$(BIN)/tokenize --no-label --vocab $(MODELS_WORK)/vocab.tokens.arrow -o $@ $<
 
 $(MODELS_WORK)/lm-small-fwd.arrow $(MODELS_WORK)/lm-small-bwd.arrow: $(MODELS_WORK)/lm-small-%.arrow: $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow
-	$(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $@.ckpt),--resume) \
+	$(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) \
 	  $(if $(filter bwd,$*),--backward) --valid $(MODELS_WORK)/valid.arrow --valid-every 1000 \
 	  --checkpoint-every 10 --log $(MODELS_WORK)/lm-small-$*.jsonl -o $@ $(MODELS_WORK)/train.arrow
 

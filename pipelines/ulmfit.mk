@@ -154,7 +154,7 @@ ifndef _done.$1
 _done.$1 := 1
 $1: $5 $6 | $(BIN)/pretrain $(_TOOLS)
 	@echo "== pretrain $3 LM: preset $2, $4 epoch(s) on $5 -> $1"
-	@$(STAGE) $1 $(BIN)/pretrain --preset $2 $(call _bwd,$3) --seed $(LM_SEED) --epochs $4 --threads $(THREADS) $(if $6,--valid $6) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $1.ckpt),--resume) $7 -o $1 $5
+	@$(STAGE) $1 $(BIN)/pretrain --preset $2 $(call _bwd,$3) --seed $(LM_SEED) --epochs $4 --threads $(THREADS) $(if $6,--valid $6) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $7 -o $1 $5
 endif
 endef
 
@@ -203,7 +203,7 @@ ifndef _done.$1
 _done.$1 := 1
 $1: $4 $5 | $(BIN)/lmtune $(_TOOLS)
 	@echo "== lmtune $3: $4 on $5, $6 epoch(s) -> $1"
-	@$(STAGE) $1 $(BIN)/lmtune --preset $2 $(call _bwd,$3) --seed $(LM_SEED) --epochs $6 --threads $(THREADS) --valid-frac 0.1 --from $4 --log $(1:.arrow=.jsonl) $$(if $$(wildcard $1.ckpt),--resume) $7 -o $1 $5
+	@$(STAGE) $1 $(BIN)/lmtune --preset $2 $(call _bwd,$3) --seed $(LM_SEED) --epochs $6 --threads $(THREADS) --valid-frac 0.1 --from $4 --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $7 -o $1 $5
 endif
 endef
 # lmtune DS,DIR,VARIANT[,TEXT,SUFFIX]: the LM fine-tuned on DS's text (or TEXT).
@@ -220,7 +220,7 @@ ifndef _done.$1
 _done.$1 := 1
 $1: $3 $4 | $(BIN)/clftune $(_TOOLS)
 	@echo "== clftune $2: mode $5, $6 epochs, seed $7, $(if $3,from $3,from scratch) -> $1"
-	@$(STAGE) $1 $(BIN)/clftune $(if $3,--lm $3,--from-scratch --preset $(PRESET)) $(call _bwd,$2) --data $4 --mode $5 --epochs $6 --seed $7 --valid-frac $(VALID_FRAC) --threads $(THREADS) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume $(1:.arrow=.ckpt.arrow)) $8 -o $1
+	@$(STAGE) $1 $(BIN)/clftune $(if $3,--from $3,--from-scratch --preset $(PRESET)) $(call _bwd,$2) --data $4 --mode $5 --epochs $6 --seed $7 --valid-frac $(VALID_FRAC) --threads $(THREADS) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $8 -o $1
 endif
 endef
 # clf DS,DIR,LM,MODE[,TRAIN,TAG,SEED]: the classifier fine-tuned from LM (an lmtune
