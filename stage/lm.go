@@ -1,7 +1,11 @@
-// Package stage is the command line shared by the language-model stages:
+// Package stage is the stage layer: the command line of the training
+// stages, whose binaries are thin mains over it. RunLM is the LM stages,
 // `pretrain` (an AWD-LSTM LM from scratch) and `lmtune` (target-task LM
-// fine-tuning). It maps flags and presets to a train.LMStage, runs it and
-// prints the summary; the training itself lives in nn/train.
+// fine-tuning): it maps flags and presets to a train.LMStage, runs it and
+// prints the summary. RunClassifier (clf.go) is its twin for `clftune`.
+// Both use one name per setting, the same Options and one lineage
+// (lineage.go); the training itself lives in stage/train and
+// stage/clftrain.
 package stage
 
 import (
