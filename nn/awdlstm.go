@@ -151,7 +151,7 @@ type Encoder struct {
 	ids   []int32 // time-major ids of the last Forward (not owned)
 	t, b  int
 	pos   int         // absolute position of the next window since ResetState
-	seg   *segments   // classifier only
+	seg   *segments   // BPT3C row segments (classifier only, bpt3c.go)
 	drops [][]float32 // dropped outputs of layers 0..L-2
 	dbuf  [2][]float32
 }

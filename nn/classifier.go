@@ -17,7 +17,7 @@ type ClassifierConfig struct {
 	HeadDropouts []float32 `json:"head_dropouts"` // one per block (fastai: [output_p, 0.1])
 	HeadBias     bool      `json:"head_bias"`     // Linear bias in the head (fastai v1 true; fastai v2 LinBnDrop false)
 	MultiLabel   bool      `json:"multi_label"`   // sigmoid + BCE instead of softmax + CE
-	BPTT         int       `json:"bptt"`          // BPT3C chunk length
+	BPTT         int       `json:"bptt"`          // BPT3C chunk length (bpt3c.go)
 	MaxLen       int       `json:"max_len"`       // pool over (and backprop into) the chunks covering the last MaxLen tokens; <= 0: all
 	// BackpropAcrossChunks lets the gradient flow through the whole kept
 	// region; false (default) detaches the hidden state between BPT3C
@@ -75,20 +75,17 @@ type ClassTargets struct {
 	Multi  []float32
 }
 
-// Classifier is the ULMFiT text classifier with BPT3C.
+// Classifier is the ULMFiT text classifier: the AWD-LSTM encoder run over
+// each document by BPT3C (bpt3c.go: chunks of BPTT tokens, the state
+// carried across them, only the chunks covering the last MaxLen tokens kept
+// for backprop and pooled), concat pooling [last, max, mean] of the kept
+// outputs, and the head.
 //
 // Forward takes a batch of documents padded at the start (fastai pads
-// classification batches first). Each document is processed as if it were
-// alone, as fastai's SentenceEncoder on its pad_chunk layout: zero state at
-// its first token, BPTT-sized chunks aligned with that token, the hidden
-// state carried from chunk to chunk (and detached between chunks unless
-// BackpropAcrossChunks). Only the chunks that start within the document's last
-// MaxLen tokens are kept: concat pooling sees their outputs (and no padding),
-// and gradients flow only into them. Results do not depend on how much
-// padding a document gets, i.e. on which batch it is in. Dropout masks are
-// drawn once per document batch and shared by all its chunks (fastai redraws
-// them per chunk), so the whole batch is computed as one window over the
-// kept region after a state-only pass over the steps before it.
+// classification batches first); each document is processed as if it were
+// alone, so results do not depend on how much padding it gets. Dropout
+// masks are drawn once per document batch and shared by all its chunks
+// (fastai redraws them per chunk).
 type Classifier struct {
 	Cfg ClassifierConfig
 	Enc *Encoder
@@ -105,19 +102,15 @@ type Classifier struct {
 	params  []*Param
 	buffers []*Param
 
-	b, tk     int
-	train     bool
-	grad      bool
-	ids       []int32
-	start     []int32 // first non-pad step per row
-	keep      []int32 // first kept step per row
-	poolStart []int32 // keep - k0
-	seg       segments
-	dropd     [][]float32 // dropout outputs per block
-	logits    []float32
-	dlog      []float32
-	dA, dB    []float32
-	dRaw      []float32
+	b      int
+	train  bool
+	grad   bool
+	bpt    bpt3c       // the encoder's pass over the last batch
+	dropd  [][]float32 // dropout outputs per block
+	logits []float32
+	dlog   []float32
+	dA, dB []float32
+	dRaw   []float32
 }
 
 // NewClassifier allocates a classifier (zero weights; call Init and/or load
@@ -179,111 +172,74 @@ func (c *Classifier) Init(seed uint64) {
 	}
 }
 
-// keptOffset returns, for a document of n tokens, the offset from its first
-// token of the region BPT3C keeps: the start of the first BPTT chunk
-// (aligned with the document start) within its last MaxLen tokens.
-func (c *Classifier) keptOffset(n int) int {
-	ml, bptt := c.Cfg.MaxLen, c.Cfg.BPTT
-	if ml <= 0 || n <= ml {
-		return 0
-	}
-	return (n - ml + bptt - 1) / bptt * bptt
-}
-
 // Forward classifies a batch of b documents, tokens batch-major [B,T] with
 // padding (Encoder.PadID) at the start of each row. If y is non-nil the loss
 // (mean weighted cross-entropy, or mean BCE for multi-label) is returned;
 // with train, dropout masks are drawn from rng (non-nil), BatchNorm uses
 // batch statistics (b must be >= 2), and Backward may follow.
 func (c *Classifier) Forward(tokens []int32, b, t int, y *ClassTargets, train bool, rng *RNG) (float64, error) {
-	be, cfg := c.be, c.Cfg
-	ec := cfg.Encoder
+	if err := c.checkBatch(tokens, b, t, y, train, rng); err != nil {
+		return 0, err
+	}
+	be := c.be
+	c.b, c.train = b, train
+	c.grad = train && y != nil
+
+	// The encoder by BPT3C, then concat pooling over each kept region.
+	c.bpt.layout(c.Cfg, tokens, b, t)
+	raw := c.bpt.forward(be, c.Enc, rng, train)
+	x := c.Pool.Forward(be, raw, c.bpt.tk, b, c.Cfg.Encoder.EmbSize, c.bpt.poolStart)
+
+	c.logits = c.headForward(x, rng, train)
+	if y == nil {
+		return 0, nil
+	}
+	return c.loss(y), nil
+}
+
+// checkBatch validates the arguments of Forward.
+func (c *Classifier) checkBatch(tokens []int32, b, t int, y *ClassTargets, train bool, rng *RNG) error {
+	cfg := c.Cfg
 	if b < 1 || t < 1 || len(tokens) != b*t {
-		return 0, fmt.Errorf("nn: Classifier.Forward: want %d*%d tokens, got %d", b, t, len(tokens))
+		return fmt.Errorf("nn: Classifier.Forward: want %d*%d tokens, got %d", b, t, len(tokens))
 	}
 	if train && rng == nil {
-		return 0, errors.New("nn: Classifier.Forward: training needs an RNG")
+		return errors.New("nn: Classifier.Forward: training needs an RNG")
 	}
 	if train && b < 2 {
-		return 0, fmt.Errorf("nn: Classifier.Forward: BatchNorm needs a training batch of >= 2 documents, got %d", b)
+		return fmt.Errorf("nn: Classifier.Forward: BatchNorm needs a training batch of >= 2 documents, got %d", b)
 	}
-	if err := checkTokens("tokens", tokens, ec.VocabSize); err != nil {
-		return 0, err
+	if err := checkTokens("tokens", tokens, cfg.Encoder.VocabSize); err != nil {
+		return err
 	}
 	nc := cfg.NClasses
 	if y != nil {
 		if cfg.MultiLabel {
 			if len(y.Multi) != b*nc {
-				return 0, fmt.Errorf("nn: Classifier.Forward: want %d*%d multi-label targets, got %d", b, nc, len(y.Multi))
+				return fmt.Errorf("nn: Classifier.Forward: want %d*%d multi-label targets, got %d", b, nc, len(y.Multi))
 			}
 		} else {
 			if len(y.Labels) != b {
-				return 0, fmt.Errorf("nn: Classifier.Forward: want %d labels, got %d", b, len(y.Labels))
+				return fmt.Errorf("nn: Classifier.Forward: want %d labels, got %d", b, len(y.Labels))
 			}
 			for i, l := range y.Labels {
 				if l < -1 || int(l) >= nc {
-					return 0, fmt.Errorf("nn: Classifier.Forward: label[%d] = %d outside [0, %d)", i, l, nc)
+					return fmt.Errorf("nn: Classifier.Forward: label[%d] = %d outside [0, %d)", i, l, nc)
 				}
 			}
 		}
 	}
 	if c.ClassWeights != nil && len(c.ClassWeights) != nc {
-		return 0, fmt.Errorf("nn: Classifier: %d class weights for %d classes", len(c.ClassWeights), nc)
+		return fmt.Errorf("nn: Classifier: %d class weights for %d classes", len(c.ClassWeights), nc)
 	}
-	c.b, c.train = b, train
-	c.grad = train && y != nil
+	return nil
+}
 
-	// Time-major ids and the first non-pad position of each document.
-	c.ids = growInt32(c.ids, b*t)
-	c.start = growInt32(c.start, b)
-	for j := 0; j < b; j++ {
-		st := int32(-1)
-		for s := 0; s < t; s++ {
-			id := tokens[j*t+s]
-			c.ids[s*b+j] = id
-			if st < 0 && id != ec.PadID {
-				st = int32(s)
-			}
-		}
-		if st < 0 {
-			st = int32(t - 1)
-		}
-		c.start[j] = st
-	}
-
-	// BPT3C, per document as if it were alone: chunks of BPTT steps aligned
-	// with its first token; the kept region starts at the first chunk
-	// within its last MaxLen tokens. Steps before the earliest kept region
-	// of the batch (k0) are run for their state only.
-	c.keep = growInt32(c.keep, b)
-	k0 := t
-	for j, st := range c.start {
-		kp := st + int32(c.keptOffset(t-int(st)))
-		c.keep[j] = kp
-		k0 = min(k0, int(kp))
-	}
-	c.seg.start, c.seg.keep, c.seg.period = c.start, c.keep, 0
-	if !cfg.BackpropAcrossChunks {
-		c.seg.period = cfg.BPTT
-	}
-	enc := c.Enc
-	enc.seg = &c.seg
-	enc.ResetState(be, b)
-	enc.DrawMasks(be, rng, b, train)
-	for i := 0; i < k0; i += cfg.BPTT {
-		n := min(cfg.BPTT, k0-i)
-		enc.Forward(be, c.ids[i*b:(i+n)*b], n, b)
-	}
-	tk := t - k0
-	c.tk = tk
-	raw := enc.Forward(be, c.ids[k0*b:], tk, b)
-	c.poolStart = growInt32(c.poolStart, b)
-	for j, kp := range c.keep {
-		c.poolStart[j] = kp - int32(k0)
-	}
-	x := c.Pool.Forward(be, raw, tk, b, ec.EmbSize, c.poolStart)
-
-	// Head.
+// headForward runs the head blocks (BatchNorm -> Dropout -> Linear, ReLU
+// between blocks) on the pooled x [B,3E] and returns the logits
+// [B,NClasses] (owned by the last Linear).
+func (c *Classifier) headForward(x []float32, rng *RNG, train bool) []float32 {
+	be, b := c.be, c.b
 	for i, lin := range c.Lins {
 		h := c.BNs[i].Forward(be, x, b, train)
 		c.Drops[i].DrawMask(be, rng, len(h), train)
@@ -294,21 +250,22 @@ func (c *Classifier) Forward(tokens []int32, b, t int, y *ClassTargets, train bo
 			be.ReLU(x, x)
 		}
 	}
-	c.logits = x
-	if y == nil {
-		return 0, nil
-	}
+	return x
+}
 
-	// Loss and its gradient w.r.t. the logits.
+// loss returns the loss of the last logits against y and, for a training
+// Forward, writes its gradient w.r.t. the logits into dlog.
+func (c *Classifier) loss(y *ClassTargets) float64 {
+	be, b, nc := c.be, c.b, c.Cfg.NClasses
 	var dl []float32
 	if c.grad {
 		c.dlog = grow(c.dlog, b*nc)
 		dl = c.dlog
 	}
-	if cfg.MultiLabel {
+	if c.Cfg.MultiLabel {
 		cnt := float64(b * nc)
-		ls := be.SigmoidBCE(b, nc, x, y.Multi, c.ClassWeights, float32(1/cnt), dl)
-		return ls / cnt, nil
+		ls := be.SigmoidBCE(b, nc, c.logits, y.Multi, c.ClassWeights, float32(1/cnt), dl)
+		return ls / cnt
 	}
 	var ws float64
 	for _, l := range y.Labels {
@@ -324,11 +281,11 @@ func (c *Classifier) Forward(tokens []int32, b, t int, y *ClassTargets, train bo
 	if ws > 0 {
 		scale = float32(1 / ws)
 	}
-	ls, _ := be.SoftmaxCrossEntropy(b, nc, x, y.Labels, -1, c.ClassWeights, scale, dl)
+	ls, _ := be.SoftmaxCrossEntropy(b, nc, c.logits, y.Labels, -1, c.ClassWeights, scale, dl)
 	if ws == 0 {
-		return 0, nil
+		return 0
 	}
-	return ls / ws, nil
+	return ls / ws
 }
 
 // Logits returns the [B,NClasses] logits of the last Forward (owned by the
@@ -353,6 +310,23 @@ func (c *Classifier) Backward() error {
 	}
 	c.grad = false
 	be, b := c.be, c.b
+	d := c.headBackward()
+	enc := c.Enc
+	if enc.Emb.W.Frozen && allFrozenRNNs(enc) {
+		return nil
+	}
+	// Concat pooling, then the encoder's kept window by BPT3C.
+	c.dRaw = grow(c.dRaw, c.bpt.tk*b*c.Cfg.Encoder.EmbSize)
+	be.Fill(c.dRaw, 0)
+	c.Pool.Backward(be, d, c.dRaw)
+	c.bpt.backward(be, enc, c.dRaw)
+	return nil
+}
+
+// headBackward backpropagates dlog through the head blocks and returns the
+// gradient w.r.t. the pooled input [B,3E].
+func (c *Classifier) headBackward() []float32 {
+	be, b := c.be, c.b
 	d := c.dlog
 	for i := len(c.Lins) - 1; i >= 0; i-- {
 		lin := c.Lins[i]
@@ -366,16 +340,7 @@ func (c *Classifier) Backward() error {
 		c.BNs[i].Backward(be, c.dA, c.dB)
 		d = c.dB // consumed by the next block's Linear before dB is rewritten
 	}
-	enc := c.Enc
-	if enc.Emb.W.Frozen && allFrozenRNNs(enc) {
-		return nil
-	}
-	e := c.Cfg.Encoder.EmbSize
-	c.dRaw = grow(c.dRaw, c.tk*b*e)
-	be.Fill(c.dRaw, 0)
-	c.Pool.Backward(be, d, c.dRaw)
-	enc.Backward(be, c.dRaw)
-	return nil
+	return d
 }
 
 func allFrozenRNNs(e *Encoder) bool {

@@ -141,8 +141,11 @@ type LSTM struct {
 	hs, cs []float32 // [T+1,B,H], index 0 = initial state
 	tanhC  []float32 // [T,B,H]
 
-	seg *segments // per-row document starts and gradient cuts (classifier), or nil
-	off int       // absolute position of the current window (with seg)
+	// seg, for a classifier's encoder (BPT3C, bpt3c.go), says per row where
+	// its document starts (zero state before) and where its gradient is
+	// cut; off is the absolute step of the current window. nil for an LM.
+	seg *segments
+	off int
 
 	dGates []float32 // [T,B,4H]
 	dh, dc []float32 // [B,H]
@@ -218,16 +221,8 @@ func (l *LSTM) Forward(be Backend, x []float32, t, b int) []float32 {
 		g := l.gates[s*b*4*h : (s+1)*b*4*h]
 		be.Gemm(false, true, b, 4*h, h, 1, l.hs[s*bh:(s+1)*bh], h, whh, h, 1, g, 4*h)
 		be.LSTMCellForward(b, h, g, l.cs[s*bh:(s+1)*bh], l.cs[(s+1)*bh:(s+2)*bh], l.tanhC[s*bh:(s+1)*bh], l.hs[(s+1)*bh:(s+2)*bh])
-		if l.seg != nil {
-			// Rows still in their leading padding keep a zero state, so
-			// each document starts from zero state at its first token.
-			a := int32(l.off + s)
-			for j, st := range l.seg.start {
-				if a < st {
-					be.Fill(l.hs[(s+1)*bh+j*h:(s+1)*bh+(j+1)*h], 0)
-					be.Fill(l.cs[(s+1)*bh+j*h:(s+1)*bh+(j+1)*h], 0)
-				}
-			}
+		if l.seg != nil { // BPT3C (bpt3c.go)
+			l.seg.zeroUnstarted(be, l.off+s, l.hs[(s+1)*bh:(s+2)*bh], l.cs[(s+1)*bh:(s+2)*bh], h)
 		}
 	}
 	copy(l.h0, l.hs[t*bh:(t+1)*bh])
@@ -263,16 +258,8 @@ func (l *LSTM) Backward(be Backend, dout, dx []float32) {
 		be.LSTMCellBackward(b, h, l.gates[s*b*4*h:(s+1)*b*4*h], l.cs[s*bh:(s+1)*bh], l.tanhC[s*bh:(s+1)*bh], l.dhT, l.dc, dg, l.dc)
 		if s > 0 {
 			be.Gemm(false, false, b, h, 4*h, 1, dg, 4*h, whh, h, 0, l.dh, h)
-			if l.seg != nil {
-				// Cut the gradient into step s-1 for rows where step s
-				// starts a chunk (or the document, or its kept region).
-				a := l.off + s
-				for j := range l.seg.start {
-					if l.seg.cut(j, a) {
-						be.Fill(l.dh[j*h:(j+1)*h], 0)
-						be.Fill(l.dc[j*h:(j+1)*h], 0)
-					}
-				}
+			if l.seg != nil { // BPT3C (bpt3c.go)
+				l.seg.cutGrad(be, l.off+s, l.dh, l.dc, h)
 			}
 		}
 	}
@@ -299,27 +286,6 @@ func (l *LSTM) Backward(be Backend, dout, dx []float32) {
 	if dx != nil {
 		be.Gemm(false, false, n, l.In, 4*h, 1, l.dGates, 4*h, l.Wih.Data, l.In, 0, dx, l.In)
 	}
-}
-
-// segments describes, per batch row of a classifier batch, where its
-// document starts (left padding before: zero state, no gradient) and where
-// its gradient is cut: at the start of its kept region and, with period > 0,
-// every period steps from its start (fastai's detach between BPT3C chunks,
-// aligned with the document's first token).
-type segments struct {
-	start  []int32 // [B] absolute first step of each document
-	keep   []int32 // [B] absolute first step that receives gradient
-	period int
-}
-
-// cut reports whether no gradient flows from step a back to step a-1 in
-// row j.
-func (g *segments) cut(j, a int) bool {
-	st, kp := int(g.start[j]), int(g.keep[j])
-	if a <= st || a <= kp {
-		return true
-	}
-	return g.period > 0 && (a-st)%g.period == 0
 }
 
 // Linear is y = x W^T + b with W [Out,In] and optional bias [Out].

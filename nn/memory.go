@@ -183,20 +183,6 @@ func EstimateLMMemory(cfg LMConfig, bs, bptt int) MemoryEstimate {
 	}
 }
 
-// classifierWindow returns the kept region and the longest encoder window
-// of a classifier batch padded to maxDocLen.
-func classifierWindow(cfg ClassifierConfig, maxDocLen int) (tk, tw int) {
-	tk = maxDocLen
-	if cfg.MaxLen > 0 {
-		tk = min(tk, cfg.MaxLen)
-	}
-	tw = tk // longest encoder window: the kept region or a prefix chunk
-	if maxDocLen > tk {
-		tw = max(tw, min(max(cfg.BPTT, 1), maxDocLen-tk))
-	}
-	return tk, tw
-}
-
 // encoderForward counts, in float32 elements, the buffers a Forward of the
 // encoder fills over a window of t steps and batch b (what an evaluation
 // batch allocates): embedding output, gates, h, c, tanh(c), dropped outputs.
