@@ -1,10 +1,12 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
@@ -191,4 +193,188 @@ func (t *Ticker) Reset() {
 	if t != nil {
 		t.last = t.Now()
 	}
+}
+
+// Checkpointer is the checkpoint path the LM and classifier trainers share:
+// when a checkpoint is due, writing one (never a non-finite one: the last
+// good checkpoint stays in place), and what a divergence or an interruption
+// reports.
+type Checkpointer struct {
+	Path string // "" disables checkpoints
+	// Artifact returns the trainer's artifact of its current state; with
+	// withOpt the checkpoint, optimizer state and resume tensors included.
+	Artifact func(withOpt bool, metrics []byte) (*artifacts.Model, error)
+	// State is the trainer's: its epoch and step name the checkpoints and
+	// the errors, Epochs bounds the epoch a divergence names.
+	State *TrainState
+	// Progress and Metrics may be nil.
+	Progress *Progress
+	Metrics  *MetricsWriter
+	Ticker   *Ticker // periodic checkpoints (nil: none)
+	// Steps also asks for one after every global step that is a multiple
+	// of it (0: off): the same checkpoints on every run.
+	Steps int
+}
+
+// Due reports whether a checkpoint is due after the step just taken.
+func (c *Checkpointer) Due() bool {
+	return c.Ticker.Due() || (c.Steps > 0 && c.State.Step%int64(c.Steps) == 0)
+}
+
+// Write writes the checkpoint of the current state to Path (nothing without
+// a path), resets the ticker and logs a "checkpoint" record. A non-finite
+// value in it is a divergence (CheckFinite): the step checks catch one in
+// the weights and moments, this one everything else a checkpoint holds
+// (the LM's carried hidden state, the classifier's BatchNorm statistics),
+// and the last good checkpoint is kept.
+func (c *Checkpointer) Write() error {
+	if c.Path == "" {
+		return nil
+	}
+	m, err := c.Artifact(true, nil)
+	if err != nil {
+		return err
+	}
+	if err := c.CheckFinite(m.Tensors, m.OptState, c.State.Epoch, c.State.Step); err != nil {
+		return err
+	}
+	if err := artifacts.WriteModel(c.Path, m); err != nil {
+		return fmt.Errorf("writing checkpoint: %w", err)
+	}
+	c.Ticker.Reset()
+	c.Metrics.Write(Record{Type: "checkpoint", Step: c.State.Step, Epoch: c.State.Epoch + 1})
+	return c.Metrics.Flush()
+}
+
+// CheckFinite fails when a tensor in ts or opt holds a NaN or ±Inf, with
+// the divergence error (Diverged at epoch, 0-based and kept within the
+// planned epochs, and step; then Diverged of the Checkpointer).
+func (c *Checkpointer) CheckFinite(ts, opt []artifacts.Tensor, epoch int, step int64) error {
+	err := artifacts.CheckFinite(ts, opt)
+	if err == nil {
+		return nil
+	}
+	epoch = max(0, min(epoch, c.State.Epochs-1))
+	return c.Diverged(Diverged(err, epoch, step))
+}
+
+// Diverged ends the progress display and adds to a non-finite error what is
+// left to continue from: the last good checkpoint (never overwritten by a
+// non-finite state), or that there is none.
+func (c *Checkpointer) Diverged(err error) error {
+	c.Progress.Done()
+	if c.Path != "" {
+		if _, serr := os.Stat(c.Path); serr == nil {
+			return fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, c.Path)
+		}
+	}
+	return fmt.Errorf("%w; no checkpoint had been written yet", err)
+}
+
+// Interrupted writes a checkpoint and returns an error wrapping cause that
+// says where training stopped and where the checkpoint is.
+func (c *Checkpointer) Interrupted(cause error) error {
+	st := c.State
+	if c.Path == "" {
+		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", st.Epoch+1, st.Step, cause)
+	}
+	if err := c.Write(); err != nil {
+		if IsNonFinite(err) {
+			return err
+		}
+		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
+	}
+	c.Progress.Printf("interrupted at epoch %d, step %d: checkpoint written to %s (continue with --resume)", st.Epoch+1, st.Step, c.Path)
+	return fmt.Errorf("interrupted at epoch %d, step %d, checkpoint %s: %w", st.Epoch+1, st.Step, c.Path, cause)
+}
+
+// AfterStep is what follows every optimizer step: when ctx is cancelled a
+// checkpoint and the error of Interrupted, else a checkpoint if one is due.
+func (c *Checkpointer) AfterStep(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		c.Progress.Done()
+		return c.Interrupted(err)
+	}
+	if c.Due() {
+		return c.Write()
+	}
+	return nil
+}
+
+// AfterEpoch is what follows every epoch but one that stops training early:
+// a checkpoint unless it was the last planned epoch (State.Epoch already
+// counts it), then, when ctx is cancelled, the error of Interrupted.
+func (c *Checkpointer) AfterEpoch(ctx context.Context) error {
+	if c.State.Epoch < c.State.Epochs {
+		if err := c.Write(); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return c.Interrupted(err)
+	}
+	return nil
+}
+
+// NewArtifact returns the artifact of a trainer's state: tmpl (its lineage,
+// config, vocabulary, tokenizer, label names and direction) as kind, with
+// the tensors of ps (weights and buffers, sharing their data, so write it
+// before the next step), the training state st, metrics if non-nil, and no
+// optimizer state: a checkpoint sets OptState (the optimizer's, OptState,
+// then the trainer's own resume tensors).
+func NewArtifact(tmpl artifacts.Model, kind artifacts.Kind, ps []*nn.Param, st *TrainState, metrics []byte) (*artifacts.Model, error) {
+	m := tmpl
+	m.Kind = kind
+	m.Tensors = Tensors(ps)
+	m.OptState = nil
+	raw, err := st.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	m.TrainState = raw
+	if metrics != nil {
+		m.Metrics = metrics
+	}
+	return &m, nil
+}
+
+// ResumeState decodes the training state of the checkpoint m (read from
+// path), the first step of resuming it; a finished run is refused, with
+// hint (if not "") saying what to do instead. Errors are *artifacts.Error.
+func ResumeState(m *artifacts.Model, path, hint string) (*TrainState, error) {
+	st, err := ParseTrainState(m.TrainState)
+	if err != nil {
+		return nil, &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: err.Error()}
+	}
+	if st.Finished {
+		msg := "this run already finished; nothing to resume"
+		if hint != "" {
+			msg += " (" + hint + ")"
+		}
+		return nil, &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: msg}
+	}
+	return st, nil
+}
+
+// ResumeWeights loads the weights of the checkpoint m (read from path) into
+// ps and restores opt, at global step step, from its optimizer tensors. The
+// optimizer tensors for which own is true are not the optimizer's but the
+// trainer's (the LM's carried hidden state, the classifier's best epoch):
+// they are returned, in order and names unchanged.
+func ResumeWeights(m *artifacts.Model, path string, ps []*nn.Param, opt Optimizer, step int64, own func(name string) bool) ([]artifacts.Tensor, error) {
+	if err := LoadTensors(ps, m.Tensors, path, false); err != nil {
+		return nil, err
+	}
+	var optTs, owned []artifacts.Tensor
+	for _, ts := range m.OptState {
+		if own(ts.Name) {
+			owned = append(owned, ts)
+		} else {
+			optTs = append(optTs, ts)
+		}
+	}
+	if err := RestoreOptState(opt, optTs, step, path); err != nil {
+		return nil, err
+	}
+	return owned, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
@@ -89,7 +88,7 @@ type LMTrainer struct {
 	OnStep func(st *TrainState)
 
 	hiddenResume []artifacts.Tensor
-	ticker       *Ticker
+	ckpt         *Checkpointer
 }
 
 // EpochResult summarizes one finished epoch.
@@ -134,26 +133,12 @@ func (t *LMTrainer) phase(epoch int) (frozen bool, idx, n int) {
 // path): weights, optimizer moments, hidden state and training state. The
 // model and optimizer must already be built with the checkpoint's config.
 func (t *LMTrainer) ResumeFrom(m *artifacts.Model, path string) error {
-	st, err := ParseTrainState(m.TrainState)
+	st, err := ResumeState(m, path, "raise --epochs and train a new run from it instead")
 	if err != nil {
-		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: err.Error()}
-	}
-	if st.Finished {
-		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt,
-			Msg: "this run already finished; nothing to resume (raise --epochs and train a new run from it instead)"}
-	}
-	if err := LoadTensors(t.Model.Params(), m.Tensors, path, false); err != nil {
 		return err
 	}
-	var opt, hidden []artifacts.Tensor
-	for _, ts := range m.OptState {
-		if len(ts.Name) > 7 && ts.Name[:7] == "hidden." {
-			hidden = append(hidden, ts)
-		} else {
-			opt = append(opt, ts)
-		}
-	}
-	if err := RestoreOptState(t.Opt, opt, st.Step, path); err != nil {
+	hidden, err := ResumeWeights(m, path, t.Model.Params(), t.Opt, st.Step, isHiddenTensor)
+	if err != nil {
 		return err
 	}
 	t.State = *st
@@ -194,7 +179,8 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 	if err := t.Train.Check(); err != nil {
 		return nil, err
 	}
-	t.ticker = NewTicker(cfg.CheckpointEvery)
+	t.ckpt = &Checkpointer{Path: t.CheckpointPath, Artifact: t.Artifact, State: st, Progress: t.Progress, Metrics: t.Metrics,
+		Ticker: NewTicker(cfg.CheckpointEvery), Steps: cfg.CheckpointSteps}
 	be := t.Model.Backend()
 	res := &LMResult{ValidLoss: math.NaN(), ValidPPL: math.NaN(), BestValid: math.NaN()}
 	if st.BestMetric != nil {
@@ -257,6 +243,11 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			lrs := nn.GroupLRs(lr, cfg.Discr, t.groups())
 
 			stepStart := time.Now()
+			if cfg.Momentum != nil {
+				if err := t.setBeta1(cfg.Momentum(pos)); err != nil {
+					return nil, err
+				}
+			}
 			t.Model.ZeroGrad()
 			loss, err := t.Model.Forward(x[:cfg.BS*n], y[:cfg.BS*n], cfg.BS, n, true,
 				NewRNG(cfg.Seed, StreamDropout, uint64(epoch), uint64(st.StepInEpoch)))
@@ -264,28 +255,11 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 				return nil, err
 			}
 			if err := CheckFinite(loss.Total(), epoch, st.Step+1); err != nil {
-				return nil, t.diverged(err)
+				return nil, t.ckpt.Diverged(err)
 			}
-			if err := t.Model.Backward(); err != nil {
-				return nil, err
-			}
-			// A divergence starts in the gradients and the optimizer state,
-			// some steps before the loss shows it: both are checked every
-			// step, so the step reported is the same on every run and on
-			// resume, and no checkpoint can capture a non-finite state.
-			norm := nn.GradNorm(be, t.Model.Params())
-			if err := nn.CheckGradNorm(t.Model.Params(), norm); err != nil {
-				return nil, t.diverged(Diverged(err, epoch, st.Step+1))
-			}
-			nn.ClipGradNormTo(be, t.Model.Params(), cfg.Clip, norm)
-			if cfg.Momentum != nil {
-				if err := t.setBeta1(cfg.Momentum(pos)); err != nil {
-					return nil, err
-				}
-			}
-			if err := t.Opt.Step(lrs); err != nil {
+			if err := Step(t.Model, t.Opt, cfg.Clip, lrs, epoch, st.Step+1); err != nil {
 				if IsNonFinite(err) {
-					return nil, t.diverged(Diverged(err, epoch, st.Step+1))
+					return nil, t.ckpt.Diverged(err)
 				}
 				return nil, err
 			}
@@ -319,14 +293,8 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 					return nil, err
 				}
 			}
-			if err := ctx.Err(); err != nil {
-				t.Progress.Done()
-				return nil, t.interrupted(err)
-			}
-			if t.ticker.Due() || (cfg.CheckpointSteps > 0 && st.Step%int64(cfg.CheckpointSteps) == 0) {
-				if err := t.checkpoint(); err != nil {
-					return nil, err
-				}
+			if err := t.ckpt.AfterStep(ctx); err != nil {
+				return nil, err
 			}
 		}
 		t.Progress.Done()
@@ -379,13 +347,8 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			t.Progress.Printf("early stopping: no better validation loss for %d epochs (best %.4f at epoch %d)", st.BadEpochs, *st.BestMetric, st.BestEpoch)
 			break
 		}
-		if st.Epoch < t.totalEpochs() {
-			if err := t.checkpoint(); err != nil {
-				return nil, err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, t.interrupted(err)
+		if err := t.ckpt.AfterEpoch(ctx); err != nil {
+			return nil, err
 		}
 	}
 	nn.FreezeTo(t.Model.Params(), 0, t.groups())
@@ -398,19 +361,6 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 	return res, nil
 }
 
-// diverged stops the progress display and adds to a non-finite error what
-// is left to continue from: the last good checkpoint (never overwritten by a
-// non-finite state), or that there is none.
-func (t *LMTrainer) diverged(err error) error {
-	t.Progress.Done()
-	if t.CheckpointPath != "" {
-		if _, serr := os.Stat(t.CheckpointPath); serr == nil {
-			return fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, t.CheckpointPath)
-		}
-	}
-	return fmt.Errorf("%w; no checkpoint had been written yet", err)
-}
-
 // setBeta1 sets the optimizer's beta1 (momentum schedules).
 func (t *LMTrainer) setBeta1(b float64) error {
 	o, ok := t.Opt.(interface{ SetBeta1(float64) })
@@ -419,21 +369,6 @@ func (t *LMTrainer) setBeta1(b float64) error {
 	}
 	o.SetBeta1(b)
 	return nil
-}
-
-// interrupted writes a checkpoint and returns an error wrapping cause.
-func (t *LMTrainer) interrupted(cause error) error {
-	if t.CheckpointPath == "" {
-		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
-	}
-	if err := t.checkpoint(); err != nil {
-		if IsNonFinite(err) {
-			return err
-		}
-		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
-	}
-	t.Progress.Printf("interrupted at epoch %d, step %d: checkpoint written to %s (continue with --resume)", t.State.Epoch+1, t.State.Step, t.CheckpointPath)
-	return fmt.Errorf("interrupted at epoch %d, step %d, checkpoint %s: %w", t.State.Epoch+1, t.State.Step, t.CheckpointPath, cause)
 }
 
 // validateMidEpoch evaluates without disturbing the training hidden state.
@@ -513,46 +448,14 @@ func EvaluateLM(ctx context.Context, lm *nn.LM, data *LMData, bs, bptt int, back
 // with the weights, the training state and, for checkpoints (withOpt), the
 // optimizer moments and the carried hidden state.
 func (t *LMTrainer) Artifact(withOpt bool, metrics []byte) (*artifacts.Model, error) {
-	m := t.Template
-	m.Kind = artifacts.KindLM
-	m.Tensors = Tensors(t.Model.Params())
-	m.OptState = nil
-	if withOpt {
-		m.OptState = append(OptState(t.Opt), HiddenTensors(t.Model.Enc)...)
-	}
-	raw, err := t.State.Marshal()
+	m, err := NewArtifact(t.Template, artifacts.KindLM, t.Model.Params(), &t.State, metrics)
 	if err != nil {
 		return nil, err
 	}
-	m.TrainState = raw
-	if metrics != nil {
-		m.Metrics = metrics
+	if withOpt {
+		m.OptState = append(OptState(t.Opt), HiddenTensors(t.Model.Enc)...)
 	}
-	return &m, nil
-}
-
-// checkpoint writes the full training state to CheckpointPath.
-func (t *LMTrainer) checkpoint() error {
-	if t.CheckpointPath == "" {
-		return nil
-	}
-	m, err := t.Artifact(true, nil)
-	if err != nil {
-		return err
-	}
-	// The step checks catch a divergence in the weights and moments; this
-	// covers everything else a checkpoint holds (the carried hidden state)
-	// and keeps the last good checkpoint in place.
-	if err := artifacts.CheckFinite(m.Tensors, m.OptState); err != nil {
-		epoch := max(0, min(t.State.Epoch, t.totalEpochs()-1))
-		return t.diverged(Diverged(err, epoch, t.State.Step))
-	}
-	if err := artifacts.WriteModel(t.CheckpointPath, m); err != nil {
-		return fmt.Errorf("writing checkpoint: %w", err)
-	}
-	t.ticker.Reset()
-	t.Metrics.Write(Record{Type: "checkpoint", Step: t.State.Step, Epoch: t.State.Epoch + 1})
-	return t.Metrics.Flush()
+	return m, nil
 }
 
 // LRFind runs fastai's learning-rate range test on the training data: one
@@ -577,48 +480,25 @@ func (t *LMTrainer) LRFind(ctx context.Context, fc LRFindConfig) (*LRFinder, err
 		return nil, err
 	}
 	t.Model.Enc.ResetState(be, cfg.BS)
-	t.Progress.Start("lr find")
-	defer t.Progress.Done()
-	for i := 0; ; i++ {
-		n := rows.Window(pos, cfg.BPTT, x, y)
-		if n == 0 {
-			epoch++
-			if rows, err = t.Train.Epoch(epoch, rows.Stream); err != nil {
-				return nil, err
+	sw := &Sweep{Finder: f, Model: t.Model, Opt: t.Opt, Clip: cfg.Clip, Progress: t.Progress, Metrics: t.Metrics, PPL: true,
+		LRs: func(lr float64) []float64 { return nn.GroupLRs(lr, cfg.Discr, t.groups()) },
+		Forward: func(i int) (float64, float64, error) {
+			n := rows.Window(pos, cfg.BPTT, x, y)
+			if n == 0 {
+				epoch++
+				if rows, err = t.Train.Epoch(epoch, rows.Stream); err != nil {
+					return 0, 0, err
+				}
+				pos = 0
+				t.Model.Enc.ResetState(be, cfg.BS)
+				n = rows.Window(pos, cfg.BPTT, x, y)
 			}
-			pos = 0
-			t.Model.Enc.ResetState(be, cfg.BS)
-			n = rows.Window(pos, cfg.BPTT, x, y)
-		}
-		pos += n
-		lr := f.LR(i)
-		t.Model.ZeroGrad()
-		loss, err := t.Model.Forward(x[:cfg.BS*n], y[:cfg.BS*n], cfg.BS, n, true, NewRNG(cfg.Seed, StreamLRFind, uint64(i)))
-		if err != nil {
-			return nil, err
-		}
-		stop := f.Record(lr, loss.CE)
-		t.Metrics.Write(Record{Type: "lr_find", Step: int64(i + 1), Loss: Ptr(loss.CE), LR: Floats([]float64{lr}),
-			Extra: map[string]any{"smoothed_loss": Float(f.Losses[len(f.Losses)-1])}})
-		t.Progress.Update(Stat{Done: int64(i + 1), Total: int64(f.Cfg.Iters), Loss: f.Losses[len(f.Losses)-1], PPL: true, LR: lr})
-		if stop || math.IsNaN(loss.Total()) || math.IsInf(loss.Total(), 0) {
-			break
-		}
-		if err := t.Model.Backward(); err != nil {
-			return nil, err
-		}
-		if cfg.Clip > 0 {
-			nn.ClipGradNorm(be, t.Model.Params(), cfg.Clip)
-		}
-		// The range test raises the LR until training diverges, on purpose,
-		// on a model and optimizer that are thrown away; its curve ends at
-		// the loss, as it always did, so a non-finite state is no error here.
-		if err := t.Opt.Step(nn.GroupLRs(lr, cfg.Discr, t.groups())); err != nil && !IsNonFinite(err) {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+			pos += n
+			loss, err := t.Model.Forward(x[:cfg.BS*n], y[:cfg.BS*n], cfg.BS, n, true, NewRNG(cfg.Seed, StreamLRFind, uint64(i)))
+			return loss.CE, loss.Total(), err
+		}}
+	if err := sw.Run(ctx); err != nil {
+		return nil, err
 	}
 	return f, nil
 }

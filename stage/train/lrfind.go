@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 
+	"github.com/ulmfit-go/ulmfit/artifacts"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -238,8 +237,9 @@ func (f *LRFinder) WritePNG(w io.Writer, title string, marks ...Suggestion) erro
 	return err
 }
 
-// WriteFiles writes base+".csv" and base+".png" atomically (temp file in the
-// same folder, fsync, rename).
+// WriteFiles writes base+".csv" and base+".png", each atomically
+// (artifacts.WriteFileAtomic); both are rendered first, so that neither is
+// written when one cannot be.
 func (f *LRFinder) WriteFiles(base, title string, marks ...Suggestion) error {
 	var csv, png bytes.Buffer
 	if err := f.WriteCSV(&csv); err != nil {
@@ -248,32 +248,16 @@ func (f *LRFinder) WriteFiles(base, title string, marks ...Suggestion) error {
 	if err := f.WritePNG(&png, title, marks...); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(base+".csv", csv.Bytes()); err != nil {
-		return err
-	}
-	return writeFileAtomic(base+".png", png.Bytes())
-}
-
-// writeFileAtomic writes data to path via a temporary file in the same folder.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	for _, out := range []struct {
+		path string
+		data *bytes.Buffer
+	}{{base + ".csv", &csv}, {base + ".png", &png}} {
+		if err := artifacts.WriteFileAtomic(out.path, func(w io.Writer) error {
+			_, err := w.Write(out.data.Bytes())
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

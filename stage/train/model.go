@@ -112,6 +112,13 @@ func HiddenTensors(enc *nn.Encoder) []artifacts.Tensor {
 	return out
 }
 
+// isHiddenTensor reports whether name is that of a tensor HiddenTensors
+// writes ("hidden.<...>"): checkpoint state that is the LM trainer's, not
+// the optimizer's.
+func isHiddenTensor(name string) bool {
+	return len(name) > len("hidden.") && name[:len("hidden.")] == "hidden."
+}
+
 // RestoreHidden sets the encoder's carried state for batch size b from
 // tensors written by HiddenTensors (zeros where absent).
 func RestoreHidden(be nn.Backend, enc *nn.Encoder, b int, ts []artifacts.Tensor, path string) error {
