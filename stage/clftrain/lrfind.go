@@ -3,13 +3,12 @@ package clftrain
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
-// LRFind runs fastai's learning-rate range test (nn/train.LRFinder) on the
+// LRFind runs fastai's learning-rate range test (train.Sweep) on the
 // training data with the first phase's trainable groups (fastai runs
 // lr_find on the frozen classifier): one optimizer step per batch, the last
 // group's LR growing exponentially from fc.Start to fc.End and the other
@@ -35,50 +34,28 @@ func (t *Trainer) LRFind(ctx context.Context, fc train.LRFindConfig) (*train.LRF
 	f := train.NewLRFinder(fc)
 	bt := &Batcher{Data: t.Train, PadID: t.Model.Cfg.Encoder.PadID, NClasses: t.Model.Cfg.NClasses, MultiLabel: t.Model.Cfg.MultiLabel}
 	lrs := make([]float64, groups)
-	t.Progress.Start("lr find")
-	defer t.Progress.Done()
 	var batches [][]int
 	epoch, pos := 0, 0
-	for i := 0; ; i++ {
-		if pos == len(batches) {
-			batches, pos = t.order(epoch), 0
-			epoch++
-		}
-		b := bt.Make(batches[pos])
-		pos++
-		lr := f.LR(i)
-		for g := range lrs {
-			lrs[g] = lr * ratio[g]
-		}
-		t.Model.ZeroGrad()
-		loss, err := t.Model.Forward(b.Tokens, b.B, b.T, &nn.ClassTargets{Labels: b.Labels, Multi: b.Targets}, true,
-			train.NewRNG(cfg.Seed, train.StreamLRFind, uint64(i)))
-		if err != nil {
-			return nil, err
-		}
-		stop := f.Record(lr, loss)
-		sm := f.Losses[len(f.Losses)-1]
-		t.Metrics.Write(train.Record{Type: "lr_find", Step: int64(i + 1), Loss: train.Ptr(loss), LR: train.Floats(lrs),
-			Extra: map[string]any{"smoothed_loss": train.Float(sm)}})
-		t.Progress.Update(train.Stat{Done: int64(i + 1), Total: int64(f.Cfg.Iters), Loss: sm, LR: lr})
-		if stop || math.IsNaN(loss) || math.IsInf(loss, 0) {
-			break
-		}
-		if err := t.Model.Backward(); err != nil {
-			return nil, err
-		}
-		if cfg.Clip > 0 {
-			nn.ClipGradNorm(t.Model.Backend(), t.Model.Params(), cfg.Clip)
-		}
-		// The range test raises the LR until training diverges, on purpose,
-		// on a model and optimizer that are thrown away; its curve ends at
-		// the loss, as it always did, so a non-finite state is no error here.
-		if err := t.Opt.Step(lrs); err != nil && !train.IsNonFinite(err) {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	sw := &train.Sweep{Finder: f, Model: t.Model, Opt: t.Opt, Clip: cfg.Clip, Progress: t.Progress, Metrics: t.Metrics, LogGroupLRs: true,
+		LRs: func(lr float64) []float64 {
+			for g := range lrs {
+				lrs[g] = lr * ratio[g]
+			}
+			return lrs
+		},
+		Forward: func(i int) (float64, float64, error) {
+			if pos == len(batches) {
+				batches, pos = t.order(epoch), 0
+				epoch++
+			}
+			b := bt.Make(batches[pos])
+			pos++
+			loss, err := t.Model.Forward(b.Tokens, b.B, b.T, &nn.ClassTargets{Labels: b.Labels, Multi: b.Targets}, true,
+				train.NewRNG(cfg.Seed, train.StreamLRFind, uint64(i)))
+			return loss, loss, err
+		}}
+	if err := sw.Run(ctx); err != nil {
+		return nil, err
 	}
 	return f, nil
 }

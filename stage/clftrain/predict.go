@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 // Predict runs the classifier in evaluation mode over docs (token ids in
@@ -130,7 +131,7 @@ func Evaluate(ctx context.Context, m *nn.Classifier, data []Example, bs int) (*E
 		}
 		p := probs[i*nc : (i+1)*nc]
 		loss -= math.Log(max(float64(p[d.Label]), floor))
-		if argmax(p) != int(d.Label) {
+		if metrics.Argmax(p) != int(d.Label) {
 			wrong++
 		}
 		ev.N++

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
@@ -90,7 +90,7 @@ type Trainer struct {
 	// OnStep, if set, is called after every optimizer step.
 	OnStep func(st *train.TrainState)
 
-	ticker  *train.Ticker
+	ckpt    *train.Checkpointer
 	best    [][]float32 // params then buffers of the best epoch
 	history []EpochResult
 	acc     epochAcc
@@ -154,40 +154,24 @@ func (t *Trainer) applyFreeze(ph Phase) {
 // ResumeFrom prepares the trainer to continue the checkpoint m (read from
 // path). The model and optimizer must be built with its config.
 func (t *Trainer) ResumeFrom(m *artifacts.Model, path string) error {
-	st, err := train.ParseTrainState(m.TrainState)
+	st, err := train.ResumeState(m, path, "")
 	if err != nil {
-		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt, Msg: err.Error()}
-	}
-	if st.Finished {
-		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrCorrupt,
-			Msg: "this run already finished; nothing to resume"}
+		return err
 	}
 	if st.Stage != "clftune" {
 		return &artifacts.Error{Path: path, Field: artifacts.MetaTrainState, Err: artifacts.ErrWrongKind,
 			Msg: fmt.Sprintf("a %q checkpoint, not a classifier one", st.Stage)}
 	}
-	all := append(slices.Clone(t.Model.Params()), t.Model.Buffers()...)
-	if err := train.LoadTensors(all, m.Tensors, path, false); err != nil {
-		return err
-	}
-	var opt []artifacts.Tensor
-	var best []artifacts.Tensor
-	for _, ts := range m.OptState {
-		if name, ok := strings.CutPrefix(ts.Name, "best/"); ok {
-			ts.Name = name
-			best = append(best, ts)
-		} else {
-			opt = append(opt, ts)
-		}
-	}
-	if err := train.RestoreOptState(t.Opt, opt, st.Step, path); err != nil {
+	all := t.allTensors()
+	best, err := train.ResumeWeights(m, path, all, t.Opt, st.Step, isBestTensor)
+	if err != nil {
 		return err
 	}
 	if len(best) > 0 {
 		t.best = make([][]float32, len(all))
 		byName := map[string][]float32{}
 		for _, b := range best {
-			byName[b.Name] = b.Data
+			byName[strings.TrimPrefix(b.Name, bestPrefix)] = b.Data
 		}
 		for i, p := range all {
 			d, ok := byName[p.Name]
@@ -228,7 +212,8 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 	st := &t.State
 	st.Stage, st.Seed, st.Epochs = "clftune", cfg.Seed, t.totalEpochs()
-	t.ticker = train.NewTicker(cfg.CheckpointEvery)
+	t.ckpt = &train.Checkpointer{Path: t.CheckpointPath, Artifact: t.Artifact, State: st, Progress: t.Progress, Metrics: t.Metrics,
+		Ticker: train.NewTicker(cfg.CheckpointEvery), Steps: cfg.CheckpointSteps}
 	nc := t.Model.Cfg.NClasses
 	multi := t.Model.Cfg.MultiLabel
 	bt := &Batcher{Data: t.Train, PadID: t.Model.Cfg.Encoder.PadID, NClasses: nc, MultiLabel: multi}
@@ -286,33 +271,22 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 				return nil, err
 			}
 			if err := train.CheckFinite(loss, epoch, st.Step+1); err != nil {
-				t.Progress.Done()
-				return nil, t.diverged(err)
+				return nil, t.ckpt.Diverged(err)
 			}
 			probs = slices.Grow(probs[:0], b.B*nc)[:b.B*nc]
 			t.Model.Probs(probs)
-			if err := t.Model.Backward(); err != nil {
-				return nil, err
-			}
-			// A divergence starts in the gradients and the optimizer state
-			// (checked by Adam.Step), often before the loss shows it.
-			norm := nn.GradNorm(t.Model.Backend(), t.Model.Params())
-			if err := nn.CheckGradNorm(t.Model.Params(), norm); err != nil {
-				t.Progress.Done()
-				return nil, t.diverged(train.Diverged(err, epoch, st.Step+1))
-			}
-			nn.ClipGradNormTo(t.Model.Backend(), t.Model.Params(), cfg.Clip, norm)
-			if err := t.Opt.Step(lrs); err != nil {
+			if err := train.Step(t.Model, t.Opt, cfg.Clip, lrs, epoch, st.Step+1); err != nil {
 				if train.IsNonFinite(err) {
-					t.Progress.Done()
-					return nil, t.diverged(train.Diverged(err, epoch, st.Step+1))
+					return nil, t.ckpt.Diverged(err)
 				}
 				return nil, err
 			}
 			// The loss can stay finite while a weight or a BatchNorm running
-			// statistic is not (a huge LR); checked every step, so that the
-			// step reported is the same on every run and on resume.
-			if err := t.checkFinite(train.Tensors(all), nil, epoch, st.Step+1); err != nil {
+			// statistic is not (a huge LR sends running_var to +Inf): such a
+			// model must be neither checkpointed nor written. Checked every
+			// step, so that the step reported is the same on every run and
+			// on resume.
+			if err := t.ckpt.CheckFinite(train.Tensors(all), nil, epoch, st.Step+1); err != nil {
 				return nil, err
 			}
 			dur := time.Since(stepStart)
@@ -346,14 +320,8 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			if t.OnStep != nil {
 				t.OnStep(st)
 			}
-			if err := ctx.Err(); err != nil {
-				t.Progress.Done()
-				return nil, t.interrupted(err)
-			}
-			if t.ticker.Due() || (cfg.CheckpointSteps > 0 && st.Step%int64(cfg.CheckpointSteps) == 0) {
-				if err := t.checkpoint(); err != nil {
-					return nil, err
-				}
+			if err := t.ckpt.AfterStep(ctx); err != nil {
+				return nil, err
 			}
 		}
 		t.Progress.Done()
@@ -408,20 +376,15 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.Progress.Printf("early stopping: no better validation error for %d epochs (best %.2f%% at epoch %d)", st.BadEpochs, 100**st.BestMetric, st.BestEpoch)
 			break
 		}
-		if st.Epoch < t.totalEpochs() {
-			if err := t.checkpoint(); err != nil {
-				return nil, err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, t.interrupted(err)
+		if err := t.ckpt.AfterEpoch(ctx); err != nil {
+			return nil, err
 		}
 	}
 	nn.FreezeTo(t.Model.Params(), 0, groups)
 	if t.best != nil {
 		t.restoreBest()
 	}
-	if err := t.checkFinite(train.Tensors(all), nil, st.Epoch-1, st.Step); err != nil {
+	if err := t.ckpt.CheckFinite(train.Tensors(all), nil, st.Epoch-1, st.Step); err != nil {
 		return nil, err
 	}
 	st.Finished = true
@@ -462,21 +425,11 @@ func wrongCount(probs []float32, b *Batch, nc int, multi bool) float64 {
 				}
 			}
 			w += float64(bad) / float64(nc)
-		} else if b.Labels[i] >= 0 && argmax(p) != int(b.Labels[i]) {
+		} else if b.Labels[i] >= 0 && metrics.Argmax(p) != int(b.Labels[i]) {
 			w++
 		}
 	}
 	return w
-}
-
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func (t *Trainer) allTensors() []*nn.Param {
@@ -499,94 +452,33 @@ func (t *Trainer) restoreBest() {
 	}
 }
 
+// bestPrefix starts the names of the best epoch's weights in a checkpoint's
+// optimizer state ("best/<name>").
+const bestPrefix = "best/"
+
+func isBestTensor(name string) bool { return strings.HasPrefix(name, bestPrefix) }
+
 // Artifact returns the classifier artifact of the current state: the
 // template with the weights (params and BatchNorm buffers), the training
 // state and, for checkpoints (withOpt), the optimizer moments and the best
 // epoch's weights ("best/<name>").
 func (t *Trainer) Artifact(withOpt bool, metrics []byte) (*artifacts.Model, error) {
-	m := t.Template
-	m.Kind = artifacts.KindClassifier
-	m.Tensors = train.Tensors(t.allTensors())
-	m.OptState = nil
-	if withOpt {
-		m.OptState = train.OptState(t.Opt)
-		if t.best != nil {
-			for i, p := range t.allTensors() {
-				m.OptState = append(m.OptState, artifacts.Tensor{Name: "best/" + p.Name, Shape: slices.Clone(p.Shape), Data: t.best[i]})
-			}
-		}
-	}
 	ex, err := json.Marshal(extraState{Acc: t.acc, History: t.history})
 	if err != nil {
 		return nil, err
 	}
 	t.State.Extra = ex
-	raw, err := t.State.Marshal()
+	m, err := train.NewArtifact(t.Template, artifacts.KindClassifier, t.allTensors(), &t.State, metrics)
 	if err != nil {
 		return nil, err
 	}
-	m.TrainState = raw
-	if metrics != nil {
-		m.Metrics = metrics
-	}
-	return &m, nil
-}
-
-func (t *Trainer) checkpoint() error {
-	if t.CheckpointPath == "" {
-		return nil
-	}
-	m, err := t.Artifact(true, nil)
-	if err != nil {
-		return err
-	}
-	if err := t.checkFinite(m.Tensors, m.OptState, t.State.Epoch, t.State.Step); err != nil {
-		return err
-	}
-	if err := artifacts.WriteModel(t.CheckpointPath, m); err != nil {
-		return fmt.Errorf("writing checkpoint: %w", err)
-	}
-	t.ticker.Reset()
-	t.Metrics.Write(train.Record{Type: "checkpoint", Step: t.State.Step, Epoch: t.State.Epoch + 1})
-	return t.Metrics.Flush()
-}
-
-func (t *Trainer) interrupted(cause error) error {
-	if t.CheckpointPath == "" {
-		return fmt.Errorf("interrupted at epoch %d, step %d (no checkpoint path): %w", t.State.Epoch+1, t.State.Step, cause)
-	}
-	if err := t.checkpoint(); err != nil {
-		if train.IsNonFinite(err) {
-			return err
-		}
-		return fmt.Errorf("interrupted, and writing the checkpoint failed: %v: %w", err, cause)
-	}
-	t.Progress.Printf("interrupted at epoch %d, step %d: checkpoint written to %s (continue with --resume)", t.State.Epoch+1, t.State.Step, t.CheckpointPath)
-	return fmt.Errorf("interrupted at epoch %d, step %d, checkpoint %s: %w", t.State.Epoch+1, t.State.Step, t.CheckpointPath, cause)
-}
-
-// checkFinite fails when a weight or buffer (BatchNorm running statistics)
-// in ts or an optimizer moment in opt is NaN or ±Inf: the loss can stay
-// finite while they are not (a huge LR sends running_var to +Inf), and such
-// a model must be neither checkpointed nor written. epoch is 0-based.
-func (t *Trainer) checkFinite(ts, opt []artifacts.Tensor, epoch int, step int64) error {
-	err := artifacts.CheckFinite(ts, opt)
-	if err == nil {
-		return nil
-	}
-	t.Progress.Done()
-	epoch = max(0, min(epoch, t.totalEpochs()-1))
-	return t.diverged(train.Diverged(err, epoch, step))
-}
-
-// diverged adds to a non-finite error what is left to continue from: the
-// last good checkpoint (which is never overwritten by a non-finite state), or
-// that there is none.
-func (t *Trainer) diverged(err error) error {
-	if t.CheckpointPath != "" {
-		if _, serr := os.Stat(t.CheckpointPath); serr == nil {
-			return fmt.Errorf("%w; the last good checkpoint, %s, is kept (--resume continues from it)", err, t.CheckpointPath)
+	if withOpt {
+		m.OptState = train.OptState(t.Opt)
+		if t.best != nil {
+			for i, p := range t.allTensors() {
+				m.OptState = append(m.OptState, artifacts.Tensor{Name: bestPrefix + p.Name, Shape: slices.Clone(p.Shape), Data: t.best[i]})
+			}
 		}
 	}
-	return fmt.Errorf("%w; no checkpoint had been written yet", err)
+	return m, nil
 }
