@@ -30,6 +30,17 @@ type Model struct {
 	Metrics    json.RawMessage // optional ("ulmfit.metrics")
 }
 
+// The directions of a model ("ulmfit.direction"): a forward model reads
+// each document front to back, a backward one back to front (fastai's
+// backwards=True models, which ULMFiT ensembles with the forward ones).
+const (
+	DirForward  = "fwd"
+	DirBackward = "bwd"
+)
+
+// IsBackward reports whether dir, a model's Direction, is DirBackward.
+func IsBackward(dir string) bool { return dir == DirBackward }
+
 // Tensor returns the parameter tensor called name.
 func (m *Model) Tensor(name string) (*Tensor, bool) {
 	for i := range m.Tensors {
