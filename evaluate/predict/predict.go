@@ -14,6 +14,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 	"github.com/ulmfit-go/ulmfit/stage/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/train"
 	"github.com/ulmfit-go/ulmfit/tokenize"
 )
 
@@ -38,7 +39,7 @@ func Load(path string, be nn.Backend) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Predictor{Path: path, Model: m, Art: am, BS: 64, MaxRemapUnk: 0.5, backward: am.Direction == "bwd"}
+	p := &Predictor{Path: path, Model: m, Art: am, BS: 64, MaxRemapUnk: 0.5, backward: artifacts.IsBackward(am.Direction)}
 	return p, nil
 }
 
@@ -86,9 +87,7 @@ func (p *Predictor) IDs(text string) ([]int32, error) {
 		}
 		ids[i] = id
 	}
-	if p.backward {
-		slices.Reverse(ids)
-	}
+	train.Orient(ids, ids, p.backward)
 	return ids, nil
 }
 

@@ -150,9 +150,7 @@ func LoadData(path string, tg Target) (*Data, error) {
 			}
 		}
 		d.Vocab.Tokens += int64(len(ex.Tokens))
-		if tg.Backward {
-			slices.Reverse(ex.Tokens)
-		}
+		train.Orient(ex.Tokens, ex.Tokens, tg.Backward)
 		if h.MultiLabel {
 			if doc.Labels != nil {
 				ex.Labels = make([]int32, len(doc.Labels))

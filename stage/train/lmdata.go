@@ -88,14 +88,7 @@ func (d *LMData) Epoch(epoch int, buf []int32) (*LMRows, error) {
 	off := 0
 	for _, i := range d.Order(epoch) {
 		doc := d.Docs[i]
-		seg := stream[off : off+len(doc)]
-		if d.Backward {
-			for j, t := range doc {
-				seg[len(doc)-1-j] = t
-			}
-		} else {
-			copy(seg, doc)
-		}
+		Orient(stream[off:off+len(doc)], doc, d.Backward)
 		off += len(doc)
 	}
 	L := int(n / int64(d.BS))

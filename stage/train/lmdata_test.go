@@ -51,6 +51,29 @@ func TestLMDataBackwardReversesEachDocument(t *testing.T) {
 	}
 }
 
+func TestOrient(t *testing.T) {
+	doc := []int32{2, 10, 11, 12}
+	dst := make([]int32, 5)
+	Orient(dst, doc, false)
+	if !slices.Equal(dst[:4], doc) {
+		t.Errorf("forward copy %v", dst)
+	}
+	Orient(dst, doc, true)
+	if want := []int32{12, 11, 10, 2}; !slices.Equal(dst[:4], want) || !slices.Equal(doc, []int32{2, 10, 11, 12}) {
+		t.Errorf("backward copy %v (doc %v), want %v", dst, doc, want)
+	}
+	in := slices.Clone(doc)
+	Orient(in, in, false)
+	if !slices.Equal(in, doc) {
+		t.Errorf("forward in place %v", in)
+	}
+	Orient(in, in, true)
+	if want := []int32{12, 11, 10, 2}; !slices.Equal(in, want) {
+		t.Errorf("backward in place %v, want %v", in, want)
+	}
+	Orient(nil, nil, true) // empty documents are fine
+}
+
 func TestLMDataShuffleDeterministic(t *testing.T) {
 	docs := make([][]int32, 50)
 	for i := range docs {
