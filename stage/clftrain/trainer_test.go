@@ -171,7 +171,7 @@ func TestResumeIsExact(t *testing.T) {
 	tr, va := synth(64, 6, v), synth(16, 7, v)
 	dir := t.TempDir()
 	tmpl := artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
-		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: artifacts.DirForward, LabelNames: []string{"a", "b", "c"}}
 
 	// Uninterrupted run.
 	m1 := tinyClassifier(t, v, 3, false)
@@ -311,7 +311,7 @@ func TestNonFiniteStateStops(t *testing.T) {
 	tr := synth(64, 6, v)
 	dir := t.TempDir()
 	tmpl := artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
-		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: artifacts.DirForward, LabelNames: []string{"a", "b", "c"}}
 	for _, c := range []struct {
 		name     string
 		tensor   string
@@ -384,7 +384,7 @@ func TestCheckpointRefusesNonFiniteMoments(t *testing.T) {
 	m := tinyClassifier(t, v, 3, false)
 	tn := newTrainer(t, m, "full", 2, synth(64, 6, v), nil)
 	tn.Template = artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
-		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: artifacts.DirForward, LabelNames: []string{"a", "b", "c"}}
 	tn.CheckpointPath = filepath.Join(t.TempDir(), "ck.arrow")
 	adam := tn.Opt.(*nn.Adam)
 	tn.OnStep = func(st *train.TrainState) {
@@ -438,7 +438,7 @@ func TestInterruptDuringValidation(t *testing.T) {
 	m := tinyClassifier(t, v, 3, false)
 	tn := newTrainer(t, m, "full", 3, tr, va)
 	tn.Template = artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
-		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: "fwd", LabelNames: []string{"a", "b", "c"}}
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: artifacts.DirForward, LabelNames: []string{"a", "b", "c"}}
 	tn.CheckpointPath = filepath.Join(t.TempDir(), "ck.arrow")
 	ctx := &lateCtx{Context: context.Background()}
 	steps := len(tn.order(0))

@@ -64,7 +64,7 @@ func tinyTrainer(t testing.TB, train, valid [][]int32, epochs int, ckpt string) 
 		Train:          &LMData{Docs: train},
 		CheckpointPath: ckpt,
 		Template: artifacts.Model{Lineage: artifacts.Lineage{Producer: "train test"}, Config: []byte(`{}`),
-			Vocab: &artifacts.Vocab{Tokens: testVocab()}, Direction: "fwd"},
+			Vocab: &artifacts.Vocab{Tokens: testVocab()}, Direction: artifacts.DirForward},
 	}
 	if valid != nil {
 		tr.Valid = &LMData{Docs: valid}
