@@ -243,7 +243,7 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			lrs := nn.GroupLRs(lr, cfg.Discr, t.groups())
 
 			stepStart := time.Now()
-			if cfg.Momentum != nil {
+			if cfg.Momentum != nil { // beta1 of this step's optimizer update
 				if err := t.setBeta1(cfg.Momentum(pos)); err != nil {
 					return nil, err
 				}
