@@ -1,4 +1,4 @@
-package main
+package evalcmd
 
 import (
 	"bufio"
@@ -87,7 +87,7 @@ func runCmd(stdin string, args ...string) (code int, stdout, stderr string) {
 		args = append(args, "--threads", "1")
 	}
 	code = cli.Run(context.Background(), "evaluate", args, &errb, func(ctx context.Context, a []string) error {
-		return runIO(ctx, a, stdio{in: strings.NewReader(stdin), out: &out, err: &errb})
+		return Run(ctx, "", "", a, Options{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb})
 	})
 	return code, out.String(), errb.String()
 }

@@ -1,4 +1,4 @@
-package main
+package evalcmd
 
 import (
 	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"
