@@ -1,4 +1,4 @@
-package main
+package tokcmd
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func tok(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := cli.Run(context.Background(), "tokenize", args, &errb, func(ctx context.Context, a []string) error {
-		return run(ctx, a, &out, &errb)
+		return Run(ctx, "", "", a, Options{Stdout: &out, Stderr: &errb})
 	})
 	return code, out.String(), errb.String()
 }
