@@ -29,14 +29,12 @@ require (
 
 require (
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0
-	github.com/ulmfit-go/ulmfit/evaluate v0.0.0
 	github.com/ulmfit-go/ulmfit/nn v0.0.0
 	github.com/ulmfit-go/ulmfit/stage v0.0.0-00010101000000-000000000000
 )
 
 replace (
 	github.com/ulmfit-go/ulmfit/artifacts => ../artifacts
-	github.com/ulmfit-go/ulmfit/evaluate => ../evaluate
 	github.com/ulmfit-go/ulmfit/nn => ../nn
 	github.com/ulmfit-go/ulmfit/stage => ../stage
 	github.com/ulmfit-go/ulmfit/tokenize => ../tokenize

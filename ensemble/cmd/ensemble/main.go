@@ -6,23 +6,20 @@
 // Usage:
 //
 //	ensemble [flags] PRED.arrow PRED.arrow [PRED.arrow ...] --out ENS.arrow
+//
+// The command itself is ensemble/internal/enscmd.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
-	"strings"
 
-	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
-	"github.com/ulmfit-go/ulmfit/ensemble"
-	"github.com/ulmfit-go/ulmfit/stage/metrics"
+	"github.com/ulmfit-go/ulmfit/ensemble/internal/enscmd"
 )
 
-const description = `Averages the class probabilities of two or more predictions artifacts of the
+const synopsis = "[flags] PRED.arrow PRED.arrow [PRED.arrow ...] --out ENS.arrow"
+
+const help = `Averages the class probabilities of two or more predictions artifacts of the
 same documents (e.g. the forward and backward classifiers' predictions of
 one test set, each written by 'evaluate --model ... --data ... --out ...').
 The inputs must agree on label names and, row by row, on document ids and
@@ -35,128 +32,5 @@ Example:
 func main() { cli.Main("ensemble", run) }
 
 func run(ctx context.Context, args []string) error {
-	fs := cli.NewFlags("ensemble", "[flags] PRED.arrow PRED.arrow [PRED.arrow ...] --out ENS.arrow", description)
-	var com cli.Common
-	com.Register(fs, "out", "quiet", "force")
-	weights := fs.Float64Slice("weights", nil, "comma-separated weight per input, in input order (normalized to sum 1; default equal weights)")
-	metricsPath := fs.String("metrics", "", "metrics JSON output (default: --out with .arrow replaced by .metrics.json)")
-	if err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	paths := fs.Args()
-	if len(paths) < 2 {
-		return cli.Usage("need two or more predictions artifacts, got %d", len(paths))
-	}
-	if com.Out == "" {
-		return cli.Usage("--out is required")
-	}
-	if *metricsPath == "" {
-		*metricsPath = strings.TrimSuffix(com.Out, ".arrow") + ".metrics.json"
-	}
-	w, err := ensemble.Weights(*weights, len(paths))
-	if err != nil {
-		return cli.Usage("--weights: %v", err)
-	}
-
-	// The lineage, before any work: up-to-date --out and --metrics are left
-	// as they are. A file that cannot be hashed is reported where it is read.
-	var inputs []artifacts.Input
-	var inputsErr error
-	for _, p := range paths {
-		ai, err := artifacts.InputOf(p)
-		if err != nil {
-			inputsErr = err
-			break
-		}
-		inputs = append(inputs, ai)
-	}
-	lineage := artifacts.Lineage{
-		Kind:     artifacts.KindPredictions,
-		Producer: "ensemble",
-		Params:   map[string]any{"weights": w, "inputs": paths},
-		Inputs:   inputs,
-	}
-	if inputsErr == nil && com.SkipIf("ensemble", cli.SkipCheck{Out: com.Out, Lineage: lineage, Also: []string{*metricsPath}}) {
-		return nil
-	}
-
-	var in []ensemble.Named
-	for _, p := range paths {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		pr, err := artifacts.ReadPredictions(p)
-		if err != nil {
-			return err
-		}
-		in = append(in, ensemble.Named{Path: p, P: pr})
-	}
-	if inputsErr != nil {
-		return inputsErr
-	}
-	if err := ensemble.Check(in); err != nil {
-		return cli.BadInput(err)
-	}
-	out := ensemble.Average(in, w)
-
-	type scored struct {
-		Path    string          `json:"path"`
-		Weight  float64         `json:"weight"`
-		Metrics *metrics.Report `json:"metrics,omitempty"`
-	}
-	summary := struct {
-		Inputs   []scored        `json:"inputs"`
-		Ensemble *metrics.Report `json:"ensemble,omitempty"`
-	}{}
-	for i, n := range in {
-		r, ok, err := ensemble.Score(n.P)
-		if err != nil {
-			return cli.BadInput(fmt.Errorf("%s: %w", n.Path, err))
-		}
-		s := scored{Path: n.Path, Weight: w[i]}
-		if ok {
-			s.Metrics = r
-		}
-		summary.Inputs = append(summary.Inputs, s)
-	}
-	r, labeled, err := ensemble.Score(out)
-	if err != nil {
-		return err
-	}
-	if labeled {
-		summary.Ensemble = r
-	}
-	js, err := json.MarshalIndent(summary, "", "  ")
-	if err != nil {
-		return err
-	}
-	out.Metrics = js
-	out.Lineage = lineage
-	if err := artifacts.WritePredictions(com.Out, out); err != nil {
-		return err
-	}
-	if err := artifacts.WriteFileAtomic(*metricsPath, func(wr io.Writer) error {
-		_, err := wr.Write(append(js, '\n'))
-		return err
-	}); err != nil {
-		return err
-	}
-	if !com.Quiet {
-		line := fmt.Sprintf("ensemble: %d inputs, %d rows -> %s, %s", len(in), len(out.Rows), com.Out, *metricsPath)
-		if labeled {
-			line += " |"
-			for _, s := range summary.Inputs {
-				if s.Metrics != nil {
-					line += fmt.Sprintf(" %s error %.2f%%;", s.Path, 100*s.Metrics.ErrorRate)
-				}
-			}
-			line += fmt.Sprintf(" ensemble error %.2f%%", 100*r.ErrorRate)
-			if r.MultiLabel {
-				line += fmt.Sprintf(", micro-F1 %.4f", r.MicroF1)
-			}
-		}
-		line += fmt.Sprintf(", peak RSS %d MiB", cli.PeakRSS()>>20)
-		fmt.Fprintln(os.Stderr, line)
-	}
-	return nil
+	return enscmd.Run(ctx, synopsis, help, args, enscmd.Options{})
 }

@@ -1,4 +1,4 @@
-package main
+package enscmd
 
 import (
 	"github.com/ulmfit-go/ulmfit/artifacts/cli/clitest"

@@ -1,4 +1,4 @@
-package main
+package enscmd
 
 import (
 	"bytes"
@@ -14,9 +14,10 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
-	"github.com/ulmfit-go/ulmfit/evaluate/predict"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/clftest"
+	"github.com/ulmfit-go/ulmfit/stage/clftrain"
+	"github.com/ulmfit-go/ulmfit/stage/metrics"
 )
 
 func writePreds(t *testing.T, path string, names []string, rows []artifacts.Prediction) {
@@ -33,7 +34,9 @@ func writePreds(t *testing.T, path string, names []string, rows []artifacts.Pred
 
 func runCmd(args ...string) (int, string) {
 	var stderr bytes.Buffer
-	code := cli.Run(context.Background(), "ensemble", args, &stderr, run)
+	code := cli.Run(context.Background(), "ensemble", args, &stderr, func(ctx context.Context, a []string) error {
+		return Run(ctx, "", "", a, Options{})
+	})
 	return code, stderr.String()
 }
 
@@ -183,6 +186,36 @@ func TestEnsembleBadInput(t *testing.T) {
 	}
 }
 
+// predictions predicts the single-label tokens artifact data with the
+// classifier clf as 'evaluate --model clf --data data' does (ensemble may
+// not import evaluate's predictor: no stage imports another).
+func predictions(t *testing.T, clf, data string) *artifacts.Predictions {
+	t.Helper()
+	m, am, err := clftrain.LoadClassifier(clf, cpu.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := clftrain.LoadData(data, clftrain.Target{Vocab: am.Vocab, LabelNames: am.LabelNames, Backward: artifacts.IsBackward(am.Direction)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make([][]int32, len(d.Examples))
+	for i, ex := range d.Examples {
+		docs[i] = ex.Tokens
+	}
+	probs, err := clftrain.Predict(context.Background(), m, docs, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := m.Cfg.NClasses
+	out := &artifacts.Predictions{LabelNames: am.LabelNames, Rows: make([]artifacts.Prediction, len(docs))}
+	for i, ex := range d.Examples {
+		pr := probs[i*nc : (i+1)*nc : (i+1)*nc]
+		out.Rows[i] = artifacts.Prediction{ID: d.IDs[i], Label: ex.Label, Probs: pr, Pred: int32(metrics.Argmax(pr))}
+	}
+	return out
+}
+
 // TestFwdBwdTREC ensembles real forward and backward TREC-6 classifiers'
 // predictions of the test set.
 func TestFwdBwdTREC(t *testing.T) {
@@ -193,14 +226,7 @@ func TestFwdBwdTREC(t *testing.T) {
 	for i, d := range []string{"fwd", "bwd"} {
 		clf := filepath.Join(dir, d+".clf.arrow")
 		clftest.Classifier(t, clf, train, d, 2, uint64(i+1))
-		p, err := predict.Load(clf, cpu.New(1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pr, _, err := p.Data(context.Background(), test)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pr := predictions(t, clf, test)
 		pr.Lineage = artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "test"}
 		path := filepath.Join(dir, d+".preds.arrow")
 		if err := artifacts.WritePredictions(path, pr); err != nil {
