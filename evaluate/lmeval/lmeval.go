@@ -53,7 +53,7 @@ type Result struct {
 	// SameVocab: the data was tokenized with the model's vocabulary.
 	SameVocab bool `json:"same_vocab"`
 	// Checkpoint: the model artifact carries a training state (e.g. a
-	// pretrain/lmtune OUT.ckpt, or a finished run's artifact).
+	// pretrain/lmtune checkpoint, OUT.ckpt.arrow, or a finished run's artifact).
 	TrainState bool `json:"has_train_state"`
 }
 

@@ -21,7 +21,7 @@ import (
 // pretrainRun trains a tiny LM for one epoch as 'pretrain' does (the
 // shared LM stage) with validation on valid, and returns the validation
 // loss it reported. With stopAt > 0 it is interrupted after that many steps
-// and leaves its checkpoint (out + ".ckpt").
+// and leaves its checkpoint (train.CheckpointPath(out)).
 func pretrainRun(t *testing.T, out, trainPath, valid string, bs, bptt int, backward bool, stopAt int64) float64 {
 	t.Helper()
 	cfg, err := nn.Preset("tiny")
@@ -101,7 +101,7 @@ func TestMatchesValidation(t *testing.T) {
 	t.Run("checkpoint", func(t *testing.T) {
 		out := filepath.Join(dir, "ck.lm.arrow")
 		pretrainRun(t, out, trainPath, valid, 8, 20, false, 3)
-		res, err := Evaluate(ctx, out+".ckpt", valid, cpu.New(1), Options{BS: 8, BPTT: 20})
+		res, err := Evaluate(ctx, train.CheckpointPath(out), valid, cpu.New(1), Options{BS: 8, BPTT: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
