@@ -16,7 +16,7 @@ type MemoryEstimate struct {
 	Activations int64 // encoder caches and activation gradients for one window
 	Workspace   int64 // decoder/softmax row chunk, decoder grads, dropout masks, weight-drop copies, head buffers
 
-	// What was estimated, so that a caller (e.g. nn/memcheck) can
+	// What was estimated, so that a caller (e.g. stage/memcheck) can
 	// re-estimate at another batch size or preset.
 	Kind       string           // "lm" or "classifier"
 	LM         LMConfig         // Kind "lm"

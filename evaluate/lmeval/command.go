@@ -18,7 +18,7 @@ documents in file order concatenated into one stream cut into --bs rows;
 windows of --bptt tokens; the hidden state carried from window to window).
 A backward model reads every document back to front, as its training did.
 The model may be any lm artifact: pretrain, pretrain import, lmtune, or a
-checkpoint (OUT.ckpt) of an unfinished run.
+checkpoint (OUT.ckpt.arrow, for an OUT.arrow) of an unfinished run.
 
 When the data was tokenized with another vocabulary, its tokens are mapped
 onto the model's by string; those the model lacks become xxunk. The count of

@@ -1,6 +1,6 @@
 // Package lmeval measures a language model on a tokens artifact: the mean
 // cross-entropy per token and the perplexity, computed by the validation
-// pass of the LM stages (nn/train.EvaluateLM: eval mode, the documents
+// pass of the LM stages (stage/train.EvaluateLM: eval mode, the documents
 // concatenated in file order into one stream cut into bs rows, fixed bptt
 // windows, the hidden state carried from window to window, backward models
 // reading every document back to front). The data's vocabulary is mapped

@@ -32,7 +32,7 @@ var skipKeys = map[string]bool{"time": true, "elapsed": true, "elapsed_s": true,
 // ReadCurves parses JSONL logs (one JSON object per line) and collects every
 // numeric field as a curve over the first x field present in each record
 // (step, iter or epoch; else the line number). Fields of a nested object
-// (nn/train's "extra") are read as top-level fields; of an array (the
+// (stage/train's "extra") are read as top-level fields; of an array (the
 // per-group "lr"), the last element is plotted. Records that carry a string
 // "event", "type", "kind" or "phase" field get it as a series prefix, so
 // step-level and epoch-level lines do not mix. With several logs the file
@@ -69,7 +69,7 @@ func ReadCurves(paths []string) (*Curves, error) {
 			flat := map[string]any{}
 			for field, v := range rec {
 				switch v := v.(type) {
-				case map[string]any: // e.g. nn/train's "extra"
+				case map[string]any: // e.g. stage/train's "extra"
 					for k, e := range v {
 						flat[k] = e
 					}

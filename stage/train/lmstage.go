@@ -48,7 +48,7 @@ type LMStage struct {
 	// Resume continues the run saved in this checkpoint ("" = fresh run).
 	Resume string
 
-	// MaxMemory is the memory limit in bytes checked (nn/memcheck) once
+	// MaxMemory is the memory limit in bytes checked (stage/memcheck) once
 	// the model configuration is known and before the model is allocated:
 	// 0 checks against MemAvailable (no check when unknown), < 0 not at
 	// all. A run that would not fit fails with a BadInputError that
