@@ -12,30 +12,17 @@ import (
 // refuse to write; nn stays free of file formats.)
 var ErrNonFinite = errors.New("not finite")
 
-// NonFiniteError names the first NaN or ±Inf of a tensor. It matches
-// ErrNonFinite under errors.Is.
-type NonFiniteError struct {
-	Tensor string  // tensor name, e.g. "adam.v/encoder.weight"
-	Index  int     // flat index of the first non-finite value
-	Value  float32 // that value
-}
-
-func (e *NonFiniteError) Error() string {
-	return fmt.Sprintf("%s is %v (%s[%d] = %v)", e.Tensor, ErrNonFinite, e.Tensor, e.Index, e.Value)
-}
-
-// Unwrap returns ErrNonFinite.
-func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
-
-// firstNonFinite returns the index of the first NaN or ±Inf in data, or -1.
-func firstNonFinite(data []float32) int {
+// nonFinite names the first NaN or ±Inf of data, the tensor called name,
+// in an error wrapping ErrNonFinite: "NAME is not finite (NAME[i] = v)".
+// It returns nil when every value is finite.
+func nonFinite(name string, data []float32) error {
 	for i, v := range data {
-		// The exponent bits all set is what makes a float32 Inf or NaN.
+		// All exponent bits set is what makes a float32 Inf or NaN.
 		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
-			return i
+			return fmt.Errorf("%s is %w (%s[%d] = %v)", name, ErrNonFinite, name, i, v)
 		}
 	}
-	return -1
+	return nil
 }
 
 // Tensor is a named, shaped copy of values: what the optimizer's state is

@@ -49,9 +49,8 @@ func (a *Adam) SetBeta1(b float64) { a.Beta1 = b }
 // finite: the second moment overflows (grad^2 -> +Inf in float32) steps
 // before the loss shows a divergence, and the weight update m/(sqrt(v)+eps)
 // is then 0, so the weights alone look sane. A non-finite value is returned
-// as an error wrapping ErrNonFinite (a *NonFiniteError
-// naming the first of "adam.v/<param>", "adam.m/<param>" or the param),
-// before any checkpoint can hold it. The step is still completed for every
+// as an error wrapping ErrNonFinite that names the first of "adam.v/<param>",
+// "adam.m/<param>" or the param, before any checkpoint can hold it. The step is still completed for every
 // param, so that a caller that diverges on purpose (the LR range test) gets
 // the same numbers as without the check; training stops on the error.
 func (a *Adam) Step(lrs []float64) error {
@@ -102,8 +101,11 @@ func (a *Adam) checkFinite(i int) error {
 	default:
 		return nil
 	}
-	j := max(firstNonFinite(data), 0)
-	return &NonFiniteError{Tensor: name, Index: j, Value: data[j]}
+	if err := nonFinite(name, data); err != nil {
+		return err
+	}
+	// A sum of squares can overflow on finite values.
+	return fmt.Errorf("%s is %w (its sum of squares overflows)", name, ErrNonFinite)
 }
 
 // Steps is the number of Step calls (global step count).

@@ -98,8 +98,8 @@ func CheckGradNorm(params []*Param, norm float64) error {
 		if p.Grad == nil || p.Frozen {
 			continue
 		}
-		if j := firstNonFinite(p.Grad); j >= 0 {
-			return &NonFiniteError{Tensor: "grad/" + p.Name, Index: j, Value: p.Grad[j]}
+		if err := nonFinite("grad/"+p.Name, p.Grad); err != nil {
+			return err
 		}
 	}
 	// Only reachable if a float64 sum of squares overflowed (finite values).
