@@ -125,12 +125,7 @@ func (o *clfFlags) register(synopsis, help string) *pflag.FlagSet {
 // lineage (params, input hashes, checkpoints, LR finder files). A
 // "{{MODES}}" in help becomes the table of the fine-tuning modes.
 func RunClassifier(ctx context.Context, synopsis, help string, args []string, o Options) error {
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
+	o.Stdout, o.Stderr = cli.StdStreams(o.Stdout, o.Stderr)
 	var f clfFlags
 	fs := f.register(synopsis, strings.Replace(help, "{{MODES}}", clftrain.ModeTable(), 1))
 	fs.SetOutput(o.Stdout)

@@ -374,12 +374,7 @@ type Options struct {
 
 // RunLM implements the pretrain and lmtune training commands.
 func RunLM(ctx context.Context, stage, synopsis, help string, args []string, o Options) error {
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
+	o.Stdout, o.Stderr = cli.StdStreams(o.Stdout, o.Stderr)
 	fs := cli.NewFlags(stage, synopsis, help)
 	fs.SetOutput(o.Stdout)
 	f := &Flags{stage: stage}

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
@@ -29,12 +28,7 @@ type Options struct {
 // Run runs ensemble with args; its --help prints "Usage: ensemble synopsis"
 // and help.
 func Run(ctx context.Context, synopsis, help string, args []string, o Options) error {
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
+	o.Stdout, o.Stderr = cli.StdStreams(o.Stdout, o.Stderr)
 	fs := cli.NewFlags("ensemble", synopsis, help)
 	fs.SetOutput(o.Stdout)
 	var com cli.Common

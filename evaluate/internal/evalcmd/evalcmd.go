@@ -35,12 +35,7 @@ func Run(ctx context.Context, synopsis, help string, args []string, o Options) e
 	if o.Stdin == nil {
 		o.Stdin = os.Stdin
 	}
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
+	o.Stdout, o.Stderr = cli.StdStreams(o.Stdout, o.Stderr)
 	if len(args) > 0 {
 		switch args[0] {
 		case "report":

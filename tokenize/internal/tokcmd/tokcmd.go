@@ -36,12 +36,7 @@ type Options struct {
 // Run runs tokenize with args; its --help prints "Usage: tokenize synopsis"
 // and help.
 func Run(ctx context.Context, synopsis, help string, args []string, o Options) error {
-	if o.Stdout == nil {
-		o.Stdout = os.Stdout
-	}
-	if o.Stderr == nil {
-		o.Stderr = os.Stderr
-	}
+	o.Stdout, o.Stderr = cli.StdStreams(o.Stdout, o.Stderr)
 	return run(ctx, synopsis, help, args, o.Stdout, o.Stderr)
 }
 
