@@ -240,7 +240,7 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	if lmArt != nil {
 		if lmArt.Direction != "" && lmArt.Direction != dir {
 			hint := "pass --backward"
-			if dir == "bwd" {
+			if artifacts.IsBackward(dir) {
 				hint = "drop --backward"
 			}
 			return cli.BadInput(fmt.Errorf("%s is a %s language model but the classifier is %s: %s, or use the other LM", f.from, dirWord(lmArt.Direction), dirWord(dir), hint))
@@ -503,7 +503,7 @@ func clfLRFind(ctx context.Context, tn *clftrain.Trainer, f *clfFlags, prog *tra
 }
 
 func dirWord(d string) string {
-	if d == "bwd" {
+	if artifacts.IsBackward(d) {
 		return "backward"
 	}
 	return "forward"

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/spf13/pflag"
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // Presets are the values --preset accepts.
@@ -80,7 +81,7 @@ func (c *Common) Validate() error {
 // Direction is "bwd" with --backward, else "fwd".
 func (c *Common) Direction() string {
 	if c.Backward {
-		return "bwd"
+		return artifacts.DirBackward
 	}
-	return "fwd"
+	return artifacts.DirForward
 }

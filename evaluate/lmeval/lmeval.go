@@ -74,7 +74,7 @@ func Evaluate(ctx context.Context, modelPath, dataPath string, be nn.Backend, op
 	res := &Result{Model: modelPath, Data: dataPath, Direction: am.Direction, BPTT: opt.BPTT,
 		SameVocab: h.Vocab.Hash() == am.Vocab.Hash(), TrainState: len(am.TrainState) > 0}
 	if res.Direction == "" {
-		res.Direction = "fwd"
+		res.Direction = artifacts.DirForward
 	}
 	ids, err := remap(h.Vocab, am.Vocab, modelPath, dataPath)
 	if err != nil {
@@ -120,7 +120,7 @@ func Evaluate(ctx context.Context, modelPath, dataPath string, be nn.Backend, op
 	}
 	res.BS = bs
 	res.Scored = int64(bs) * (res.Tokens/int64(bs) - 1)
-	loss, err := train.EvaluateLM(ctx, lm, &train.LMData{Docs: stream}, opt.BS, opt.BPTT, res.Direction == "bwd", opt.Progress, "eval")
+	loss, err := train.EvaluateLM(ctx, lm, &train.LMData{Docs: stream}, opt.BS, opt.BPTT, artifacts.IsBackward(res.Direction), opt.Progress, "eval")
 	if err != nil {
 		return nil, err
 	}

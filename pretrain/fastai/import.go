@@ -166,7 +166,7 @@ func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
 	}
 	dir := opt.Direction
 	if dir == "" {
-		dir = "fwd"
+		dir = artifacts.DirForward
 	}
 	m := &artifacts.Model{
 		Lineage:   artifacts.Lineage{Kind: artifacts.KindLM},

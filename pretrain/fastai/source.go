@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
 // source is a weights file and its itos pickle, read into memory.
@@ -190,8 +192,8 @@ func openArchive(p string) (*source, error) {
 func guessDirection(names ...string) string {
 	for _, n := range names {
 		if strings.Contains(strings.ToLower(filepath.Base(n)), "bwd") {
-			return "bwd"
+			return artifacts.DirBackward
 		}
 	}
-	return "fwd"
+	return artifacts.DirForward
 }

@@ -155,7 +155,7 @@ func TinyLM(t testing.TB, path string, vocab *artifacts.Vocab, tok json.RawMessa
 // documents when dir is "bwd".
 func Classifier(t testing.TB, path, tokens, dir string, epochs int, seed uint64) {
 	t.Helper()
-	d, err := clftrain.LoadData(tokens, clftrain.Target{Vocab: mustVocab(t, tokens), Backward: dir == "bwd", RequireLabels: true})
+	d, err := clftrain.LoadData(tokens, clftrain.Target{Vocab: mustVocab(t, tokens), Backward: artifacts.IsBackward(dir), RequireLabels: true})
 	if err != nil {
 		t.Fatal(err)
 	}

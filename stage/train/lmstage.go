@@ -188,9 +188,9 @@ func (s *LMStage) CheckpointPath() string {
 
 func direction(backward bool) string {
 	if backward {
-		return "bwd"
+		return artifacts.DirBackward
 	}
-	return "fwd"
+	return artifacts.DirForward
 }
 
 // RunLMStage loads the data, builds (or loads, or resumes) the model, trains
@@ -306,7 +306,7 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		}
 		if am.Direction != direction(s.Train.Backward) {
 			hint := "pass --backward"
-			if am.Direction == "fwd" {
+			if am.Direction == artifacts.DirForward {
 				hint = "drop --backward"
 			}
 			return nil, &artifacts.Error{Path: s.From, Field: artifacts.MetaDirection, Err: artifacts.ErrWrongKind,
