@@ -5,8 +5,15 @@ import "testing"
 // TestNoSteadyStateAllocations checks that a training step (forward,
 // backward, optimizer) allocates nothing once the buffers exist.
 func TestNoSteadyStateAllocations(t *testing.T) {
+	for _, arch := range ArchNames() {
+		t.Run(arch, func(t *testing.T) { testNoSteadyStateAllocations(t, arch) })
+	}
+}
+
+func testNoSteadyStateAllocations(t *testing.T, arch string) {
 	be := Reference()
 	cfg := tinyLMConfig(19)
+	cfg.Arch = arch
 	m, _ := NewLM(cfg, be)
 	m.Init(1)
 	opt := NewAdam(be, m.Params(), 0.7, 0.99, 1e-5, 0.01)
@@ -31,7 +38,7 @@ func TestNoSteadyStateAllocations(t *testing.T) {
 		t.Errorf("LM training step: %v allocations", n)
 	}
 
-	c := tinyClassifier(t, func(cc *ClassifierConfig) { cc.MaxLen = 4 })
+	c := tinyClassifier(t, func(cc *ClassifierConfig) { cc.MaxLen, cc.Encoder.Arch = 4, arch })
 	tokens, tt := padLeft(testDocs, 1)
 	yc := &ClassTargets{Labels: []int32{0, 1, 2, 1}}
 	copt := NewAdam(be, c.Params(), 0.7, 0.99, 1e-5, 0.01)

@@ -3,20 +3,24 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"math"
 )
 
 // LMConfig describes an AWD-LSTM (Merity et al. 2017) as used by ULMFiT:
 // embedding EmbSize -> LSTM HiddenSize x (Layers-1) -> LSTM EmbSize (the last
 // layer's output size is always EmbSize, as fastai's AWD_LSTM), decoder tied
-// to the embedding. Dropout defaults are the ULMFiT paper's (fastai's
-// awd_lstm_lm_config uses 0.1/0.15/0.25/0.02/0.2).
+// to the embedding. With Arch "qrnn" the recurrent layers are QRNNs
+// (fastai's AWD_QRNN, qrnn.go) in the same places, with the same dropouts.
+// Dropout defaults are the ULMFiT paper's (fastai's awd_lstm_lm_config uses
+// 0.1/0.15/0.25/0.02/0.2).
 type LMConfig struct {
-	VocabSize  int   `json:"vocab_size"`
-	EmbSize    int   `json:"emb_size"`
-	HiddenSize int   `json:"hidden_size"`
-	Layers     int   `json:"layers"`
-	PadID      int32 `json:"pad_id"` // token id of xxpad; -1: none
+	// Arch is the recurrent layer: "lstm" (also when empty, as in every
+	// artifact written before the QRNN) or "qrnn".
+	Arch       string `json:"arch,omitempty"`
+	VocabSize  int    `json:"vocab_size"`
+	EmbSize    int    `json:"emb_size"`
+	HiddenSize int    `json:"hidden_size"`
+	Layers     int    `json:"layers"`
+	PadID      int32  `json:"pad_id"` // token id of xxpad; -1: none
 
 	OutputDropout float32 `json:"output_dropout"` // on the last LSTM output (fastai output_p)
 	HiddenDropout float32 `json:"hidden_dropout"` // between LSTM layers (hidden_p)
@@ -39,12 +43,34 @@ func DefaultLMConfig() LMConfig {
 	}
 }
 
+// The recurrent layers an LMConfig can have.
+const (
+	ArchLSTM = "lstm"
+	ArchQRNN = "qrnn"
+)
+
+// ArchNames lists the values LMConfig.Arch accepts.
+func ArchNames() []string { return []string{ArchLSTM, ArchQRNN} }
+
+// IsQRNN reports whether the recurrent layers are QRNNs.
+func (c LMConfig) IsQRNN() bool { return c.Arch == ArchQRNN }
+
+// ArchName is Arch with the empty value spelled "lstm".
+func (c LMConfig) ArchName() string {
+	if c.Arch == "" {
+		return ArchLSTM
+	}
+	return c.Arch
+}
+
 // PresetNames lists the names Preset accepts.
-func PresetNames() []string { return []string{"paper", "small", "tiny"} }
+func PresetNames() []string { return []string{"paper", "small", "tiny", "multifit"} }
 
 // Preset returns the LM configuration of a named preset: "paper" (emb 400,
-// hidden 1150, 3 layers), "small" (200/512/3, CPU-friendly) or "tiny"
-// (16/24/2, for tests). VocabSize is left 0 (it comes from the data) and
+// hidden 1150, 3 LSTM layers), "small" (200/512/3, CPU-friendly), "tiny"
+// (16/24/2, for tests) or "multifit" (MultiFiT's 4-layer QRNN, emb 400,
+// hidden 1550; Eisenschlos et al. 2019). The LSTM presets take a QRNN with
+// Arch set to "qrnn". VocabSize is left 0 (it comes from the data) and
 // PadID is 1 (fastai's xxpad); callers set both from the vocabulary.
 func Preset(name string) (LMConfig, error) {
 	c := DefaultLMConfig()
@@ -54,8 +80,10 @@ func Preset(name string) (LMConfig, error) {
 		c.EmbSize, c.HiddenSize, c.Layers = 200, 512, 3
 	case "tiny":
 		c.EmbSize, c.HiddenSize, c.Layers = 16, 24, 2
+	case "multifit":
+		c.Arch, c.EmbSize, c.HiddenSize, c.Layers = ArchQRNN, 400, 1550, 4
 	default:
-		return LMConfig{}, fmt.Errorf("nn: unknown preset %q (want one of paper, small, tiny)", name)
+		return LMConfig{}, fmt.Errorf("nn: unknown preset %q (want one of paper, small, tiny, multifit)", name)
 	}
 	return c, nil
 }
@@ -94,6 +122,9 @@ func (c LMConfig) WithoutDropout() LMConfig {
 // Validate checks that the configuration is usable.
 func (c LMConfig) Validate() error {
 	var errs []error
+	if c.Arch != "" && c.Arch != ArchLSTM && c.Arch != ArchQRNN {
+		errs = append(errs, fmt.Errorf("arch %q must be %q or %q", c.Arch, ArchLSTM, ArchQRNN))
+	}
 	if c.VocabSize < 1 {
 		errs = append(errs, fmt.Errorf("vocab_size %d must be >= 1", c.VocabSize))
 	}
@@ -123,7 +154,7 @@ func (c LMConfig) Validate() error {
 	return nil
 }
 
-// LayerSizes returns the input and output size of LSTM layer l.
+// LayerSizes returns the input and output size of recurrent layer l.
 func (c LMConfig) LayerSizes(l int) (in, out int) {
 	in, out = c.HiddenSize, c.HiddenSize
 	if l == 0 {
@@ -135,17 +166,61 @@ func (c LMConfig) LayerSizes(l int) (in, out int) {
 	return in, out
 }
 
+// qrnnWindow is the convolution window of QRNN layer l: 2 in the first
+// layer only, as fastai's AWD_QRNN.
+func qrnnWindow(l int) int {
+	if l == 0 {
+		return 2
+	}
+	return 1
+}
+
+// RNN is one recurrent layer of the encoder: an *LSTM or a *QRNN.
+type RNN interface {
+	// Params returns the layer's params in their fixed order.
+	Params() []*Param
+	// Sizes returns the input and output size.
+	Sizes() (in, out int)
+	// Init draws the weights as PyTorch initializes the layer.
+	Init(rng *RNG)
+	// ResetState zeroes the carried state for batch size b.
+	ResetState(be Backend, b int)
+	// State returns the carried state buffers (not copies).
+	State() []StateBuf
+	// DrawMask draws the weight-drop mask of the following Forward calls.
+	DrawMask(be Backend, rng *RNG, train bool)
+	// Forward runs t steps over x [T,B,In] from the carried state and
+	// returns the output [T,B,Out], owned by the layer.
+	Forward(be Backend, x []float32, t, b int) []float32
+	// Backward backpropagates dout [T,B,Out], accumulates the param
+	// gradients and, if dx is non-nil, writes the input gradient.
+	Backward(be Backend, dout, dx []float32)
+	// setSegments gives a classifier's BPT3C rows (bpt3c.go) and the
+	// absolute step of the next window; seg is nil for an LM.
+	setSegments(seg *segments, off int)
+}
+
+// StateBuf is one buffer of a layer's carried state: Data is [B,Width].
+// Name says which: "h" and "c" for an LSTM, "c" and "x" (the last input,
+// window 2) for a QRNN.
+type StateBuf struct {
+	Name  string
+	Width int
+	Data  []float32
+}
+
 // Encoder is the AWD-LSTM body shared by the LM and the classifier:
-// Embedding (embedding dropout) -> LockedDropout(input) -> LSTM_0 ->
-// LockedDropout(hidden) -> ... -> LSTM_{L-1}; it returns the raw (undropped)
-// output of the last layer, time-major [T,B,E]. Dropout masks are drawn by
-// DrawMasks and reused by every Forward until the next draw; the hidden state
-// is carried across Forward calls (ResetState zeroes it).
+// Embedding (embedding dropout) -> LockedDropout(input) -> RNN_0 ->
+// LockedDropout(hidden) -> ... -> RNN_{L-1}, the RNNs being LSTMs or QRNNs
+// (LMConfig.Arch); it returns the raw (undropped) output of the last layer,
+// time-major [T,B,E]. Dropout masks are drawn by DrawMasks and reused by
+// every Forward until the next draw; the hidden state is carried across
+// Forward calls (ResetState zeroes it).
 type Encoder struct {
 	Cfg         LMConfig
 	Emb         *Embedding
 	InputDrop   LockedDropout
-	RNNs        []*LSTM
+	RNNs        []RNN
 	HiddenDrops []LockedDropout // after RNNs[l], l < Layers-1
 
 	ids   []int32 // time-major ids of the last Forward (not owned)
@@ -167,7 +242,11 @@ func newEncoder(cfg LMConfig, embGroup, rnnGroup0 int) *Encoder {
 	}
 	for l := 0; l < cfg.Layers; l++ {
 		in, out := cfg.LayerSizes(l)
-		e.RNNs = append(e.RNNs, NewLSTM(fmt.Sprintf("rnns.%d.", l), in, out, rnnGroup0+l, cfg.WeightDropout))
+		if cfg.IsQRNN() {
+			e.RNNs = append(e.RNNs, NewQRNN(fmt.Sprintf("rnns.%d.layers.0.linear.", l), in, out, qrnnWindow(l), rnnGroup0+l, cfg.WeightDropout))
+		} else {
+			e.RNNs = append(e.RNNs, NewLSTM(fmt.Sprintf("rnns.%d.", l), in, out, rnnGroup0+l, cfg.WeightDropout))
+		}
 		if l < cfg.Layers-1 {
 			e.HiddenDrops = append(e.HiddenDrops, LockedDropout{P: cfg.HiddenDropout})
 		}
@@ -175,8 +254,9 @@ func newEncoder(cfg LMConfig, embGroup, rnnGroup0 int) *Encoder {
 	return e
 }
 
-// Params returns encoder.weight then rnns.{l}.weight_ih, weight_hh,
-// bias_ih, bias_hh for each layer.
+// Params returns encoder.weight then, for each layer, rnns.{l}.weight_ih,
+// weight_hh, bias_ih, bias_hh (LSTM) or rnns.{l}.layers.0.linear.weight,
+// bias (QRNN).
 func (e *Encoder) Params() []*Param {
 	ps := []*Param{e.Emb.W}
 	for _, r := range e.RNNs {
@@ -186,7 +266,7 @@ func (e *Encoder) Params() []*Param {
 }
 
 // Init initializes as fastai: embedding U(-0.1, 0.1) with the pad row zero,
-// LSTM weights and biases U(-1/sqrt(H), 1/sqrt(H)) as PyTorch's nn.LSTM.
+// the recurrent layers as PyTorch does (LSTM.Init, QRNN.Init).
 func (e *Encoder) Init(rng *RNG) {
 	w := e.Emb.W
 	rng.Uniform(w.Data, -0.1, 0.1)
@@ -195,10 +275,7 @@ func (e *Encoder) Init(rng *RNG) {
 		clear(w.Data[int(p)*dim : int(p+1)*dim])
 	}
 	for _, r := range e.RNNs {
-		k := float32(1 / math.Sqrt(float64(r.H)))
-		for _, p := range r.Params() {
-			rng.Uniform(p.Data, -k, k)
-		}
+		r.Init(rng)
 	}
 }
 
@@ -218,20 +295,21 @@ func (e *Encoder) DrawMasks(be Backend, rng *RNG, b int, train bool) {
 	for l, r := range e.RNNs {
 		r.DrawMask(be, rng, train)
 		if l < len(e.HiddenDrops) {
-			e.HiddenDrops[l].DrawMask(be, rng, b, r.H, train)
+			_, out := r.Sizes()
+			e.HiddenDrops[l].DrawMask(be, rng, b, out, train)
 		}
 	}
 }
 
 // Forward runs the encoder over ids, time-major [T,B] (ids must stay
 // unchanged until Backward), from the carried state, and returns the raw
-// output of the last layer [T,B,E] (owned by the last LSTM).
+// output of the last layer [T,B,E] (owned by the last RNN).
 func (e *Encoder) Forward(be Backend, ids []int32, t, b int) []float32 {
 	e.ids, e.t, e.b = ids, t, b
 	x := e.Emb.Forward(be, ids)
 	e.InputDrop.Forward(be, x, x)
 	for l, r := range e.RNNs {
-		r.seg, r.off = e.seg, e.pos
+		r.setSegments(e.seg, e.pos)
 		out := r.Forward(be, x, t, b)
 		if l == len(e.RNNs)-1 {
 			e.pos += t
@@ -266,7 +344,8 @@ func (e *Encoder) Backward(be Backend, dout []float32) {
 		r := e.RNNs[l]
 		var dx []float32
 		if l > lowest {
-			e.dbuf[l%2] = grow(e.dbuf[l%2], e.t*e.b*r.In)
+			in, _ := r.Sizes()
+			e.dbuf[l%2] = grow(e.dbuf[l%2], e.t*e.b*in)
 			dx = e.dbuf[l%2]
 		}
 		r.Backward(be, d, dx)

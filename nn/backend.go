@@ -56,6 +56,25 @@ type Backend interface {
 	// dcPrev [b,h] (gradient w.r.t. c_{t-1}); dcPrev may alias dc.
 	LSTMCellBackward(b, h int, gates, cPrev, tanhC, dh, dc, dGates, dcPrev []float32)
 
+	// QRNNForward is the recurrence of a QRNN layer (Bradbury et al. 2016;
+	// fastai's forget_mult followed by the output gate) over t time steps of
+	// b rows with hidden size h. gates is [t,b,3h]: on entry the
+	// preactivations of each row in blocks z, f, o (columns [0,h), [h,2h),
+	// [2h,3h)); on return their activations z=tanh, f=sigmoid, o=sigmoid
+	// (kept for backward). c0 [b,h] is the cell state before step 0. keep is
+	// nil or [t,b]: the state of row r after step s is multiplied by
+	// keep[s*b+r] (0 holds a row at zero state, BPT3C's leading padding). It
+	// writes cs [t,b,h], c_s = keep*(f_s*z_s + (1-f_s)*c_{s-1}), and hOut
+	// [t,b,h] = o_s*c_s.
+	QRNNForward(t, b, h int, gates, c0, keep, cs, hOut []float32)
+	// QRNNBackward is the backward of QRNNForward given the activations in
+	// gates, c0, cs and keep as stored by forward, and dh [t,b,h], the
+	// gradient w.r.t. hOut. cut is nil or [t,b]: the gradient flowing from
+	// step s back to c_{s-1} in row r is multiplied by cut[s*b+r] (0 cuts it).
+	// No gradient flows into c0 (the carried state is detached). It writes
+	// dGates [t,b,3h], the gradient w.r.t. the preactivations.
+	QRNNBackward(t, b, h int, gates, c0, cs, keep, cut, dh, dGates []float32)
+
 	// DropoutMask fills mask with independent draws: for i = 0,1,... in
 	// order, u := rng.Float32(); mask[i] = 1/(1-p) if u >= p, else 0. With
 	// p <= 0 it fills ones without drawing. p must be < 1. The draw order is

@@ -245,6 +245,46 @@ func TestLSTMLayerGradients(t *testing.T) {
 	fdCheck(t, f, targets, fdOpts{eps: 1e-2, rtol: 2e-2, atol: 1e-4, samples: 30})
 }
 
+// TestQRNNLayerGradients checks a QRNN layer, window 1 and 2, with weight
+// drop and a carried state (cell state and, for window 2, the last input of
+// the previous window), against finite differences.
+func TestQRNNLayerGradients(t *testing.T) {
+	for _, window := range []int{1, 2} {
+		t.Run(fmt.Sprintf("window%d", window), func(t *testing.T) {
+			be := Reference()
+			rng := NewRNG(3)
+			in, h, b, tt := 3, 4, 2, 4
+			l := NewQRNN("rnn.", in, h, window, 0, 0.5)
+			for _, p := range l.Params() {
+				rng.Uniform(p.Data, -0.8, 0.8)
+			}
+			l.DrawMask(be, NewRNG(9), true)
+			if l.wmask.Mask() == nil {
+				t.Fatal("weight drop inactive")
+			}
+			x := randSlice(rng, tt*b*in, 1)
+			c0, x0 := randSlice(rng, b*h, 0.5), randSlice(rng, b*in, 1)
+			r := randSlice(rng, tt*b*h, 1)
+			f := func() float64 {
+				l.ResetState(be, b)
+				copy(l.c0, c0)
+				if window > 1 {
+					copy(l.prevX, x0)
+				}
+				return dot64(r, l.Forward(be, x, tt, b))
+			}
+			f()
+			dx := make([]float32, len(x))
+			l.Backward(be, r, dx)
+			targets := []fdTarget{{"x", x, dx}}
+			for _, p := range l.Params() {
+				targets = append(targets, fdTarget{p.Name, p.Data, p.Grad})
+			}
+			fdCheck(t, f, targets, fdOpts{eps: 1e-2, rtol: 2e-2, atol: 1e-4, samples: 30})
+		})
+	}
+}
+
 // TestLinearGradients checks Linear with and without bias.
 func TestLinearGradients(t *testing.T) {
 	be := Reference()
@@ -295,6 +335,9 @@ func TestLMGradients(t *testing.T) {
 		{"no-dropout", func(c *LMConfig) { *c = c.WithoutDropout() }, 0},
 		{"frozen-to-last", func(*LMConfig) {}, -1},
 		{"frozen-rnn0", func(*LMConfig) {}, 1},
+		{"qrnn", func(c *LMConfig) { c.Arch = ArchQRNN }, 0},
+		{"qrnn-untied-nodropout", func(c *LMConfig) { *c = c.WithoutDropout(); c.Arch, c.TieWeights = ArchQRNN, false }, 0},
+		{"qrnn-frozen-rnn0", func(c *LMConfig) { c.Arch = ArchQRNN }, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -457,34 +500,38 @@ func TestClassifierGradients(t *testing.T) {
 		}, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := tinyClassifier(t, tc.mod)
-			tokens, tt := padLeft(testDocs, c.Cfg.Encoder.PadID)
-			b := len(testDocs)
-			y := &ClassTargets{Labels: []int32{0, 2, -1, 1}}
-			if tc.multi {
-				y = &ClassTargets{Multi: []float32{1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0}}
-			} else {
-				c.ClassWeights = []float32{1, 2, 0.5}
-			}
-			f := func() float64 {
-				l, err := c.Forward(tokens, b, tt, y, true, NewRNG(5))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return l
-			}
-			c.ZeroGrad()
-			f()
-			if err := c.Backward(); err != nil {
-				t.Fatal(err)
-			}
-			var targets []fdTarget
-			for _, p := range c.Params() {
-				targets = append(targets, fdTarget{p.Name, p.Data, p.Grad})
-			}
-			// A small step: ReLU and max-pooling kinks are close by.
-			fdCheck(t, f, targets, fdOpts{eps: 2e-3, rtol: 3e-2, atol: 3e-4, samples: 24})
-		})
+		for _, arch := range ArchNames() {
+			t.Run(arch+"/"+tc.name, func(t *testing.T) { testClassifierGradients(t, arch, tc.mod, tc.multi) })
+		}
 	}
+}
+
+func testClassifierGradients(t *testing.T, arch string, mod func(*ClassifierConfig), multi bool) {
+	c := tinyClassifier(t, func(cc *ClassifierConfig) { cc.Encoder.Arch = arch; mod(cc) })
+	tokens, tt := padLeft(testDocs, c.Cfg.Encoder.PadID)
+	b := len(testDocs)
+	y := &ClassTargets{Labels: []int32{0, 2, -1, 1}}
+	if multi {
+		y = &ClassTargets{Multi: []float32{1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0}}
+	} else {
+		c.ClassWeights = []float32{1, 2, 0.5}
+	}
+	f := func() float64 {
+		l, err := c.Forward(tokens, b, tt, y, true, NewRNG(5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	c.ZeroGrad()
+	f()
+	if err := c.Backward(); err != nil {
+		t.Fatal(err)
+	}
+	var targets []fdTarget
+	for _, p := range c.Params() {
+		targets = append(targets, fdTarget{p.Name, p.Data, p.Grad})
+	}
+	// A small step: ReLU and max-pooling kinks are close by.
+	fdCheck(t, f, targets, fdOpts{eps: 2e-3, rtol: 3e-2, atol: 3e-4, samples: 24})
 }

@@ -176,8 +176,24 @@ func (l *LSTM) ResetState(be Backend, b int) {
 	be.Fill(l.c0, 0)
 }
 
-// State returns the carried hidden and cell state, each [B,H].
-func (l *LSTM) State() (h, c []float32) { return l.h0, l.c0 }
+// State returns the carried hidden state "h" and cell state "c", each [B,H].
+func (l *LSTM) State() []StateBuf {
+	return []StateBuf{{Name: "h", Width: l.H, Data: l.h0}, {Name: "c", Width: l.H, Data: l.c0}}
+}
+
+// Sizes returns the input and output size.
+func (l *LSTM) Sizes() (in, out int) { return l.In, l.H }
+
+// Init draws every weight and bias from U(-1/sqrt(H), 1/sqrt(H)), as
+// PyTorch's nn.LSTM.
+func (l *LSTM) Init(rng *RNG) {
+	k := float32(1 / math.Sqrt(float64(l.H)))
+	for _, p := range l.Params() {
+		rng.Uniform(p.Data, -k, k)
+	}
+}
+
+func (l *LSTM) setSegments(seg *segments, off int) { l.seg, l.off = seg, off }
 
 // DrawMask draws the weight-drop mask used by the following Forward calls.
 func (l *LSTM) DrawMask(be Backend, rng *RNG, train bool) {

@@ -97,6 +97,10 @@ func lmParamCount(cfg LMConfig, decoder bool) int64 {
 	n := v * e
 	for l := 0; l < cfg.Layers; l++ {
 		in, h := cfg.LayerSizes(l)
+		if cfg.IsQRNN() {
+			n += 3*int64(h)*int64(qrnnWindow(l)*in) + 3*int64(h)
+			continue
+		}
 		n += 4*int64(h)*int64(in) + 4*int64(h)*int64(h) + 8*int64(h)
 	}
 	if decoder {
@@ -130,6 +134,28 @@ func encoderTraining(cfg LMConfig, b, t int) (act, work int64) {
 	for l := 0; l < cfg.Layers; l++ {
 		in, hh := cfg.LayerSizes(l)
 		h, i := int64(hh), int64(in)
+		if cfg.IsQRNN() {
+			k := int64(qrnnWindow(l)) * i
+			act += n*3*h + // gates
+				2*n*h + // cs, hs
+				n*3*h // dGates
+			work += 2*B*h + 2*n // c0, cInit; BPT3C keep, cut
+			if k > i {
+				act += 2 * n * k // window source and its gradient
+				work += B * i    // carried last input
+			}
+			if cfg.WeightDropout > 0 {
+				work += 3 * 3 * h * k // mask, W*mask, masked dW
+			}
+			if l < cfg.Layers-1 {
+				act += n * h
+				if cfg.HiddenDropout > 0 {
+					work += B * h
+				}
+			}
+			dbuf[l%2] = max(dbuf[l%2], n*i)
+			continue
+		}
 		act += n*4*h + // gates
 			2*(T+1)*B*h + // hs, cs
 			n*h + // tanh(c)
@@ -190,8 +216,18 @@ func encoderForward(cfg LMConfig, b, t int) int64 {
 	n := int64(b) * int64(t)
 	act := n * int64(cfg.EmbSize)
 	for l := 0; l < cfg.Layers; l++ {
-		_, hh := cfg.LayerSizes(l)
+		in, hh := cfg.LayerSizes(l)
 		h := int64(hh)
+		if cfg.IsQRNN() {
+			act += n*3*h + 2*n*h // gates, cs, hs
+			if w := int64(qrnnWindow(l)); w > 1 {
+				act += n * w * int64(in) // window source
+			}
+			if l < cfg.Layers-1 {
+				act += n * h
+			}
+			continue
+		}
 		act += n*4*h + 2*(int64(t)+1)*int64(b)*h + n*h
 		if l < cfg.Layers-1 {
 			act += n * h

@@ -37,15 +37,19 @@ func TestLMMemoryEstimate(t *testing.T) {
 		v, e, h, layers int
 		bs, bptt        int
 		tied            bool
+		arch            string
 	}{
-		{"v2000 e32 h64 x3 bs8 bptt20", 2000, 32, 64, 3, 8, 20, true},
-		{"v1000 e24 h80 x2 bs12 bptt15 untied", 1000, 24, 80, 2, 12, 15, false},
-		{"v40000 e16 h24 x2 bs8 bptt10 (chunked decoder)", 40000, 16, 24, 2, 8, 10, true},
+		{"v2000 e32 h64 x3 bs8 bptt20", 2000, 32, 64, 3, 8, 20, true, ""},
+		{"v1000 e24 h80 x2 bs12 bptt15 untied", 1000, 24, 80, 2, 12, 15, false, ""},
+		{"v40000 e16 h24 x2 bs8 bptt10 (chunked decoder)", 40000, 16, 24, 2, 8, 10, true, ""},
+		{"qrnn v2000 e32 h64 x3 bs8 bptt20", 2000, 32, 64, 3, 8, 20, true, ArchQRNN},
+		{"qrnn v1000 e24 h160 x4 bs12 bptt30 untied", 1000, 24, 160, 4, 12, 30, false, ArchQRNN},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, _ := Preset("paper")
 			cfg.VocabSize, cfg.EmbSize, cfg.HiddenSize, cfg.Layers, cfg.TieWeights = tc.v, tc.e, tc.h, tc.layers, tc.tied
+			cfg.Arch = tc.arch
 			be := Reference()
 			rng := NewRNG(1)
 			x := randTokens(rng, tc.bs*tc.bptt, tc.v)
@@ -82,14 +86,16 @@ func TestClassifierMemoryEstimate(t *testing.T) {
 		name         string
 		maxLen, bptt int
 		docLen, bs   int
+		arch         string
 	}{
-		{"docs 175, max-len 70, bptt 35", 70, 35, 175, 8},
-		{"docs 60, no max-len, bptt 20", 0, 20, 60, 6},
+		{"docs 175, max-len 70, bptt 35", 70, 35, 175, 8, ""},
+		{"docs 60, no max-len, bptt 20", 0, 20, 60, 6, ""},
+		{"qrnn docs 175, max-len 70, bptt 35", 70, 35, 175, 8, ArchQRNN},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			enc, _ := Preset("paper")
-			enc.VocabSize, enc.EmbSize, enc.HiddenSize = 1000, 24, 48
+			enc.VocabSize, enc.EmbSize, enc.HiddenSize, enc.Arch = 1000, 24, 48, tc.arch
 			cfg := DefaultClassifierConfig(enc, 5)
 			cfg.MaxLen, cfg.BPTT = tc.maxLen, tc.bptt
 			be := Reference()

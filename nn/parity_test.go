@@ -334,11 +334,10 @@ func TestParityLM(t *testing.T) {
 				}
 				checkGrads(t, f, fmt.Sprintf("lm/w%d/grad/", i), m.Params(), c.Params)
 				for l, r := range m.Enc.RNNs {
-					h, cs := r.State()
-					wh, _ := f.tensor(t, fmt.Sprintf("lm/w%d/h.%d", i, l))
-					wc, _ := f.tensor(t, fmt.Sprintf("lm/w%d/c.%d", i, l))
-					closeTo(t, fmt.Sprintf("window %d h.%d", i, l), h, wh)
-					closeTo(t, fmt.Sprintf("window %d c.%d", i, l), cs, wc)
+					for _, st := range r.State() {
+						want, _ := f.tensor(t, fmt.Sprintf("lm/w%d/%s.%d", i, st.Name, l))
+						closeTo(t, fmt.Sprintf("window %d %s.%d", i, st.Name, l), st.Data, want)
+					}
 				}
 			}
 		})

@@ -87,6 +87,60 @@ func (refBackend) LSTMCellBackward(b, h int, gates, cPrev, tanhC, dh, dc, dGates
 	}
 }
 
+func (refBackend) QRNNForward(t, b, h int, gates, c0, keep, cs, hOut []float32) {
+	for s := 0; s < t; s++ {
+		for r := 0; r < b; r++ {
+			row := s*b + r
+			g := gates[row*3*h : (row+1)*3*h]
+			k := float32(1)
+			if keep != nil {
+				k = keep[row]
+			}
+			for j := 0; j < h; j++ {
+				prev := c0[r*h+j]
+				if s > 0 {
+					prev = cs[(row-b)*h+j]
+				}
+				z, f, o := tanh32(g[j]), sigmoid32(g[h+j]), sigmoid32(g[2*h+j])
+				g[j], g[h+j], g[2*h+j] = z, f, o
+				c := (f*z + (1-f)*prev) * k
+				cs[row*h+j] = c
+				hOut[row*h+j] = o * c
+			}
+		}
+	}
+}
+
+func (refBackend) QRNNBackward(t, b, h int, gates, c0, cs, keep, cut, dh, dGates []float32) {
+	for r := 0; r < b; r++ {
+		for j := 0; j < h; j++ {
+			var dc float32 // gradient w.r.t. c_s arriving from step s+1
+			for s := t - 1; s >= 0; s-- {
+				row := s*b + r
+				g, d := gates[row*3*h:(row+1)*3*h], dGates[row*3*h:(row+1)*3*h]
+				prev := c0[r*h+j]
+				if s > 0 {
+					prev = cs[(row-b)*h+j]
+				}
+				z, f, o := g[j], g[h+j], g[2*h+j]
+				dhv := dh[row*h+j]
+				// d loss / d (f*z + (1-f)*prev), through h = o*c and c_{s+1}
+				du := dhv*o + dc
+				if keep != nil {
+					du *= keep[row]
+				}
+				d[j] = du * f * (1 - z*z)
+				d[h+j] = du * (z - prev) * f * (1 - f)
+				d[2*h+j] = dhv * cs[row*h+j] * o * (1 - o)
+				dc = du * (1 - f)
+				if cut != nil {
+					dc *= cut[row]
+				}
+			}
+		}
+	}
+}
+
 func (refBackend) DropoutMask(rng *RNG, p float32, mask []float32) {
 	if p <= 0 {
 		for i := range mask {

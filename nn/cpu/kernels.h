@@ -68,6 +68,14 @@ static void ulm_lstm_bwd(int isa, long rows, long h, const float *g, const float
                          const float *dc, float *dg, float *dcp) {
 	DISPATCH(isa, lstm_bwd, (rows, h, g, cp, tc, dh, dc, dg, dcp))
 }
+static void ulm_qrnn_fwd(int isa, long t, long b, long h, long rows, float *g, const float *c0, const float *keep,
+                         float *cs, float *ho) {
+	DISPATCH(isa, qrnn_fwd, (t, b, h, rows, g, c0, keep, cs, ho))
+}
+static void ulm_qrnn_bwd(int isa, long t, long b, long h, long rows, const float *g, const float *c0, const float *cs,
+                         const float *keep, const float *cut, const float *dh, float *dg) {
+	DISPATCH(isa, qrnn_bwd, (t, b, h, rows, g, c0, cs, keep, cut, dh, dg))
+}
 static void ulm_sce_rows(int isa, long rows, long v, const float *x, const int *tg, int ignore, const float *cw,
                          float gscale, float *dl, double *loss, double *wsum) {
 	DISPATCH(isa, sce_rows, (rows, v, x, tg, ignore, cw, gscale, dl, loss, wsum))

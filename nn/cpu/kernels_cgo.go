@@ -39,6 +39,14 @@ func (k kern) lstmBwd(rows, h int, gates, cPrev, tanhC, dh, dc, dGates, dcPrev [
 	C.ulm_lstm_bwd(k.isa, C.long(rows), C.long(h), fp(gates), fp(cPrev), fp(tanhC), fp(dh), fp(dc), fp(dGates), fp(dcPrev))
 }
 
+func (k kern) qrnnFwd(t, b, h, rows int, gates, c0, keep, cs, hOut []float32) {
+	C.ulm_qrnn_fwd(k.isa, C.long(t), C.long(b), C.long(h), C.long(rows), fp(gates), fp(c0), fp(keep), fp(cs), fp(hOut))
+}
+
+func (k kern) qrnnBwd(t, b, h, rows int, gates, c0, cs, keep, cut, dh, dGates []float32) {
+	C.ulm_qrnn_bwd(k.isa, C.long(t), C.long(b), C.long(h), C.long(rows), fp(gates), fp(c0), fp(cs), fp(keep), fp(cut), fp(dh), fp(dGates))
+}
+
 func (k kern) sceRows(rows, v int, x []float32, tg []int32, ignore int32, cw []float32, gscale float32, dl []float32, loss, wsum []float64) {
 	C.ulm_sce_rows(k.isa, C.long(rows), C.long(v), fp(x), ip(tg), C.int(ignore), fp(cw), C.float(gscale), fp(dl), dp(loss), dp(wsum))
 }

@@ -195,6 +195,66 @@ static void F(lstm_bwd)(long rows, long h, const float *gates, const float *cpre
 	}
 }
 
+// ---- QRNN recurrence (fastai's forget_mult with the output gate) ----
+//
+// Rows r in [0, rows) of a [t, b, *] time-major batch, each from its base
+// pointer (the caller offsets them to its first row). For each block of VW
+// hidden units the cell state stays in a register across the t steps, so
+// the only memory traffic is one pass over the gates and outputs.
+
+static inline void F(qrnn_fwd_blk)(long t, long b, long h, long r, long j, long n, float *gates, const float *c0,
+                                   const float *keep, float *cs, float *ho) {
+	VF c = F(ldn)(c0 + r * h + j, n);
+	for (long s = 0; s < t; s++) {
+		long row = s * b + r;
+		float *g = gates + row * 3 * h;
+		VF z = F(vtanh)(F(ldn)(g + j, n));
+		VF f = F(vsigmoid)(F(ldn)(g + h + j, n));
+		VF o = F(vsigmoid)(F(ldn)(g + 2 * h + j, n));
+		c = f * z + (1.0f - f) * c;
+		if (keep) c = c * keep[row];
+		F(stn)(g + j, z, n);
+		F(stn)(g + h + j, f, n);
+		F(stn)(g + 2 * h + j, o, n);
+		F(stn)(cs + row * h + j, c, n);
+		F(stn)(ho + row * h + j, o * c, n);
+	}
+}
+
+static void F(qrnn_fwd)(long t, long b, long h, long rows, float *gates, const float *c0, const float *keep, float *cs,
+                        float *ho) {
+	for (long r = 0; r < rows; r++)
+		for (long j = 0; j < h; j += VW) F(qrnn_fwd_blk)(t, b, h, r, j, h - j < VW ? h - j : VW, gates, c0, keep, cs, ho);
+}
+
+static inline void F(qrnn_bwd_blk)(long t, long b, long h, long r, long j, long n, const float *gates, const float *c0,
+                                   const float *cs, const float *keep, const float *cut, const float *dh, float *dg) {
+	VF dc = F(splat)(0.0f);
+	for (long s = t - 1; s >= 0; s--) {
+		long row = s * b + r;
+		const float *g = gates + row * 3 * h;
+		float *d = dg + row * 3 * h;
+		VF z = F(ldn)(g + j, n), f = F(ldn)(g + h + j, n), o = F(ldn)(g + 2 * h + j, n);
+		VF c = F(ldn)(cs + row * h + j, n);
+		VF cp = s > 0 ? F(ldn)(cs + (row - b) * h + j, n) : F(ldn)(c0 + r * h + j, n);
+		VF dhv = F(ldn)(dh + row * h + j, n);
+		VF gc = dhv * o + dc;
+		if (keep) gc = gc * keep[row];
+		F(stn)(d + j, gc * f * (1.0f - z * z), n);
+		F(stn)(d + h + j, gc * (z - cp) * f * (1.0f - f), n);
+		F(stn)(d + 2 * h + j, dhv * c * o * (1.0f - o), n);
+		dc = gc * (1.0f - f);
+		if (cut) dc = dc * cut[row];
+	}
+}
+
+static void F(qrnn_bwd)(long t, long b, long h, long rows, const float *gates, const float *c0, const float *cs,
+                        const float *keep, const float *cut, const float *dh, float *dg) {
+	for (long r = 0; r < rows; r++)
+		for (long j = 0; j < h; j += VW)
+			F(qrnn_bwd_blk)(t, b, h, r, j, h - j < VW ? h - j : VW, gates, c0, cs, keep, cut, dh, dg);
+}
+
 // ---- softmax / cross-entropy ----
 
 static float F(rowmax)(const float *x, long v) {

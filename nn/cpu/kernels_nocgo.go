@@ -57,6 +57,60 @@ func (kern) lstmBwd(rows, h int, gates, cPrev, tanhC, dh, dc, dGates, dcPrev []f
 	}
 }
 
+// qrnnFwd and qrnnBwd handle rows [0, rows) of a [t, b, *] batch from the
+// slices' starts (the caller offsets them to its first row).
+func (kern) qrnnFwd(t, b, h, rows int, gates, c0, keep, cs, hOut []float32) {
+	for r := 0; r < rows; r++ {
+		for s := 0; s < t; s++ {
+			row := s*b + r
+			g := gates[row*3*h : (row+1)*3*h]
+			k := float32(1)
+			if keep != nil {
+				k = keep[row]
+			}
+			for j := 0; j < h; j++ {
+				cp := c0[r*h+j]
+				if s > 0 {
+					cp = cs[(row-b)*h+j]
+				}
+				z, f, o := tanh32(g[j]), sigm(g[h+j]), sigm(g[2*h+j])
+				g[j], g[h+j], g[2*h+j] = z, f, o
+				c := (f*z + (1-f)*cp) * k
+				cs[row*h+j], hOut[row*h+j] = c, o*c
+			}
+		}
+	}
+}
+
+func (kern) qrnnBwd(t, b, h, rows int, gates, c0, cs, keep, cut, dh, dGates []float32) {
+	for r := 0; r < rows; r++ {
+		for j := 0; j < h; j++ {
+			var dc float32
+			for s := t - 1; s >= 0; s-- {
+				row := s*b + r
+				g, d := gates[row*3*h:], dGates[row*3*h:]
+				z, f, o := g[j], g[h+j], g[2*h+j]
+				cp := c0[r*h+j]
+				if s > 0 {
+					cp = cs[(row-b)*h+j]
+				}
+				dhv := dh[row*h+j]
+				gc := dhv*o + dc
+				if keep != nil {
+					gc *= keep[row]
+				}
+				d[j] = gc * f * (1 - z*z)
+				d[h+j] = gc * (z - cp) * f * (1 - f)
+				d[2*h+j] = dhv * cs[row*h+j] * o * (1 - o)
+				dc = gc * (1 - f)
+				if cut != nil {
+					dc *= cut[row]
+				}
+			}
+		}
+	}
+}
+
 func rowMax(x []float32) float32 {
 	m := float32(math.Inf(-1))
 	for _, v := range x {

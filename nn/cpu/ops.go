@@ -11,6 +11,8 @@ const (
 	opFunc = iota
 	opLSTMFwd
 	opLSTMBwd
+	opQRNNFwd
+	opQRNNBwd
 	opSCE
 	opSoftmax
 	opSigmoid
@@ -47,12 +49,12 @@ type opJob struct {
 	fn  func(lo, hi int)
 	bin int
 
-	n1, n2 int // h or v or cols or lm or e, as the op needs
-	ignore int32
-	ids    []int32
-	s      [7][]float32
-	d      [2][]float64
-	f      [7]float32
+	n1, n2, n3 int // h or v or cols or lm or e (or t, b, h), as the op needs
+	ignore     int32
+	ids        []int32
+	s          [7][]float32
+	d          [2][]float64
+	f          [7]float32
 }
 
 func sub(s []float32, lo, hi int) []float32 {
@@ -83,6 +85,12 @@ func (j *opJob) run(_, lo, hi int) {
 	case opLSTMBwd: // rows; n1 = h; s = gates, cPrev, tanhC, dh, dc, dGates, dcPrev
 		h := j.n1
 		k.lstmBwd(hi-lo, h, s[0][lo*4*h:], s[1][lo*h:], s[2][lo*h:], s[3][lo*h:], s[4][lo*h:], s[5][lo*4*h:], s[6][lo*h:])
+	case opQRNNFwd: // rows of the batch; n1 = t, n2 = b, n3 = h; s = gates, c0, keep, cs, hOut
+		t, bb, h := j.n1, j.n2, j.n3
+		k.qrnnFwd(t, bb, h, hi-lo, s[0][lo*3*h:], s[1][lo*h:], from(s[2], lo), s[3][lo*h:], s[4][lo*h:])
+	case opQRNNBwd: // rows of the batch; n1 = t, n2 = b, n3 = h; s = gates, c0, cs, keep, cut, dh, dGates
+		t, bb, h := j.n1, j.n2, j.n3
+		k.qrnnBwd(t, bb, h, hi-lo, s[0][lo*3*h:], s[1][lo*h:], s[2][lo*h:], from(s[3], lo), from(s[4], lo), s[5][lo*h:], s[6][lo*3*h:])
 	case opSCE: // rows; n1 = v; s = logits, classWeights, dlogits; f0 = gradScale; d = loss, wsum
 		v := j.n1
 		k.sceRows(hi-lo, v, s[0][lo*v:], j.ids[lo:], j.ignore, s[1], j.f[0], from(s[2], lo*v), j.d[0][lo:], j.d[1][lo:])
@@ -167,6 +175,38 @@ func (b *Backend) LSTMCellBackward(rows, h int, gates, cPrev, tanhC, dh, dc, dGa
 	}
 	j := opJob{op: opLSTMBwd, n1: h, s: [7][]float32{gates, cPrev, tanhC, dh, dc, dGates, dcPrev}}
 	b.exec(&j, rows, 12*h, 1)
+}
+
+// QRNNForward is the vectorised QRNN recurrence (see nn.Backend), parallel
+// over the batch rows.
+func (b *Backend) QRNNForward(t, rows, h int, gates, c0, keep, cs, hOut []float32) {
+	const op = "QRNNForward"
+	need(op, "gates", gates, t*rows*3*h)
+	need(op, "c0", c0, rows*h)
+	need(op, "cs", cs, t*rows*h)
+	need(op, "hOut", hOut, t*rows*h)
+	if keep != nil {
+		need(op, "keep", keep, t*rows)
+	}
+	j := opJob{op: opQRNNFwd, n1: t, n2: rows, n3: h, s: [7][]float32{gates, c0, keep, cs, hOut}}
+	b.exec(&j, rows, 80*h*t, 1)
+}
+
+// QRNNBackward is the backward of QRNNForward (see nn.Backend).
+func (b *Backend) QRNNBackward(t, rows, h int, gates, c0, cs, keep, cut, dh, dGates []float32) {
+	const op = "QRNNBackward"
+	need(op, "gates", gates, t*rows*3*h)
+	need(op, "dGates", dGates, t*rows*3*h)
+	need(op, "c0", c0, rows*h)
+	need(op, "cs", cs, t*rows*h)
+	need(op, "dh", dh, t*rows*h)
+	for _, m := range [][]float32{keep, cut} {
+		if m != nil {
+			need(op, "keep/cut", m, t*rows)
+		}
+	}
+	j := opJob{op: opQRNNBwd, n1: t, n2: rows, n3: h, s: [7][]float32{gates, c0, cs, keep, cut, dh, dGates}}
+	b.exec(&j, rows, 12*h*t, 1)
 }
 
 // SoftmaxCrossEntropy is the fused log-sum-exp loss and gradient (see

@@ -110,6 +110,47 @@ func TestLSTMCell(t *testing.T) {
 	}
 }
 
+func TestQRNNRecurrence(t *testing.T) {
+	for _, b := range kernelBackends(t) {
+		// t, b, h: odd hidden sizes exercise the vector tails; b > 1 the
+		// row strides and the split of rows across threads.
+		for _, sz := range [][3]int{{1, 1, 1}, {5, 3, 29}, {7, 37, 17}, {3, 64, 133}} {
+			for _, masked := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/t%db%dh%d/masked=%v", b.Name(), sz[0], sz[1], sz[2], masked), func(t *testing.T) {
+					r := rnd(uint64(sz[0]*100000 + sz[1]*1000 + sz[2]))
+					steps, rows, h := sz[0], sz[1], sz[2]
+					gates := randn(r, steps*rows*3*h, 3)
+					if len(gates) > 8 {
+						gates[0], gates[1], gates[2], gates[len(gates)-1] = 90, -90, 1e-7, -30
+					}
+					c0 := randn(r, rows*h, 1)
+					var keep, cut []float32
+					if masked {
+						keep, cut = make([]float32, steps*rows), make([]float32, steps*rows)
+						for i := range keep {
+							keep[i], cut[i] = float32(r.IntN(2)), float32(r.IntN(2))
+						}
+					}
+					g1, g2 := slices.Clone(gates), slices.Clone(gates)
+					n := steps * rows * h
+					c1, h1, c2, h2 := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+					b.QRNNForward(steps, rows, h, g1, c0, keep, c1, h1)
+					ref.QRNNForward(steps, rows, h, g2, c0, keep, c2, h2)
+					assertClose(t, "gates", g1, g2, 1e-7, 1e-6)
+					assertClose(t, "c", c1, c2, 1e-6, 1e-5)
+					assertClose(t, "h", h1, h2, 1e-6, 1e-5)
+
+					dh := randn(r, n, 1)
+					dg1, dg2 := make([]float32, steps*rows*3*h), make([]float32, steps*rows*3*h)
+					b.QRNNBackward(steps, rows, h, g2, c0, c2, keep, cut, dh, dg1)
+					ref.QRNNBackward(steps, rows, h, g2, c0, c2, keep, cut, dh, dg2)
+					assertClose(t, "dGates", dg1, dg2, 1e-6, 1e-5)
+				})
+			}
+		}
+	}
+}
+
 func TestTranscendentalAccuracy(t *testing.T) {
 	// Dense sweep of sigmoid and tanh through the LSTM kernel and Sigmoid.
 	const n = 200003

@@ -94,20 +94,19 @@ func LoadLM(path string, be nn.Backend) (*nn.LM, *artifacts.Model, error) {
 	return lm, am, nil
 }
 
-// HiddenTensors returns the carried LSTM state of the encoder as tensors
-// "hidden.{l}.h" and "hidden.{l}.c" (copies), for checkpoints taken in the
-// middle of an epoch.
+// HiddenTensors returns the carried state of the encoder's recurrent layers
+// as tensors "hidden.{l}.{name}" (copies; h and c for an LSTM, c and x for
+// a QRNN), for checkpoints taken in the middle of an epoch.
 func HiddenTensors(enc *nn.Encoder) []artifacts.Tensor {
 	var out []artifacts.Tensor
 	for l, r := range enc.RNNs {
-		h, c := r.State()
-		if len(h) == 0 {
-			continue
+		for _, st := range r.State() {
+			if len(st.Data) == 0 {
+				continue
+			}
+			out = append(out, artifacts.Tensor{Name: fmt.Sprintf("hidden.%d.%s", l, st.Name),
+				Shape: []int{len(st.Data) / st.Width, st.Width}, Data: slices.Clone(st.Data)})
 		}
-		b := len(h) / r.H
-		out = append(out,
-			artifacts.Tensor{Name: fmt.Sprintf("hidden.%d.h", l), Shape: []int{b, r.H}, Data: slices.Clone(h)},
-			artifacts.Tensor{Name: fmt.Sprintf("hidden.%d.c", l), Shape: []int{b, r.H}, Data: slices.Clone(c)})
 	}
 	return out
 }
@@ -128,20 +127,17 @@ func RestoreHidden(be nn.Backend, enc *nn.Encoder, b int, ts []artifacts.Tensor,
 		byName[ts[i].Name] = &ts[i]
 	}
 	for l, r := range enc.RNNs {
-		h, c := r.State()
-		for _, kv := range []struct {
-			name string
-			dst  []float32
-		}{{fmt.Sprintf("hidden.%d.h", l), h}, {fmt.Sprintf("hidden.%d.c", l), c}} {
-			t, ok := byName[kv.name]
+		for _, st := range r.State() {
+			name := fmt.Sprintf("hidden.%d.%s", l, st.Name)
+			t, ok := byName[name]
 			if !ok {
 				continue
 			}
-			if len(t.Data) != len(kv.dst) {
-				return &artifacts.Error{Path: path, Field: "opt tensor " + kv.name, Err: artifacts.ErrCorrupt,
-					Msg: fmt.Sprintf("%d values, want %d (batch size %d x hidden %d): resume with the same --bs", len(t.Data), len(kv.dst), b, r.H)}
+			if len(t.Data) != len(st.Data) {
+				return &artifacts.Error{Path: path, Field: "opt tensor " + name, Err: artifacts.ErrCorrupt,
+					Msg: fmt.Sprintf("%d values, want %d (batch size %d x %d): resume with the same --bs", len(t.Data), len(st.Data), b, st.Width)}
 			}
-			copy(kv.dst, t.Data)
+			copy(st.Data, t.Data)
 		}
 	}
 	return nil

@@ -79,7 +79,7 @@ func TestTransferLM(t *testing.T) {
 		t.Errorf("new token bias %g, want 2.5", dst.DecB.Data[3])
 	}
 	// Non-vocabulary tensors are copied as they are.
-	if !slices.Equal(dst.Enc.RNNs[1].Whh.Data, src.Enc.RNNs[1].Whh.Data) {
+	if !slices.Equal(dst.Enc.RNNs[1].(*nn.LSTM).Whh.Data, src.Enc.RNNs[1].(*nn.LSTM).Whh.Data) {
 		t.Errorf("LSTM weights not copied")
 	}
 }
