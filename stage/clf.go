@@ -66,8 +66,9 @@ type clfFlags struct {
 // register defines the classifier stage's flags on a new flag set.
 func (o *clfFlags) register(synopsis, help string) *pflag.FlagSet {
 	fs := cli.NewFlags(Classifier, synopsis, help)
-	o.com.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
-	fs.Lookup("preset").Usage = "the recipe defaults (" + recipeHelp() + ") and, with --from-scratch, the encoder sizes: paper (400/1150/3), small (200/512/3), tiny (tests); default with --from: the preset of the LM's sizes (small for models/lm-small-*.arrow), else paper"
+	o.com.Register(fs, "out", "preset", "arch", "seed", "threads", "backward", "log", "quiet", "force")
+	fs.Lookup("arch").Usage = "with --from-scratch, the encoder's recurrent layers: lstm or qrnn (default: the preset's); with --from, the LM's"
+	fs.Lookup("preset").Usage = "the recipe defaults (" + recipeHelp() + ") and, with --from-scratch, the encoder sizes: paper (400/1150/3), small (200/512/3), tiny (tests), multifit (QRNN 400/1550/4); default with --from: the preset of the LM's sizes (small for models/lm-small-*.arrow), else paper"
 	fs.Lookup("backward").Usage = "backward classifier: documents are reversed (use with a backward LM)"
 	fs.StringVar(&o.data, "data", "", "training data: a labeled tokens `artifact`")
 	fs.StringVar(&o.from, "from", "", "the language model `artifact` whose encoder the classifier starts from")
@@ -93,11 +94,11 @@ func (o *clfFlags) register(synopsis, help string) *pflag.FlagSet {
 	fs.IntSliceVar(&o.headHidden, "head-hidden", []int{50}, "sizes of the hidden head layers (paper 50)")
 	fs.Float32SliceVar(&o.headDrop, "head-dropouts", nil, "dropout before each head linear layer (default: output dropout, then 0.1 per hidden layer... as fastai [output_p, 0.1])")
 	fs.Float32Var(&o.dropMult, "drop-mult", 1, "multiply all encoder dropouts and the first head dropout (fastai's drop_mult; its notebooks use 0.5; default: the preset's)")
-	fs.Float32Var(&o.drops[0], "output-dropout", 0.4, "dropout on the last LSTM output (fastai output_p)")
-	fs.Float32Var(&o.drops[1], "hidden-dropout", 0.3, "dropout between LSTM layers (hidden_p)")
+	fs.Float32Var(&o.drops[0], "output-dropout", 0.4, "dropout on the last recurrent layer's output (fastai output_p)")
+	fs.Float32Var(&o.drops[1], "hidden-dropout", 0.3, "dropout between the recurrent layers (hidden_p)")
 	fs.Float32Var(&o.drops[2], "input-dropout", 0.4, "dropout on the embedding output (input_p)")
 	fs.Float32Var(&o.drops[3], "embed-dropout", 0.05, "embedding dropout, whole rows (embed_p)")
-	fs.Float32Var(&o.drops[4], "weight-dropout", 0.5, "DropConnect on the hidden-to-hidden weights (weight_p)")
+	fs.Float32Var(&o.drops[4], "weight-dropout", 0.5, "DropConnect on the LSTM's hidden-to-hidden weights or the whole QRNN weight (weight_p)")
 	fs.Float64Var(&o.cutFrac, "stlr-cut-frac", 0.1, "STLR: fraction of a phase's steps with increasing LR")
 	fs.Float64Var(&o.ratio, "stlr-ratio", 32, "STLR: ratio of the peak to the lowest LR")
 	fs.Float64Var(&o.maxUnk, "max-remap-unk", 0.5, "fail if more than this fraction of the data's tokens are unknown to the LM's vocabulary (tokenized differently?); 1 disables")
@@ -207,6 +208,9 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 		if !fs.Changed("preset") {
 			f.com.Preset = nn.PresetOf(enc)
 		}
+		if f.com.Arch != "" && f.com.Arch != enc.ArchName() {
+			return cli.Usage("--arch %s: %s is a %s language model; drop --arch (the classifier's encoder is the LM's)", f.com.Arch, f.from, enc.ArchName())
+		}
 	}
 	if err := applyRecipe(fs, &f, mode); err != nil {
 		return err
@@ -257,6 +261,12 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 		vocab = h.Vocab
 		if enc, err = nn.Preset(f.com.Preset); err != nil {
 			return cli.Usage("%v", err)
+		}
+		if f.com.Arch != "" {
+			enc.Arch = f.com.Arch
+		}
+		if enc.Arch == nn.ArchLSTM {
+			enc.Arch = "" // as every LSTM config before the QRNN
 		}
 		enc.VocabSize = vocab.Len()
 	}

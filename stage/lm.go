@@ -119,19 +119,24 @@ type Flags struct {
 
 // register defines the flags on fs.
 func (f *Flags) register(fs *pflag.FlagSet) {
-	f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
+	if f.stage == Pretrain {
+		f.Common.Register(fs, "out", "preset", "arch", "seed", "threads", "backward", "log", "quiet", "force")
+	} else {
+		// lmtune's architecture is --from's.
+		f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
+	}
 	fs.Lookup("out").Usage = "output lm artifact `path` (required)"
 	if f.stage == LMTune {
-		fs.Lookup("preset").Usage = "training defaults (--bs, --epochs, --lr, dropouts): paper, small, tiny (tests); default: the preset of --from's sizes (small for models/lm-small-*.arrow), else paper"
+		fs.Lookup("preset").Usage = "training defaults (--bs, --epochs, --lr, dropouts): paper, small, tiny (tests), multifit; default: the preset of --from's sizes (small for models/lm-small-*.arrow), else paper"
 		fs.Lookup("preset").DefValue = ""
 		fs.StringVar(&f.From, "from", "", "the pretrained lm `artifact` to fine-tune (required; from pretrain or pretrain import)")
 	}
 	fs.StringVar(&f.Valid, "valid", "", "held-out tokens `artifact` for validation loss and perplexity (same vocab)")
 	fs.Float64Var(&f.ValidFrac, "valid-frac", 0, "hold out this fraction of the training documents for validation (when --valid is not given)")
 	if f.stage == Pretrain {
-		fs.IntVar(&f.Emb, "emb", 0, "embedding size (preset: paper 400, small 200, tiny 16)")
-		fs.IntVar(&f.Hidden, "hidden", 0, "LSTM hidden size (preset: paper 1150, small 512, tiny 24)")
-		fs.IntVar(&f.Layers, "layers", 0, "LSTM layers (preset: paper 3, small 3, tiny 2)")
+		fs.IntVar(&f.Emb, "emb", 0, "embedding size (preset: paper 400, small 200, tiny 16, multifit 400)")
+		fs.IntVar(&f.Hidden, "hidden", 0, "hidden size of the recurrent layers (preset: paper 1150, small 512, tiny 24, multifit 1550)")
+		fs.IntVar(&f.Layers, "layers", 0, "recurrent layers (preset: paper 3, small 3, tiny 2, multifit 4)")
 	}
 	fs.IntVar(&f.BS, "bs", 0, "batch size: rows of the token stream (preset: paper 64, small 32, tiny 8)")
 	fs.Var(&f.MaxMemory, "max-memory", memcheck.FlagUsage)
@@ -168,11 +173,11 @@ func (f *Flags) register(fs *pflag.FlagSet) {
 	fs.Float64SliceVar(&f.Moms, "moms", nil, "one-cycle: cycle Adam's beta1 from `HI,LO` down and back, as fastai's moms (its text learners: 0.8,0.7); default: constant beta1")
 
 	fs.Float64Var(&f.DropMult, "drop-mult", 1, "multiply all five dropouts (fastai's drop_mult; its LM fine-tuning tutorial uses 0.3)")
-	fs.Float64Var(&f.OutputDropout, "output-dropout", -1, "dropout on the last LSTM output (paper 0.4; fastai awd_lstm_lm_config 0.1; -1: preset)")
-	fs.Float64Var(&f.HiddenDropout, "hidden-dropout", -1, "dropout between LSTM layers (paper 0.3; fastai 0.15; -1: preset)")
+	fs.Float64Var(&f.OutputDropout, "output-dropout", -1, "dropout on the last recurrent layer's output (paper 0.4; fastai awd_lstm_lm_config 0.1; -1: preset)")
+	fs.Float64Var(&f.HiddenDropout, "hidden-dropout", -1, "dropout between the recurrent layers (paper 0.3; fastai 0.15; -1: preset)")
 	fs.Float64Var(&f.InputDropout, "input-dropout", -1, "dropout on the embedding output (paper 0.4; fastai 0.25; -1: preset)")
 	fs.Float64Var(&f.EmbedDropout, "embed-dropout", -1, "embedding dropout, whole rows (paper 0.05; fastai 0.02; -1: preset)")
-	fs.Float64Var(&f.WeightDropout, "weight-dropout", -1, "weight drop (DropConnect) on the hidden-to-hidden matrices (paper 0.5; fastai 0.2; -1: preset)")
+	fs.Float64Var(&f.WeightDropout, "weight-dropout", -1, "weight drop (DropConnect) on the LSTM's hidden-to-hidden matrices or the whole QRNN weight (paper 0.5; fastai 0.2; -1: preset)")
 	fs.Float64Var(&f.ARAlpha, "ar-alpha", 2, "activation regularization (AR) weight (paper and fastai 2)")
 	fs.Float64Var(&f.TARBeta, "tar-beta", 1, "temporal AR weight (paper and fastai 1)")
 
@@ -245,6 +250,14 @@ func (f *Flags) stageConfig(fs *pflag.FlagSet, inputs []string) (*train.LMStage,
 		return nil, cli.Usage("%v", err)
 	}
 	model.EmbSize, model.HiddenSize, model.Layers = pick(f.Emb, model.EmbSize), pick(f.Hidden, model.HiddenSize), pick(f.Layers, model.Layers)
+	if f.Arch != "" {
+		model.Arch = f.Arch
+	}
+	if model.Arch == nn.ArchLSTM {
+		// An LSTM's config names no arch, as every LM written before the
+		// QRNN: the same run gives the same bytes as then.
+		model.Arch = ""
+	}
 	for _, p := range []struct {
 		name string
 		v    float64

@@ -9,14 +9,18 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts"
 )
 
-// Presets are the values --preset accepts.
-var presets = []string{"paper", "small", "tiny"}
+// Presets are the values --preset accepts (nn.PresetNames).
+var presets = []string{"paper", "small", "tiny", "multifit"}
+
+// archs are the values --arch accepts (nn.ArchNames).
+var archs = []string{"lstm", "qrnn"}
 
 // Common holds the flags that every stage shares. Values set before
 // Register become the flags' defaults.
 type Common struct {
 	Out      string // --out: output path
-	Preset   string // --preset: paper | small | tiny
+	Preset   string // --preset: paper | small | tiny | multifit
+	Arch     string // --arch: lstm | qrnn; "" = the preset's
 	Seed     uint64 // --seed
 	Threads  int    // --threads: 0 = all cores
 	Backward bool   // --backward: the right-to-left model
@@ -30,7 +34,7 @@ type Common struct {
 
 // CommonFlags lists the flag names Register knows, in order.
 func CommonFlags() []string {
-	return []string{"out", "preset", "seed", "threads", "backward", "log", "quiet", "force"}
+	return []string{"out", "preset", "arch", "seed", "threads", "backward", "log", "quiet", "force"}
 }
 
 // Register adds the named common flags to fs (all of them if which is
@@ -48,7 +52,9 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 		case "out":
 			fs.StringVarP(&c.Out, "out", "o", c.Out, "output `path`")
 		case "preset":
-			fs.StringVar(&c.Preset, "preset", c.Preset, "hyperparameter preset: paper (the paper's sizes), small (CPU-friendly), tiny (tests)")
+			fs.StringVar(&c.Preset, "preset", c.Preset, "hyperparameter preset: paper (the paper's sizes), small (CPU-friendly), tiny (tests), multifit (MultiFiT's 4-layer QRNN)")
+		case "arch":
+			fs.StringVar(&c.Arch, "arch", c.Arch, "recurrent layers: lstm (AWD-LSTM) or qrnn (fastai's AWD_QRNN, as MultiFiT); default: the preset's (multifit: qrnn, the others lstm)")
 		case "seed":
 			fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed; the same seed and inputs give the same output bytes")
 		case "threads":
@@ -70,7 +76,10 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 // Validate checks the values of the common flags (after Parse).
 func (c *Common) Validate() error {
 	if c.Preset != "" && !slices.Contains(presets, c.Preset) {
-		return Usage("--preset %q: want one of paper, small, tiny", c.Preset)
+		return Usage("--preset %q: want one of paper, small, tiny, multifit", c.Preset)
+	}
+	if c.Arch != "" && !slices.Contains(archs, c.Arch) {
+		return Usage("--arch %q: want lstm or qrnn", c.Arch)
 	}
 	if c.Threads < 0 {
 		return Usage("--threads %d: want 0 (all cores) or more", c.Threads)
