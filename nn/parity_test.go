@@ -29,20 +29,24 @@ type lmWindow struct {
 	Loss float64   `json:"loss"`
 }
 
+// lmFixture is an LM case: its sizes and two consecutive windows.
+type lmFixture struct {
+	Vocab   int        `json:"vocab"`
+	Emb     int        `json:"emb"`
+	Hidden  int        `json:"hidden"`
+	Layers  int        `json:"layers"`
+	Pad     int32      `json:"pad"`
+	Batch   int        `json:"batch"`
+	BPTT    int        `json:"bptt"`
+	Windows []lmWindow `json:"windows"`
+	Params  []string   `json:"params"`
+}
+
 type fixture struct {
 	Format  int                     `json:"format"`
 	Tensors map[string]fixtureIndex `json:"tensors"`
-	LM      struct {
-		Vocab   int        `json:"vocab"`
-		Emb     int        `json:"emb"`
-		Hidden  int        `json:"hidden"`
-		Layers  int        `json:"layers"`
-		Pad     int32      `json:"pad"`
-		Batch   int        `json:"batch"`
-		BPTT    int        `json:"bptt"`
-		Windows []lmWindow `json:"windows"`
-		Params  []string   `json:"params"`
-	} `json:"lm"`
+	LM      lmFixture               `json:"lm"`
+	QRNN    lmFixture               `json:"qrnn"` // qrnn.json (gen_qrnn.py)
 	ARTAR struct {
 		Alpha  float64 `json:"alpha"`
 		Beta   float64 `json:"beta"`
@@ -91,8 +95,14 @@ type fixture struct {
 
 func loadFixture(t *testing.T) *fixture {
 	t.Helper()
+	return loadFixtureNamed(t, "fixture")
+}
+
+// loadFixtureNamed reads testdata/parity/NAME.json and NAME.bin.
+func loadFixtureNamed(t *testing.T, name string) *fixture {
+	t.Helper()
 	dir := filepath.Join("testdata", "parity")
-	js, err := os.ReadFile(filepath.Join(dir, "fixture.json"))
+	js, err := os.ReadFile(filepath.Join(dir, name+".json"))
 	if err != nil {
 		t.Fatalf("parity fixture: %v", err)
 	}
@@ -103,7 +113,7 @@ func loadFixture(t *testing.T) *fixture {
 	if f.Format != 1 {
 		t.Fatalf("parity fixture: format %d, want 1", f.Format)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "fixture.bin"))
+	raw, err := os.ReadFile(filepath.Join(dir, name+".bin"))
 	if err != nil {
 		t.Fatalf("parity fixture: %v", err)
 	}

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/nn"
 )
 
 // benchConfig is one benchmark configuration; the names match the PyTorch
@@ -54,6 +55,7 @@ type benchConfig struct {
 	Emb    int    `json:"emb"`
 	Hidden int    `json:"hidden"`
 	Layers int    `json:"layers"`
+	Arch   string `json:"arch,omitempty"` // "" (LSTM) or "qrnn"
 	Batch  int    `json:"batch"`
 	BPTT   int    `json:"bptt"`
 	// Timing defaults: a window runs whole steps until MinTime has passed
@@ -82,6 +84,14 @@ func (c benchConfig) flopsPerToken() (fwd, step float64) {
 		if l == c.Layers-1 {
 			h = c.Emb
 		}
+		if c.Arch == nn.ArchQRNN {
+			window := 1
+			if l == 0 {
+				window = 2
+			}
+			fwd += 2 * 3 * float64(h) * float64(window*in)
+			continue
+		}
 		fwd += 2 * 4 * float64(h) * float64(in+h)
 	}
 	fwd += 2 * float64(c.Emb) * float64(c.Vocab)
@@ -98,6 +108,11 @@ var knownConfigs = []benchConfig{
 	{Name: "A_inf", Kind: "lm_infer", Vocab: 30000, Emb: 400, Hidden: 1150, Layers: 3, Batch: 64, BPTT: 70, Warmup: 1, Windows: 3, MinTime: 2},
 	{Name: "B", Kind: "lm_train", Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 4},
 	{Name: "B_inf", Kind: "lm_infer", Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 3},
+	// Q: the small QRNN, B's sizes (the same vocab, emb, batch and bptt);
+	// MF: MultiFiT's 4-layer QRNN at A's vocabulary and batch.
+	{Name: "Q", Kind: "lm_train", Arch: nn.ArchQRNN, Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 4, NoTorch: true},
+	{Name: "Q_inf", Kind: "lm_infer", Arch: nn.ArchQRNN, Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 3, NoTorch: true},
+	{Name: "MF", Kind: "lm_train", Arch: nn.ArchQRNN, Vocab: 30000, Emb: 400, Hidden: 1550, Layers: 4, Batch: 64, BPTT: 70, Warmup: 1, Windows: 3, MinTime: 0, NoTorch: true},
 	// tiny: a seconds-long smoke test of the harness (no PyTorch counterpart).
 	{Name: "tiny", Kind: "lm_train", Vocab: 1000, Emb: 16, Hidden: 24, Layers: 2, Batch: 8, BPTT: 20, Warmup: 1, Windows: 3, MinTime: 0.2, NoTorch: true},
 }
@@ -200,7 +215,7 @@ type usageError struct{ error }
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("lmbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configs := fs.String("configs", "A,A_inf,B,B_inf", "comma-separated configs: A (paper LM training: vocab 30k, emb 400, hidden 1150, 3 layers, batch 64, bptt 70), A_inf (its inference), B (small: vocab 10k, emb 200, hidden 512, batch 32), B_inf")
+	configs := fs.String("configs", "A,A_inf,B,B_inf", "comma-separated configs: A (paper LM training: vocab 30k, emb 400, hidden 1150, 3 layers, batch 64, bptt 70), A_inf (its inference), B (small: vocab 10k, emb 200, hidden 512, batch 32), B_inf, Q and Q_inf (the small QRNN, B's sizes), MF (MultiFiT's QRNN: emb 400, hidden 1550, 4 layers, A's vocab and batch), tiny (a smoke test)")
 	threads := fs.String("threads", "1,2", "comma-separated thread counts")
 	ref := fs.String("ref", "", "path of the PyTorch reference runner (../shared/bench/run-reference); empty = ours only")
 	out := fs.String("out", "bench-results.json", "results JSON (written atomically)")

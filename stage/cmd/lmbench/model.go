@@ -44,7 +44,7 @@ func newRunner(c benchConfig, threads int, seed uint64) (*lmRunner, error) {
 		return nil, err
 	}
 	cfg := nn.DefaultLMConfig() // paper dropouts, AR/TAR, tied decoder with bias
-	cfg.VocabSize, cfg.EmbSize, cfg.HiddenSize, cfg.Layers = c.Vocab, c.Emb, c.Hidden, c.Layers
+	cfg.VocabSize, cfg.EmbSize, cfg.HiddenSize, cfg.Layers, cfg.Arch = c.Vocab, c.Emb, c.Hidden, c.Layers, c.Arch
 	m, err := nn.NewLM(cfg, be)
 	if err != nil {
 		closer()
