@@ -23,9 +23,11 @@ func TestDeterminism(t *testing.T) {
 	stagesDet := []stage{
 		{"tokenize", []string{"-q", "--threads", "THREADS", fTrainCSV, "-o", "OUT", "--vocab-out", "v.arrow"}, []string{"o.arrow", "v.arrow"}, true},
 		{"pretrain", []string{"-q", "--preset", "tiny", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--valid-frac", "0.1", "-o", "OUT", fTrain}, []string{"o.arrow"}, false},
+		{"pretrain qrnn", []string{"-q", "--preset", "tiny", "--arch", "qrnn", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--valid-frac", "0.1", "-o", "OUT", fTrain}, []string{"o.arrow"}, false},
 		{"pretrain vocab 1880", []string{"-q", "--preset", "tiny", "--threads", "THREADS", "--seed", "3", "--epochs", "2", "-o", "OUT", fTrainMF1}, []string{"o.arrow"}, false},
 		{"lmtune", []string{"-q", "--preset", "tiny", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--from", fLM, "-o", "OUT", fTrain, fTest}, []string{"o.arrow"}, false},
 		{"clftune", []string{"-q", "--threads", "THREADS", "--seed", "5", "--epochs", "5", "--bs", "16", "--from", fFT, "--data", fTrain, "--test", fTest, "-o", "OUT"}, []string{"o.arrow"}, false},
+		{"clftune qrnn", []string{"-q", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--bs", "16", "--from-scratch", "--preset", "tiny", "--arch", "qrnn", "--data", fTrain, "-o", "OUT"}, []string{"o.arrow"}, false},
 		{"clftune backward", []string{"-q", "--threads", "THREADS", "--seed", "5", "--epochs", "2", "--bs", "16", "--backward", "--from-scratch", "--preset", "tiny", "--data", fTrain, "-o", "OUT"}, []string{"o.arrow"}, false},
 		{"evaluate", []string{"-q", "--threads", "THREADS", "--model", fCLF, "--data", fTest, "-o", "OUT", "--metrics", "m.json"}, []string{"o.arrow", "m.json"}, false},
 		{"evaluate report", []string{"report", "-q", fPreds, "--out-dir", "rep"}, []string{"rep/metrics.json", "rep/report.md", "rep/confusion.png"}, true},

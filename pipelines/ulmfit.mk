@@ -16,7 +16,8 @@
 #   out/<ds>/<preset>/ens/pt-<lm>/.../clf-....test.preds.arrow            fwd+bwd ensemble
 #   out/<ds>/<preset>/<dir>/scratch/clf-scratch-e<N>-s<seed>.arrow        no-LM baseline
 #
-# A suffix -x<hash> marks extra flags (PRETRAIN_FLAGS, LMTUNE_FLAGS, CLF_FLAGS).
+# A suffix -x<hash> marks extra flags (PRETRAIN_FLAGS, LMTUNE_FLAGS, CLF_FLAGS), and
+# -qrnn the architecture (ARCH=qrnn: <preset>-qrnn, pt-<lm>-qrnn, scratch-qrnn).
 # Each stage runs through scripts/stage.sh, which skips the work (and says so) when
 # the artifact already holds the result of the same command on inputs with the same
 # sha256: touching a file does not retrain anything. FORCE=1 redoes a stage.
@@ -31,6 +32,10 @@ _ULMFIT_MK := 1
 
 # ------------------------------------------------------------------ settings
 PRESET   ?= small
+# ARCH: the recurrent layers of every model pretrained or trained from scratch here:
+# qrnn (fastai's AWD_QRNN) or the preset's (lstm; multifit: qrnn). The shipped LMs are
+# LSTMs, so ARCH=qrnn pretrains its own; its paths carry "-qrnn".
+ARCH     ?=
 DIR      ?= fwd bwd
 SEED     ?= 1
 OUT_DIR  ?= out
@@ -99,6 +104,8 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 _bwd   = $(if $(filter bwd,$1),--backward)
+_arch  = $(if $(filter-out lstm,$(ARCH)),--arch $(ARCH))
+_atag  = $(if $(filter-out lstm,$(ARCH)),-$(ARCH))
 # _x: "-x<hash>" for a non-empty flag string (so flags are part of the path).
 _x     = $(if $(strip $1),-x$(call _xh,$(subst $(space),_,$(strip $1))))
 _xh    = $(or $(_xh.$1),$(eval _xh.$1 := $(shell printf '%s' '$1' | sha256sum | cut -c1-8))$(_xh.$1))
@@ -154,16 +161,16 @@ ifndef _done.$1
 _done.$1 := 1
 $1: $5 $6 | $(BIN)/pretrain $(_TOOLS)
 	@echo "== pretrain $3 LM: preset $2, $4 epoch(s) on $5 -> $1"
-	@$(STAGE) $1 $(BIN)/pretrain --preset $2 $(call _bwd,$3) --seed $(LM_SEED) --epochs $4 --threads $(THREADS) $(if $6,--valid $6) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $7 -o $1 $5
+	@$(STAGE) $1 $(BIN)/pretrain --preset $2 $(call _bwd,$3) --seed $(LM_SEED) --epochs $4 --threads $(THREADS) $(_arch) $(if $6,--valid $6) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $7 -o $1 $5
 endif
 endef
 
-_shipped_lm = $(SHIPPED_LM_DIR)/lm-$(PRESET)-$1.arrow
+_shipped_lm = $(SHIPPED_LM_DIR)/lm-$(PRESET)$(_atag)-$1.arrow
 _use_shipped = $(and $(filter-out no,$(USE_SHIPPED_LM)),$(wildcard $(call _shipped_lm,fwd)),$(wildcard $(call _shipped_lm,bwd)))
 # lm_pretrained DIR: the pretrained LM of direction DIR (shipped, or built here).
-lm_pretrained = $(if $(_use_shipped),$(call _shipped_lm,$1),$(eval $(call _pretrain_rule,$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow,$(PRESET),$1,$(PRETRAIN_EPOCHS),$(lm_tok_train),$(lm_tok_valid),$(PRETRAIN_FLAGS)))$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow)
+lm_pretrained = $(if $(_use_shipped),$(call _shipped_lm,$1),$(eval $(call _pretrain_rule,$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)$(_atag)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow,$(PRESET),$1,$(PRETRAIN_EPOCHS),$(lm_tok_train),$(lm_tok_valid),$(PRETRAIN_FLAGS)))$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)$(_atag)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow)
 # pt_tag: the folder name under which everything built on that LM lives.
-pt_tag = $(if $(_use_shipped),pt-shipped,pt-$(corpus_tag)-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)))
+pt_tag = $(if $(_use_shipped),pt-shipped$(_atag),pt-$(corpus_tag)$(_atag)-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)))
 lm_shipped_note = $(if $(_use_shipped),shipped pretrained LMs $(call _shipped_lm,fwd) and $(call _shipped_lm,bwd),no shipped LM for preset $(PRESET): pretraining on $(LM_CORPUS)$(if $(LM_LINES), (first $(LM_LINES) lines)))
 
 # ------------------------------------------------------------------ task tokens
@@ -212,7 +219,7 @@ _lmtune_path = $(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/lmtune-e$(LMTUNE_EPOCHS)
 
 # "No pretraining" (Table 4): an LM trained from random weights on the task text
 # only, for as many epochs as LM fine-tuning gets.
-lm_nopretrain = $(eval $(call _pretrain_rule,$(call _dsdir,$1)/$(PRESET)/$2/pt-none/lm-e$(LMTUNE_EPOCHS).arrow,$(PRESET),$2,$(LMTUNE_EPOCHS),$(call task_tok,$1,lm),,--valid-frac 0.1 $(PRETRAIN_FLAGS)))$(call _dsdir,$1)/$(PRESET)/$2/pt-none/lm-e$(LMTUNE_EPOCHS).arrow
+lm_nopretrain = $(eval $(call _pretrain_rule,$(call _dsdir,$1)/$(PRESET)/$2/pt-none$(_atag)/lm-e$(LMTUNE_EPOCHS).arrow,$(PRESET),$2,$(LMTUNE_EPOCHS),$(call task_tok,$1,lm),,--valid-frac 0.1 $(PRETRAIN_FLAGS)))$(call _dsdir,$1)/$(PRESET)/$2/pt-none$(_atag)/lm-e$(LMTUNE_EPOCHS).arrow
 
 # ------------------------------------------------------------------ clftune
 define _clf_rule # 1 out, 2 dir, 3 LM ("" = from scratch), 4 train, 5 mode, 6 epochs, 7 seed, 8 flags
@@ -220,13 +227,13 @@ ifndef _done.$1
 _done.$1 := 1
 $1: $3 $4 | $(BIN)/clftune $(_TOOLS)
 	@echo "== clftune $2: mode $5, $6 epochs, seed $7, $(if $3,from $3,from scratch) -> $1"
-	@$(STAGE) $1 $(BIN)/clftune $(if $3,--from $3,--from-scratch --preset $(PRESET)) $(call _bwd,$2) --data $4 --mode $5 --epochs $6 --seed $7 --valid-frac $(VALID_FRAC) --threads $(THREADS) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $8 -o $1
+	@$(STAGE) $1 $(BIN)/clftune $(if $3,--from $3,--from-scratch --preset $(PRESET) $(_arch)) $(call _bwd,$2) --data $4 --mode $5 --epochs $6 --seed $7 --valid-frac $(VALID_FRAC) --threads $(THREADS) --log $(1:.arrow=.jsonl) $$(if $$(wildcard $(1:.arrow=.ckpt.arrow)),--resume) $8 -o $1
 endif
 endef
 # clf DS,DIR,LM,MODE[,TRAIN,TAG,SEED]: the classifier fine-tuned from LM (an lmtune
 # or pretrained artifact; "" = from scratch) on DS's train split (or TRAIN; TAG
 # then names it in the path), with seed SEED (default $(SEED)).
-_clf_path = $(if $3,$(if $(filter $(call _dsdir,$1)/%,$3),$(basename $3),$(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(call _dsdir,$1)/$(PRESET)/$2/scratch)/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
+_clf_path = $(if $3,$(if $(filter $(call _dsdir,$1)/%,$3),$(basename $3),$(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(call _dsdir,$1)/$(PRESET)/$2/scratch$(_atag))/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
 clf = $(eval $(call _clf_rule,$(call _clf_path,$1,$2,$3,$4,$5,$6,$7),$2,$3,$(or $5,$(call task_tok,$1,train)),$4,$(EPOCHS),$(or $7,$(SEED)),$(CLF_FLAGS)))$(call _clf_path,$1,$2,$3,$4,$5,$6,$7)
 
 # ------------------------------------------------------------------ evaluate, ensemble, report
