@@ -173,7 +173,7 @@ func check(est nn.MemoryEstimate, limit int64, what string) error {
 	}
 	for _, name := range smallerPresets(enc) {
 		c, _ := nn.Preset(name)
-		c.VocabSize, c.PadID = enc.VocabSize, enc.PadID
+		c.VocabSize, c.PadID, c.Arch = enc.VocabSize, enc.PadID, enc.Arch // the same layers, smaller
 		e := est.Reestimate(c, est.BatchSize)
 		if e.Total() <= limit {
 			tries = append(tries, "--preset "+name)
