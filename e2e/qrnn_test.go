@@ -8,7 +8,7 @@ import (
 // TestQRNNPipeline runs the whole chain with QRNN layers as a user does:
 // pretrain --arch qrnn, lmtune and clftune from it (the architecture read
 // from the artifact), evaluate, predict on raw text, ensemble; a from-scratch
-// QRNN classifier; and the usage errors: an --arch that contradicts the LM
+// QRNN classifier; the fastai export and import; and the usage errors: an --arch that contradicts the LM
 // and an unknown --arch.
 func TestQRNNPipeline(t *testing.T) {
 	dir := caseDir(t, fixtureSet...)
@@ -34,6 +34,11 @@ func TestQRNNPipeline(t *testing.T) {
 	if lines := predictLines(t, dir, "qclf.arrow", []string{"How far is the Moon from the Earth ?"}); !strings.Contains(lines[0], `"label"`) {
 		t.Errorf("predict: %s", lines[0])
 	}
+
+	// fastai export and import back: the same tensors.
+	wantOK(t, run(t, dir, "pretrain", "export", "-q", "-o", "qfa", "qlm.arrow"))
+	wantOK(t, run(t, dir, "pretrain", "import", "-q", "-o", "qback.arrow", "qfa.pth", "qfa_itos.pkl"))
+	wantOK(t, run(t, dir, "artifacts", "diff", "--data-only", "qlm.arrow", "qback.arrow"))
 
 	wantError(t, run(t, dir, "clftune", "-q", "--arch", "lstm", "--from", "qft.arrow", "--data", fTrain, "-o", "x.arrow"), exit2, "--arch", "qrnn")
 	wantError(t, run(t, dir, "pretrain", "-q", "--arch", "gru", "-o", "x.arrow", fTrain), exit2, "--arch", "lstm or qrnn")

@@ -18,14 +18,16 @@ const Producer = "pretrain import (fastai) v0.1.0"
 
 const importSynopsis = "[flags] ARCHIVE.tgz | DIR | WEIGHTS.pth ITOS.pkl"
 
-const importHelp = `Import a pretrained fastai AWD-LSTM language model as an lm artifact.
+const importHelp = `Import a pretrained fastai AWD-LSTM (or AWD_QRNN) language model as an lm
+artifact.
 
 Inputs: fastai's model-zoo archive (wt103-fwd.tgz / wt103-bwd.tgz, holding
 lstm_fwd.pth + itos_wt103.pkl), the folder fastai's untar_data extracts it to,
 or a weights file and its itos pickle (e.g. the 2018 fastai 0.7 release's
 fwd_wt103.h5 + itos_wt103.pkl). Both torch checkpoint formats (zip, torch >=
 1.6, and legacy) and the fastai v2, v1 and 0.7 key layouts are read; a
-{'model': ..., 'opt': ...} file from Learner.save works too.
+{'model': ..., 'opt': ...} file from Learner.save works too. A fastai v1/v2
+AWD_QRNN (0.rnns.N.layers.0.linear.*) imports as a QRNN model (arch qrnn).
 
 Sizes (vocab, emb, hidden, layers), weight tying and the decoder bias come
 from the checkpoint (fastai v1/v2's WT103 model is 400/1152/3 with a decoder
@@ -113,8 +115,12 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if !c.Quiet {
+		layout := string(imp.Layout)
+		if imp.Config.IsQRNN() {
+			layout += ", qrnn"
+		}
 		fmt.Fprintf(stdout, "pretrain import: %s -> %s: %s, %s, vocab %d, emb %d, hidden %d, %d layers, %s, %s\n",
-			filepath.Base(src.weightsName), c.Out, imp.Layout, dir, imp.Config.VocabSize, imp.Config.EmbSize,
+			filepath.Base(src.weightsName), c.Out, layout, dir, imp.Config.VocabSize, imp.Config.EmbSize,
 			imp.Config.HiddenSize, imp.Config.Layers, tiedWord(imp.Tied), biasWord(imp.SourceBias)+dropWord(imp.Dropped))
 	}
 	return nil

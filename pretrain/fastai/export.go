@@ -38,9 +38,14 @@ type Exported struct {
 // 0.rnns.{l}.module.weight_ih_l0|bias_ih_l0|bias_hh_l0, 1.decoder.weight,
 // 1.decoder.bias, in the order of a fastai model's state_dict (fastai's
 // load_pretrained matches by position). v1 adds
-// 0.rnns.{l}.module.weight_hh_l0. A classifier's encoder keys get the
-// prefix 0.module.; its head is 1.layers.{i}.{0: BatchNorm1d, 2 (1 without
-// dropout): Linear} in v2, the flat 1.layers.{k} of fastai v1.
+// 0.rnns.{l}.module.weight_hh_l0. A QRNN model (nn.ArchQRNN) is written as
+// fastai's AWD_QRNN: layer l is 0.rnns.{l}.layers.0.linear.weight_raw
+// [3H, W*In] (window W 2 in layer 0, 1 above) then
+// 0.rnns.{l}.layers.0.linear.module.bias [3H]; v1 puts
+// 0.rnns.{l}.layers.0.linear.module.weight between them (a view of the raw
+// weight, as module.weight_hh_l0 for the LSTM). A classifier's encoder keys
+// get the prefix 0.module.; its head is 1.layers.{i}.{0: BatchNorm1d,
+// 2 (1 without dropout): Linear} in v2, the flat 1.layers.{k} of fastai v1.
 // A tied decoder and the embedding-dropout copy share the embedding's
 // storage, as in a torch.save of a fastai model.
 func Export(m *artifacts.Model, layout ExportLayout, archive string) (*Exported, error) {
@@ -70,6 +75,9 @@ func Export(m *artifacts.Model, layout ExportLayout, archive string) (*Exported,
 		return nil, fmt.Errorf("model config: %w", err)
 	}
 	x := &exporter{m: m}
+	if lmc.IsQRNN() {
+		x.notes = append(x.notes, "a QRNN model: the state dict has fastai's AWD_QRNN names; build the fastai model with AWD_QRNN (awd_qrnn_lm_config), not AWD_LSTM")
+	}
 	pre := "0."
 	if cc != nil {
 		pre = "0.module."
@@ -80,6 +88,19 @@ func Export(m *artifacts.Model, layout ExportLayout, archive string) (*Exported,
 		in, h := lmc.LayerSizes(l)
 		p := fmt.Sprintf("%srnns.%d.", pre, l)
 		o := fmt.Sprintf("rnns.%d.", l)
+		if lmc.IsQRNN() {
+			// fastai's AWD_QRNN: rnns[l] = QRNN(in, h, window=2 if l == 0
+			// else 1) whose layers[0].linear is WeightDropout(Linear,
+			// layer_names='weight'): the wrapper's weight_raw first, then
+			// the Linear's own parameters.
+			q, oq := p+"layers.0.linear.", o+"layers.0.linear."
+			w := x.add(q+"weight_raw", oq+"weight", 3*h, qrnnWindow(l)*in)
+			if layout == ExportV1 {
+				x.alias(q+"module.weight", w)
+			}
+			x.add(q+"module.bias", oq+"bias", 3*h)
+			continue
+		}
 		hh := x.add(p+"weight_hh_l0_raw", o+"weight_hh", 4*h, h)
 		x.add(p+"module.weight_ih_l0", o+"weight_ih", 4*h, in)
 		if layout == ExportV1 {
@@ -245,10 +266,12 @@ A language model loads in fastai v2 with
   learn = language_model_learner(dls, AWD_LSTM, pretrained=False, config=...)
   learn.load_pretrained('PREFIX.pth', 'PREFIX_itos.pkl')
 (awd_lstm_lm_config with emb_sz, n_hid, n_layers as the export prints) or
-with model.load_state_dict(torch.load('PREFIX.pth')). A classifier's state
-dict matches get_text_classifier's module names; fastai v2's head Linears
-have no bias, so a model trained with a head bias needs --layout v1 or a
-fastai head built with biased Linears (the export says so).`
+with model.load_state_dict(torch.load('PREFIX.pth')). A QRNN model (--arch
+qrnn) gets fastai's AWD_QRNN names: load it with AWD_QRNN and
+awd_qrnn_lm_config instead. A classifier's state dict matches
+get_text_classifier's module names; fastai v2's head Linears have no bias,
+so a model trained with a head bias needs --layout v1 or a fastai head built
+with biased Linears (the export says so).`
 
 // ExportCommand implements "pretrain export ARGS": write a fastai .pth and
 // itos .pkl from an lm or classifier artifact.

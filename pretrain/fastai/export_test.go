@@ -104,12 +104,13 @@ func havePythonTorch(t *testing.T) bool {
 }
 
 type torchCheck struct {
-	Keys     []string             `json:"keys"`
-	Itos     []string             `json:"itos"`
-	Values   map[string][]float64 `json:"values"`
-	Shared   bool                 `json:"shared"`
-	Logits   []float64            `json:"logits"`
-	NClasses int                  `json:"n_classes"`
+	Keys      []string             `json:"keys"`
+	ModelKeys []string             `json:"model_keys"` // the fastai-named module tree's state_dict keys, in its order
+	Itos      []string             `json:"itos"`
+	Values    map[string][]float64 `json:"values"`
+	Shared    bool                 `json:"shared"`
+	Logits    []float64            `json:"logits"`
+	NClasses  int                  `json:"n_classes"`
 }
 
 // runChecks runs testdata/check_export.py once over all jobs ([kind,
@@ -314,7 +315,14 @@ func headName(layout ExportLayout, drops []float32) func(string) string {
 func tinyClassifier(t *testing.T, bias bool, drops []float32) *artifacts.Model {
 	t.Helper()
 	imp := importFixture(t, "v2.pth", "itos_v2.pkl")
-	cfg := nn.DefaultClassifierConfig(imp.Config, 3)
+	return tinyClassifierOf(t, imp.Config, imp.Model.Vocab, bias, drops)
+}
+
+// tinyClassifierOf builds a classifier artifact with random weights on an
+// encoder of config enc and the given vocab.
+func tinyClassifierOf(t *testing.T, enc nn.LMConfig, vocab *artifacts.Vocab, bias bool, drops []float32) *artifacts.Model {
+	t.Helper()
+	cfg := nn.DefaultClassifierConfig(enc, 3)
 	cfg.Hidden = []int{5}
 	cfg.HeadBias = bias
 	cfg.HeadDropouts = drops
@@ -332,7 +340,7 @@ func tinyClassifier(t *testing.T, bias bool, drops []float32) *artifacts.Model {
 	return &artifacts.Model{
 		Lineage:    artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
 		Config:     cj,
-		Vocab:      imp.Model.Vocab,
+		Vocab:      vocab,
 		LabelNames: []string{"a", "b", "c"},
 		Direction:  "fwd",
 		Tensors:    train.Tensors(append(c.Params(), c.Buffers()...)),

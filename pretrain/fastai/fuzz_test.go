@@ -98,7 +98,7 @@ func FuzzImport(f *testing.F) {
 		f.Add(pth, addFile(f, itos))
 	}
 	// LMs that import, so that mutations reach the layout, vocab and tensor code.
-	for _, pair := range [][2]string{{"v2.pth", "itos_v2.pkl"}, {"v1_legacy.pth", "itos_v1.pkl"}, {"v07_fwd.h5", "itos_v07.pkl"}} {
+	for _, pair := range [][2]string{{"v2.pth", "itos_v2.pkl"}, {"v1_legacy.pth", "itos_v1.pkl"}, {"v07_fwd.h5", "itos_v07.pkl"}, {"qrnn_v2.pth", "itos_v2.pkl"}} {
 		f.Add(addFile(f, pair[0]), addFile(f, pair[1]))
 	}
 	f.Add([]byte{}, []byte("\x80\x02]q\x00(X\x05\x00\x00\x00xxunkq\x01e."))

@@ -1,9 +1,10 @@
-// Package fastai moves AWD-LSTM weights between fastai (PyTorch) and ulmfit:
-// it imports fastai's pretrained WikiText-103 language models (the fastai
-// v1/v2 model-zoo archives wt103-fwd.tgz / wt103-bwd.tgz and the 2018
-// fastai 0.7 fwd_wt103.h5 / bwd_wt103.h5 files) as lm artifacts, and exports
-// lm and classifier artifacts back as fastai-loadable .pth + itos .pkl
-// files. PyTorch checkpoints are read and written in Go (the torch zip
+// Package fastai moves AWD-LSTM and AWD_QRNN weights between fastai
+// (PyTorch) and ulmfit: it imports fastai's pretrained WikiText-103 language
+// models (the fastai v1/v2 model-zoo archives wt103-fwd.tgz / wt103-bwd.tgz
+// and the 2018 fastai 0.7 fwd_wt103.h5 / bwd_wt103.h5 files) and fastai
+// v1/v2 AWD_QRNN language models as lm artifacts, and exports lm and
+// classifier artifacts (LSTM or QRNN) back as fastai-loadable .pth + itos
+// .pkl files. PyTorch checkpoints are read and written in Go (the torch zip
 // format and the legacy format); no Python is needed at run time.
 package fastai
 
@@ -44,12 +45,14 @@ type Imported struct {
 	SourceVocab int      // rows in the fastai checkpoint
 }
 
-// Import converts a fastai AWD-LSTM language model checkpoint (the bytes of
-// a torch.save file) and its itos pickle into an lm artifact model. Tensors
-// are renamed to nn's names (encoder.weight, rnns.{l}.weight_ih|weight_hh|
-// bias_ih|bias_hh, decoder.bias, decoder.weight when untied), the vocab's
-// special tokens are translated and put first in canonical order (rows
-// permuted to match), and the nn.LMConfig is inferred from the shapes.
+// Import converts a fastai AWD-LSTM or AWD_QRNN language model checkpoint
+// (the bytes of a torch.save file) and its itos pickle into an lm artifact
+// model. Tensors are renamed to nn's names (encoder.weight, rnns.{l}.
+// weight_ih|weight_hh|bias_ih|bias_hh for an LSTM, rnns.{l}.layers.0.linear.
+// weight|bias for a QRNN, decoder.bias, decoder.weight when untied), the
+// vocab's special tokens are translated and put first in canonical order
+// (rows permuted to match), and the nn.LMConfig is inferred from the shapes
+// (Arch nn.ArchQRNN for an AWD_QRNN).
 func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
 	defer func() { err = capErr(err) }()
 	wn, in := nonEmpty(opt.WeightsName, "weights"), nonEmpty(opt.ItosName, "itos")
@@ -71,7 +74,7 @@ func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
 	}
 	for l := 1; l < len(shape.Hidden)-1; l++ {
 		if shape.Hidden[l] != shape.Hidden[0] {
-			return nil, fmt.Errorf("%s: LSTM layers have hidden sizes %v; ulmfit's AWD-LSTM needs the same size for all but the last layer", wn, shape.Hidden)
+			return nil, fmt.Errorf("%s: %s layers have hidden sizes %v; ulmfit's AWD-LSTM needs the same size for all but the last layer", wn, archWord(ck.qrnn), shape.Hidden)
 		}
 	}
 	tokens, err := readItos(itos)
@@ -94,6 +97,12 @@ func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
 	cfg := nn.DefaultLMConfig()
 	if opt.Base != nil {
 		cfg = *opt.Base
+	}
+	switch {
+	case ck.qrnn:
+		cfg.Arch = nn.ArchQRNN
+	case cfg.IsQRNN():
+		cfg.Arch = "" // an LSTM checkpoint, whatever Base says
 	}
 	cfg.VocabSize = len(vm.Tokens)
 	cfg.EmbSize = shape.Emb
@@ -138,11 +147,16 @@ func Import(weights, itos []byte, opt ImportOptions) (_ *Imported, err error) {
 	if err := add("encoder.weight", ck.enc, vm.Src); err != nil {
 		return nil, err
 	}
+	type param struct {
+		n string
+		t *torchTensor
+	}
 	for l, ly := range ck.layers {
-		for _, p := range []struct {
-			n string
-			t *torchTensor
-		}{{"weight_ih", ly.wih}, {"weight_hh", ly.whh}, {"bias_ih", ly.bih}, {"bias_hh", ly.bhh}} {
+		ps := []param{{"weight_ih", ly.wih}, {"weight_hh", ly.whh}, {"bias_ih", ly.bih}, {"bias_hh", ly.bhh}}
+		if ck.qrnn {
+			ps = []param{{"layers.0.linear.weight", ly.w}, {"layers.0.linear.bias", ly.b}}
+		}
+		for _, p := range ps {
 			if err := add(fmt.Sprintf("rnns.%d.%s", l, p.n), p.t, nil); err != nil {
 				return nil, err
 			}

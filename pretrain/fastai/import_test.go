@@ -22,7 +22,13 @@ type ref struct {
 
 func loadRefs(t *testing.T) map[string]ref {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "refs.json"))
+	return loadRefsFile(t, "refs.json")
+}
+
+// loadRefsFile reads a testdata file of named refs (refs.json, refs_qrnn.json).
+func loadRefsFile(t *testing.T, name string) map[string]ref {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

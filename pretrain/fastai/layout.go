@@ -8,12 +8,15 @@ import (
 
 	"github.com/nlpodyssey/gopickle/types"
 	"github.com/ulmfit-go/ulmfit/artifacts"
+	"github.com/ulmfit-go/ulmfit/nn"
 )
 
 // Layout names a fastai checkpoint key layout.
 type Layout string
 
-// The layouts this package reads.
+// The layouts this package reads. An AWD_QRNN's layer N is
+// 0.rnns.N.layers.0.linear.weight_raw + module.bias in v2; v1 adds
+// module.weight (a copy of the raw weight), as for the LSTM.
 const (
 	LayoutV2  Layout = "fastai-v2"  // 0.encoder_dp.emb.weight, 0.rnns.N.weight_hh_l0_raw, no module.weight_hh_l0
 	LayoutV1  Layout = "fastai-v1"  // as v2, plus 0.rnns.N.module.weight_hh_l0 (a copy of the raw weight)
@@ -179,14 +182,17 @@ func firstN(s []string, n int) []string {
 	return out
 }
 
-// lmLayer holds one LSTM layer's tensors.
+// lmLayer holds one recurrent layer's tensors.
 type lmLayer struct {
-	wih, whh, bih, bhh *torchTensor
+	wih, whh, bih, bhh *torchTensor // LSTM
+	w, b               *torchTensor // QRNN: linear weight [3H, window*In] and bias [3H]
 }
 
-// lmCheckpoint is an AWD-LSTM language model found in a state dict.
+// lmCheckpoint is an AWD-LSTM or AWD_QRNN language model found in a state
+// dict.
 type lmCheckpoint struct {
 	layout Layout
+	qrnn   bool // the recurrent layers are fastai QRNNs (AWD_QRNN)
 	enc    *torchTensor
 	layers []lmLayer
 	decW   *torchTensor // nil in an encoder-only file
@@ -194,22 +200,50 @@ type lmCheckpoint struct {
 	names  map[*torchTensor]string
 }
 
-// Shape is the size of an AWD-LSTM found in (or required of) a checkpoint.
+// Shape is the size of an AWD-LSTM or AWD_QRNN found in (or required of) a
+// checkpoint.
 type Shape struct {
-	Vocab  int   // rows of the embedding
-	Emb    int   // embedding size (= last layer's hidden size)
-	Hidden []int // hidden size of each LSTM layer
+	Arch   string // nn.ArchQRNN for an AWD_QRNN, "" for an AWD-LSTM
+	Vocab  int    // rows of the embedding
+	Emb    int    // embedding size (= last layer's hidden size)
+	Hidden []int  // hidden size of each recurrent layer
 }
 
-// Layers is the number of LSTM layers.
+// Layers is the number of recurrent (LSTM or QRNN) layers.
 func (s Shape) Layers() int { return len(s.Hidden) }
 
 func (s Shape) String() string {
-	return fmt.Sprintf("vocab %d, emb %d, hidden %v", s.Vocab, s.Emb, s.Hidden)
+	arch := ""
+	if s.Arch == nn.ArchQRNN {
+		arch = "a QRNN with "
+	}
+	return fmt.Sprintf("%svocab %d, emb %d, hidden %v", arch, s.Vocab, s.Emb, s.Hidden)
 }
 
-// parseLM finds an AWD-LSTM language model in a state dict and checks that
-// every tensor has the shape its neighbours imply.
+// qrnnWindow is the convolution window of QRNN layer l in fastai's
+// AWD_QRNN (awdlstm.py: QRNN(..., window=2 if l == 0 else 1)): 2 in the
+// first layer, 1 above. nn builds its QRNN layers the same way.
+func qrnnWindow(l int) int {
+	if l == 0 {
+		return 2
+	}
+	return 1
+}
+
+// archWord names the recurrent layers in messages.
+func archWord(qrnn bool) string {
+	if qrnn {
+		return "QRNN"
+	}
+	return "LSTM"
+}
+
+// parseLM finds an AWD-LSTM or AWD_QRNN language model in a state dict and
+// checks that every tensor has the shape its neighbours imply. A QRNN layer
+// l is fastai's rnns[l].layers[0].linear: WeightDropout(Linear,
+// layer_names='weight') with keys layers.0.linear.weight_raw and
+// layers.0.linear.module.bias (fastai v1 also keeps layers.0.linear.
+// module.weight, a copy), or a plain Linear (layers.0.linear.weight|bias).
 func parseLM(sd []entry) (*lmCheckpoint, error) {
 	byName := make(map[string]*torchTensor, len(sd))
 	keys := make([]string, 0, len(sd))
@@ -232,8 +266,8 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		switch {
 		case strings.HasPrefix(k, "0.module.") || strings.HasPrefix(k, "1.layers."):
 			return nil, fmt.Errorf("this is a fastai text classifier (key %.60q), not a language model; import the LM it was fine-tuned from, or export/import classifiers with `pretrain export`", k)
-		case strings.Contains(k, ".layers.0.linear.") || strings.Contains(k, "forget_mult"):
-			return nil, fmt.Errorf("this is a QRNN model (key %.60q); only AWD-LSTM checkpoints can be imported", k)
+		case strings.Contains(k, "forget_mult"):
+			return nil, fmt.Errorf("this is not a fastai AWD_QRNN (key %.60q): fastai's QRNN has no forget_mult parameters", k)
 		case strings.Contains(k, "attn") || strings.Contains(k, "transformer") || strings.HasPrefix(k, "0.pos_enc"):
 			return nil, fmt.Errorf("this is not an AWD-LSTM checkpoint (key %.60q)", k)
 		}
@@ -265,10 +299,15 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		}
 	}
 	layerPrefixes := map[string]bool{} // "0.rnns.N." present, so that the loop below is linear
+	qrnnLayer := map[string]bool{}     // "0.rnns.N." has keys "0.rnns.N.layers.*" (a QRNN)
 	for _, k := range keys {
 		if r, ok := strings.CutPrefix(k, prefix+"rnns."); ok {
 			if i := strings.IndexByte(r, '.'); i > 0 {
-				layerPrefixes[k[:len(k)-len(r)+i+1]] = true
+				p := k[:len(k)-len(r)+i+1]
+				layerPrefixes[p] = true
+				if strings.HasPrefix(r[i+1:], "layers.") {
+					qrnnLayer[p] = true
+				}
 			}
 		}
 	}
@@ -277,8 +316,42 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		if !layerPrefixes[p] {
 			break
 		}
+		isQRNN := qrnnLayer[p]
+		if l == 0 {
+			ck.qrnn = isQRNN
+		} else if isQRNN != ck.qrnn {
+			return nil, fmt.Errorf("%srnns.%d has %s keys but %srnns.0 has %s keys (found %s); fastai's AWD-LSTM and AWD_QRNN do not mix them",
+				prefix, l, archWord(isQRNN), prefix, archWord(ck.qrnn), strings.Join(firstN(withPrefix(keys, p), 4), ", "))
+		}
 		var ly lmLayer
 		var n string
+		if isQRNN {
+			q := p + "layers.0.linear."
+			ly.w, n = get(q+"weight_raw", q+"weight")
+			name(ly.w, n)
+			if n == q+"weight_raw" {
+				if _, ok := byName[q+"module.weight"]; ok {
+					used[q+"module.weight"] = true // v1 keeps the (dropped-out) copy too
+					if layout == LayoutV2 {
+						layout = LayoutV1
+					}
+				}
+			}
+			ly.b, n = get(q+"module.bias", q+"bias")
+			name(ly.b, n)
+			var missing []string
+			if ly.w == nil {
+				missing = append(missing, q+"weight_raw")
+			}
+			if ly.b == nil {
+				missing = append(missing, q+"module.bias")
+			}
+			if len(missing) > 0 {
+				return nil, fmt.Errorf("QRNN layer %d: missing %s (found %s)", l, strings.Join(missing, ", "), strings.Join(firstN(withPrefix(keys, p), 6), ", "))
+			}
+			ck.layers = append(ck.layers, ly)
+			continue
+		}
 		ly.whh, n = get(p+"weight_hh_l0_raw", p+"module.weight_hh_l0_raw", p+"module.weight_hh_l0", p+"weight_hh_l0")
 		name(ly.whh, n)
 		if strings.HasPrefix(n, p+"module.weight_hh_l0_raw") {
@@ -329,7 +402,11 @@ func parseLM(sd []entry) (*lmCheckpoint, error) {
 		}
 	}
 	if len(extra) > 0 {
-		return nil, fmt.Errorf("unexpected keys for a fastai AWD-LSTM LM: %s", strings.Join(firstN(extra, 6), ", "))
+		model := "AWD-LSTM"
+		if ck.qrnn {
+			model = "AWD_QRNN"
+		}
+		return nil, fmt.Errorf("unexpected keys for a fastai %s LM: %s", model, strings.Join(firstN(extra, 6), ", "))
 	}
 	ck.layout = layout
 	if _, err := ck.shape(); err != nil {
@@ -349,9 +426,11 @@ func withPrefix(keys []string, p string) []string {
 }
 
 // shape infers the model size from the tensor shapes and checks them for
-// consistency: encoder [V,E]; layer l: weight_ih [4H_l, In_l] with In_0 = E
-// and In_l = H_(l-1), weight_hh [4H_l, H_l], biases [4H_l]; the last layer's
-// H = E (fastai always feeds the decoder the embedding size); decoder [V,E].
+// consistency: encoder [V,E]; LSTM layer l: weight_ih [4H_l, In_l] with
+// In_0 = E and In_l = H_(l-1), weight_hh [4H_l, H_l], biases [4H_l]; QRNN
+// layer l: linear weight [3H_l, W_l*In_l] with the window W_0 = 2 and W_l = 1
+// above (qrnnWindow), bias [3H_l]; the last layer's H = E (fastai always
+// feeds the decoder the embedding size); decoder [V,E].
 func (ck *lmCheckpoint) shape() (Shape, error) {
 	bad := func(t *torchTensor, want []int) error {
 		return fmt.Errorf("%s has shape %s, expected %v (from the shapes of the other tensors)", oneLine(ck.names[t], 60), short(t.Shape), want)
@@ -360,8 +439,31 @@ func (ck *lmCheckpoint) shape() (Shape, error) {
 		return Shape{}, fmt.Errorf("%s has shape %s, expected [vocab, emb]", oneLine(ck.names[ck.enc], 60), short(ck.enc.Shape))
 	}
 	s := Shape{Vocab: ck.enc.Shape[0], Emb: ck.enc.Shape[1]}
+	if ck.qrnn {
+		s.Arch = nn.ArchQRNN
+	}
 	in := s.Emb
 	for l, ly := range ck.layers {
+		if ck.qrnn {
+			win := qrnnWindow(l)
+			if len(ly.w.Shape) != 2 || ly.w.Shape[0]%3 != 0 || ly.w.Shape[0] == 0 {
+				return Shape{}, fmt.Errorf("%s has shape %s, expected [3*hidden, %d] (window %d times input size %d)", oneLine(ck.names[ly.w], 60), short(ly.w.Shape), win*in, win, in)
+			}
+			h := ly.w.Shape[0] / 3
+			if want := []int{3 * h, win * in}; !equalInts(ly.w.Shape, want) {
+				return Shape{}, fmt.Errorf("%s has shape %s, expected %v (3*hidden %d, window %d times input size %d: fastai's AWD_QRNN has window 2 in layer 0, 1 above)",
+					oneLine(ck.names[ly.w], 60), short(ly.w.Shape), want, h, win, in)
+			}
+			if want := []int{3 * h}; !equalInts(ly.b.Shape, want) {
+				return Shape{}, bad(ly.b, want)
+			}
+			if l == len(ck.layers)-1 && h != s.Emb {
+				return Shape{}, fmt.Errorf("the last QRNN layer has hidden size %d but the embedding size is %d; fastai's AWD_QRNN makes them equal", h, s.Emb)
+			}
+			s.Hidden = append(s.Hidden, h)
+			in = h
+			continue
+		}
 		if len(ly.whh.Shape) != 2 || ly.whh.Shape[0]%4 != 0 {
 			return Shape{}, fmt.Errorf("%s has shape %s, expected [4*hidden, hidden]", oneLine(ck.names[ly.whh], 60), short(ly.whh.Shape))
 		}
@@ -429,8 +531,8 @@ func sameValues(a, b *torchTensor) (bool, error) {
 type Require struct {
 	Vocab  int // rows of the checkpoint's embedding
 	Emb    int // embedding size
-	Hidden int // hidden size of every LSTM layer but the last
-	Layers int // number of LSTM layers
+	Hidden int // hidden size of every recurrent layer but the last
+	Layers int // number of recurrent (LSTM or QRNN) layers
 }
 
 // checkShape compares the inferred shape with what the caller requires.
