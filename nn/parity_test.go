@@ -47,7 +47,7 @@ type fixture struct {
 	Tensors map[string]fixtureIndex `json:"tensors"`
 	LM      lmFixture               `json:"lm"`
 	QRNN    lmFixture               `json:"qrnn"` // qrnn.json (gen_qrnn.py)
-	ARTAR struct {
+	ARTAR   struct {
 		Alpha  float64 `json:"alpha"`
 		Beta   float64 `json:"beta"`
 		Window int     `json:"window"`
