@@ -27,6 +27,12 @@ func Params(fs *pflag.FlagSet) map[string]any {
 		if slices.Contains(runOnly, fl.Name) || fl.Annotations[elementAnnotation] != nil {
 			return
 		}
+		if fl.Name == "arch" && fl.Value.String() == "" {
+			// --arch not given: the preset's layers, as every run before the
+			// flag existed; recording it would change those runs' bytes and
+			// make every earlier artifact look out of date.
+			return
+		}
 		params[fl.Name] = fl.Value.String()
 	})
 	return params

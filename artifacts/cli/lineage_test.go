@@ -39,6 +39,16 @@ func TestParams(t *testing.T) {
 	if len(p) != len(want) {
 		t.Errorf("params %v, want %v", p, want)
 	}
+	// --arch is recorded when given, and only then.
+	fs2 := NewFlags("x", "", "")
+	var c2 Common
+	c2.Register(fs2, "arch")
+	if err := Parse(fs2, []string{"--arch", "qrnn"}); err != nil {
+		t.Fatal(err)
+	}
+	if p2 := Params(fs2); p2["arch"] != "qrnn" {
+		t.Errorf("params with --arch qrnn: %v", p2)
+	}
 	for name, v := range want {
 		if p[name] != v {
 			t.Errorf("params[%q] = %v, want %q", name, p[name], v)
