@@ -52,10 +52,15 @@ func loadOpenBLAS() (*openBLAS, error) {
 		return nil, errors.New("openblas: run-time loading not supported on windows")
 	}
 	var errs []error
+	var missing []string // candidates that are not there at all
 	for _, name := range openBLASCandidates() {
 		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
 		if err != nil {
-			errs = append(errs, err)
+			if strings.Contains(err.Error(), "No such file or directory") {
+				missing = append(missing, name)
+			} else {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		lib, err := resolveOpenBLAS(h)
@@ -66,7 +71,15 @@ func loadOpenBLAS() (*openBLAS, error) {
 		lib.path = name
 		return lib, nil
 	}
-	return nil, fmt.Errorf("openblas not found: %w", errors.Join(errs...))
+	// One line: it ends up in --version's backend line and in error messages.
+	var msgs []string
+	if len(missing) > 0 {
+		msgs = append(msgs, "no "+strings.Join(missing, ", "))
+	}
+	for _, e := range errs {
+		msgs = append(msgs, strings.ReplaceAll(e.Error(), "\n", " "))
+	}
+	return nil, fmt.Errorf("openblas not found: %s", strings.Join(msgs, "; "))
 }
 
 func resolveOpenBLAS(h uintptr) (*openBLAS, error) {
