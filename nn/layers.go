@@ -26,6 +26,17 @@ func (d *dropMask) apply(be Backend, dst, x []float32) {
 	}
 }
 
+// weight returns w with the mask applied (weight drop), in *buf, or w
+// itself when the mask is inactive.
+func (d *dropMask) weight(be Backend, w []float32, buf *[]float32) []float32 {
+	if !d.active {
+		return w
+	}
+	*buf = grow(*buf, len(w))
+	be.Mul(*buf, w, d.mask)
+	return *buf
+}
+
 // Mask returns the current mask (nil when inactive); for tests and parity.
 func (d *dropMask) Mask() []float32 {
 	if !d.active {
@@ -200,14 +211,7 @@ func (l *LSTM) DrawMask(be Backend, rng *RNG, train bool) {
 	l.wmask.draw(be, rng, l.WeightDrop, 4*l.H*l.H, train)
 }
 
-func (l *LSTM) effWhh(be Backend) []float32 {
-	if !l.wmask.active {
-		return l.Whh.Data
-	}
-	l.whhEff = grow(l.whhEff, len(l.Whh.Data))
-	be.Mul(l.whhEff, l.Whh.Data, l.wmask.mask)
-	return l.whhEff
-}
+func (l *LSTM) effWhh(be Backend) []float32 { return l.wmask.weight(be, l.Whh.Data, &l.whhEff) }
 
 // Forward runs T steps over x [T,B,In] from the carried state, keeps the
 // caches for Backward, updates the carried state, and returns the output

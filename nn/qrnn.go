@@ -108,14 +108,7 @@ func (q *QRNN) DrawMask(be Backend, rng *RNG, train bool) {
 
 func (q *QRNN) setSegments(seg *segments, off int) { q.seg, q.off = seg, off }
 
-func (q *QRNN) weight(be Backend) []float32 {
-	if !q.wmask.active {
-		return q.W.Data
-	}
-	q.wEff = grow(q.wEff, len(q.W.Data))
-	be.Mul(q.wEff, q.W.Data, q.wmask.mask)
-	return q.wEff
-}
+func (q *QRNN) weight(be Backend) []float32 { return q.wmask.weight(be, q.W.Data, &q.wEff) }
 
 // Forward runs T steps over x [T,B,In] from the carried state, keeps the
 // caches for Backward, updates the carried state and returns the output
