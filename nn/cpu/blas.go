@@ -102,6 +102,15 @@ func resolveOpenBLAS(h uintptr) (*openBLAS, error) {
 		r, _, _ := purego.SyscallN(f)
 		lib.corename = goString(r)
 	}
+	// The OpenMP build (openblas_get_parallel() == 2; Debian's
+	// libopenblas0-openmp) is not safe to call from several threads at
+	// once, as the backend's worker pool does: its results then differ from
+	// run to run. The pthreads and serial builds are.
+	if f, err := purego.Dlsym(h, "openblas_get_parallel"); err == nil {
+		if r, _, _ := purego.SyscallN(f); int32(r) == 2 {
+			return nil, errors.New("the OpenMP build, which is not safe for concurrent calls (use the pthreads build, e.g. Debian's libopenblas0-pthread)")
+		}
+	}
 	return lib, nil
 }
 
