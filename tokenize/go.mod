@@ -17,6 +17,7 @@ require (
 	github.com/klauspost/compress v1.20.4
 	github.com/spf13/pflag v1.1.0
 	github.com/ulmfit-go/ulmfit/artifacts v0.0.0
+	google.golang.org/protobuf v1.36.12
 )
 
 replace github.com/ulmfit-go/ulmfit/artifacts => ../artifacts
