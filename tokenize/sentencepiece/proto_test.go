@@ -131,3 +131,29 @@ func TestSaveLoad(t *testing.T) {
 		t.Error("Save into a missing directory succeeded")
 	}
 }
+
+// FuzzParse: Parse never panics; what it accepts marshals to bytes that parse to the
+// same model, and NewProcessor and Encode never panic on it.
+func FuzzParse(f *testing.F) {
+	f.Add(smallModel().Marshal())
+	if b, err := os.ReadFile(filepath.Join(fixtureDir, "en_user.model")); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err != nil {
+			return
+		}
+		out := m.Marshal()
+		m2, err := Parse(out)
+		if err != nil {
+			t.Fatalf("Parse(Marshal(m)): %v", err)
+		}
+		if !bytes.Equal(m2.Marshal(), out) {
+			t.Fatal("Marshal(Parse(Marshal(m))) != Marshal(m)")
+		}
+		if p, err := NewProcessor(m); err == nil {
+			p.Decode(p.Encode(nil, "Hello wörld, 東京 \xff test"))
+		}
+	})
+}
