@@ -13,6 +13,8 @@
 package tokenize
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -62,9 +64,11 @@ const SettingsVersion = 1
 // stored in artifacts; Default() is what the tokenize stage uses unless told otherwise.
 type Settings struct {
 	Version int `json:"version"`
-	// Tokenizer is "words" (rules + the spaCy-like word tokenizer) or "whitespace" (text is
+	// Tokenizer is "words" (rules + the spaCy-like word tokenizer), "whitespace" (text is
 	// already tokenized, e.g. WikiText: split on whitespace, map UnkAlias to xxunk, then only
-	// the case rules and lowercase apply).
+	// the case rules and lowercase apply) or "sentencepiece" (the rules as for "words", then
+	// each whitespace-separated word is split into the pieces of SPModel, as fastai's
+	// SentencePieceTokenizer does; the special tokens stay whole).
 	Tokenizer string `json:"tokenizer"`
 	// Rules enabled, by name (see AllRules). They always run in AllRules order.
 	Rules []string `json:"rules"`
@@ -91,6 +95,27 @@ type Settings struct {
 	SplitHyphens bool `json:"split_hyphens"`
 	// UnkAlias is a token of pretokenized text that means xxunk (WikiText "<unk>").
 	UnkAlias string `json:"unk_alias,omitempty"`
+	// SPModel is the SentencePiece model (the bytes of a .model file, a ModelProto) of the
+	// "sentencepiece" tokenizer, and SPModelSHA256 its hex SHA-256, checked on load.
+	SPModel       []byte `json:"sp_model,omitempty"`
+	SPModelSHA256 string `json:"sp_model_sha256,omitempty"`
+}
+
+// Tokenizer names.
+const (
+	TokWords         = "words"
+	TokWhitespace    = "whitespace"
+	TokSentencePiece = "sentencepiece"
+)
+
+// WithSPModel returns s set to split words into the pieces of the SentencePiece model b
+// (the bytes of a .model file).
+func (s Settings) WithSPModel(b []byte) Settings {
+	s.Tokenizer = TokSentencePiece
+	s.SPModel = b
+	sum := sha256.Sum256(b)
+	s.SPModelSHA256 = hex.EncodeToString(sum[:])
+	return s
 }
 
 // Default returns the fastai v2 defaults: all rules, xxbos, fields marked, newline
@@ -98,7 +123,7 @@ type Settings struct {
 func Default() Settings {
 	return Settings{
 		Version:    SettingsVersion,
-		Tokenizer:  "words",
+		Tokenizer:  TokWords,
 		Rules:      AllRules(),
 		Specials:   DefaultSpecials(),
 		AddBOS:     true,
@@ -114,7 +139,7 @@ func Default() Settings {
 // only replace_all_caps, replace_maj and lowercase apply.
 func Pretokenized() Settings {
 	s := Default()
-	s.Tokenizer = "whitespace"
+	s.Tokenizer = TokWhitespace
 	s.Rules = []string{RuleReplaceAllCaps, RuleReplaceMaj, RuleLowercase}
 	return s
 }
@@ -135,9 +160,19 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("tokenizer settings: version %d not supported (this build reads up to %d)", s.Version, SettingsVersion)
 	}
 	switch s.Tokenizer {
-	case "words", "whitespace":
+	case TokWords, TokWhitespace:
+		if len(s.SPModel) > 0 {
+			return fmt.Errorf("tokenizer settings: a SentencePiece model with tokenizer %q (it needs %q)", s.Tokenizer, TokSentencePiece)
+		}
+	case TokSentencePiece:
+		if len(s.SPModel) == 0 {
+			return fmt.Errorf("tokenizer settings: tokenizer %q without a SentencePiece model", s.Tokenizer)
+		}
+		if sum := sha256.Sum256(s.SPModel); hex.EncodeToString(sum[:]) != s.SPModelSHA256 {
+			return fmt.Errorf("tokenizer settings: the SentencePiece model does not match its SHA-256 %q (damaged artifact?)", s.SPModelSHA256)
+		}
 	default:
-		return fmt.Errorf("tokenizer settings: unknown tokenizer %q (want words or whitespace)", s.Tokenizer)
+		return fmt.Errorf("tokenizer settings: unknown tokenizer %q (want %s, %s or %s)", s.Tokenizer, TokWords, TokWhitespace, TokSentencePiece)
 	}
 	known := AllRules()
 	for _, r := range s.Rules {

@@ -1,9 +1,12 @@
 package tokenize
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ulmfit-go/ulmfit/tokenize/sentencepiece"
 )
 
 // Tokenizer applies Settings to raw text. It reuses internal buffers, so it is not safe
@@ -18,6 +21,15 @@ type Tokenizer struct {
 	fold                                [32]byte // ASCII-lowered copy for table lookups
 	bld                                 strings.Builder
 	always                              bool // tests: always apply replace_rep/wrep first
+	// pieces: the sentencepiece tokenizer. Words (after the rules) go to sp, or, with
+	// sp nil (NewWords), are emitted whole for a subword model to be trained on.
+	pieces    bool
+	sp        *sentencepiece.Processor
+	spSpecial map[string]string // "▁xxbos" -> "xxbos", for the model's user-defined specials
+	spHas     map[string]bool   // the special tokens in spSpecial
+	words0    Tokens            // a document's words, before encodePieces
+	line      []byte
+	ids       []int32
 }
 
 // New returns a Tokenizer for the settings.
@@ -25,6 +37,41 @@ func New(s Settings) (*Tokenizer, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	t := newTokenizer(s)
+	if t.pieces {
+		m, err := sentencepiece.Parse(s.SPModel)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer settings: %w", err)
+		}
+		if t.sp, err = sentencepiece.NewProcessor(m); err != nil {
+			return nil, fmt.Errorf("tokenizer settings: %w", err)
+		}
+		t.spSpecial, t.spHas = map[string]string{}, map[string]bool{}
+		for _, sp := range append(s.Specials, s.Newline) {
+			if id, ok := t.sp.PieceID(sentencepiece.Space + sp); ok && sp != "" && m.Pieces[id].Type == sentencepiece.UserDefined {
+				t.spSpecial[sentencepiece.Space+sp] = sp
+				t.spHas[sp] = true
+			}
+		}
+	}
+	return t, nil
+}
+
+// NewWords returns a Tokenizer that stops where the SentencePiece model of the
+// "sentencepiece" tokenizer would start: it applies the rules of s and emits the words
+// and special tokens whole. Its output is what a subword model for s is trained on. s
+// needs no model (its Tokenizer is taken to be "sentencepiece").
+func NewWords(s Settings) (*Tokenizer, error) {
+	s.Tokenizer, s.SPModel, s.SPModelSHA256 = TokWords, nil, ""
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	t := newTokenizer(s)
+	t.pieces = true
+	return t, nil
+}
+
+func newTokenizer(s Settings) *Tokenizer {
 	t := &Tokenizer{
 		s:        s,
 		fixHTML:  s.Has(RuleFixHTML),
@@ -34,13 +81,14 @@ func New(s Settings) (*Tokenizer, error) {
 		caps:     s.Has(RuleReplaceAllCaps),
 		maj:      s.Has(RuleReplaceMaj),
 		lower:    s.Has(RuleLowercase),
-		words:    s.Tokenizer == "words",
+		words:    s.Tokenizer == TokWords || s.Tokenizer == TokSentencePiece,
+		pieces:   s.Tokenizer == TokSentencePiece,
 		specials: map[string]bool{},
 	}
 	for _, sp := range s.Specials {
 		t.specials[sp] = true
 	}
-	return t, nil
+	return t
 }
 
 // Settings returns the tokenizer's settings.
@@ -127,6 +175,9 @@ func (t *Tokenizer) Append(dst *Tokens, fields ...string) int {
 	}
 	if t.s.AddEOS {
 		dst.addString(EOS)
+	}
+	if t.sp != nil {
+		t.encodePieces(dst, n0)
 	}
 	return dst.Len() - n0
 }
@@ -275,10 +326,10 @@ func (t *Tokenizer) fastChunk(dst *Tokens, c string) bool {
 
 // chunk tokenizes one whitespace-free chunk of text.
 func (t *Tokenizer) chunk(dst *Tokens, c string) {
-	if t.fastChunk(dst, c) {
+	if !t.pieces && t.fastChunk(dst, c) {
 		return
 	}
-	if t.s.KeepURLs {
+	if t.s.KeepURLs && !t.pieces {
 		if pre, core, suf, ok := splitURL(c); ok {
 			for _, r := range pre {
 				dst.addString(string(r))
@@ -287,6 +338,12 @@ func (t *Tokenizer) chunk(dst *Tokens, c string) {
 			for _, r := range suf {
 				dst.addString(string(r))
 			}
+			return
+		}
+	}
+	if t.pieces && t.s.KeepURLs {
+		if _, _, _, ok := splitURL(c); ok {
+			t.sub(dst, c) // whole: spec_add_spaces does not split it
 			return
 		}
 	}
@@ -383,7 +440,66 @@ func caseOf(c string) (allCaps, maj bool) {
 // tokenizer.
 func (t *Tokenizer) sub(dst *Tokens, c string) {
 	w := t.caseRules(dst, c)
+	if t.pieces {
+		t.piecesOf(dst, w)
+		return
+	}
 	t.word(dst, w)
+}
+
+// piecesOf emits a word whole: in the sentencepiece tokenizer, Append splits the
+// document's words into pieces once they are all there (see encodePieces).
+func (t *Tokenizer) piecesOf(dst *Tokens, w []byte) {
+	dst.add(w)
+}
+
+// encodePieces replaces the words dst holds from token n0 on by their pieces. It
+// segments them as spm_encode (and fastai's SentencePieceTokenizer) segments the
+// rule-processed text, the words joined by spaces, in one piece of text: a special token
+// the model has as a user-defined piece ("▁xxbos") is part of that text and comes out as
+// itself; one it lacks ends the text there and stays whole. (One text, not word by word:
+// pieces with equal scores tie, and spm breaks ties by float sums along the text.)
+func (t *Tokenizer) encodePieces(dst *Tokens, n0 int) {
+	t.words0.Reset()
+	for i := n0; i < dst.Len(); i++ {
+		t.words0.add(dst.At(i))
+	}
+	dst.Ends = dst.Ends[:n0]
+	if n0 == 0 {
+		dst.Buf = dst.Buf[:0]
+	} else {
+		dst.Buf = dst.Buf[:dst.Ends[n0-1]]
+	}
+	t.line = t.line[:0]
+	flush := func() {
+		if len(t.line) == 0 {
+			return
+		}
+		t.ids = t.sp.Encode(t.ids[:0], string(t.line))
+		for _, id := range t.ids {
+			p := t.sp.Piece(id)
+			if sp, ok := t.spSpecial[p]; ok {
+				p = sp
+			}
+			dst.addString(p)
+		}
+		t.line = t.line[:0]
+	}
+	for i := 0; i < t.words0.Len(); i++ {
+		w := t.words0.At(i)
+		if len(w) >= 2 && w[0] == 'x' && w[1] == 'x' && t.specials[string(w)] || string(w) == t.s.Newline && t.s.Newline != "" {
+			if !t.spHas[string(w)] {
+				flush()
+				dst.add(w)
+				continue
+			}
+		}
+		if len(t.line) > 0 {
+			t.line = append(t.line, ' ')
+		}
+		t.line = append(t.line, w...)
+	}
+	flush()
 }
 
 // folded returns an ASCII-lowercased view of b for table lookups.

@@ -44,6 +44,10 @@ type Config struct {
 	KeepEmpty bool // keep documents without text (else skip and count them)
 	Strict    bool // invalid UTF-8 is an error (else replaced by U+FFFD and counted)
 	Threads   int  // tokenizer goroutines (0 = 2)
+	// Words tokenizes into the words a SentencePiece model is trained on
+	// (tokenize.NewWords), not into tokens: the result's vocabulary (with MaxVocab 0 and
+	// MinFreq 1) is then the word counts for sentencepiece.Train.
+	Words bool
 	// Progress, if set, is called from Build's goroutine after each batch.
 	Progress func(Progress)
 }
@@ -167,12 +171,19 @@ const (
 	chunkSize  = 16 << 20
 )
 
+func (cfg *Config) tokenizer() (*tokenize.Tokenizer, error) {
+	if cfg.Words {
+		return tokenize.NewWords(cfg.Settings)
+	}
+	return tokenize.New(cfg.Settings)
+}
+
 // Build reads and tokenizes all inputs.
 func Build(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Threads <= 0 {
 		cfg.Threads = 2
 	}
-	if _, err := tokenize.New(cfg.Settings); err != nil {
+	if _, err := cfg.tokenizer(); err != nil {
 		return nil, err
 	}
 	// Open every input once first, so that a bad path or header fails before any work;
@@ -321,7 +332,7 @@ func Build(ctx context.Context, cfg Config) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk, _ := tokenize.New(cfg.Settings)
+			tk, _ := cfg.tokenizer()
 			for j := range work {
 				j.worker = int32(w)
 				tokenizeJob(tk, j, cfg.Strict)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/tokenize"
 )
 
 func main() {
@@ -37,8 +38,14 @@ func run(args []string, w io.Writer) error {
 	defer tr.Close()
 	h := tr.Header()
 	if *header {
+		settings := string(h.Tokenizer)
+		if s, err := tokenize.ParseSettings(h.Tokenizer); err == nil && len(s.SPModel) > 0 {
+			n := len(s.SPModel)
+			s.SPModel = nil // a model is hundreds of KB: its size and hash say which it is
+			settings = fmt.Sprintf("%s (SentencePiece model: %d bytes)", s.JSON(), n)
+		}
 		fmt.Fprintf(w, "vocab %d tokens, labels %q (multi-label %v)\nstats %v\ntokenizer %s\n",
-			h.Vocab.Len(), h.LabelNames, h.MultiLabel, h.Stats, h.Tokenizer)
+			h.Vocab.Len(), h.LabelNames, h.MultiLabel, h.Stats, settings)
 	}
 	for i := 0; i < *skip+*n; i++ {
 		d, err := tr.Next()

@@ -22,6 +22,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/tokenize"
 	"github.com/ulmfit-go/ulmfit/tokenize/corpus"
 	"github.com/ulmfit-go/ulmfit/tokenize/input"
+	"github.com/ulmfit-go/ulmfit/tokenize/sentencepiece"
 )
 
 // Version of the stage, recorded as the artifact's producer.
@@ -70,6 +71,12 @@ type options struct {
 	splitHyph   bool
 	noKeepURLs  bool
 	noMarkField bool
+	subword     string
+	vocabSize   int
+	coverage    float64
+	byteFall    bool
+	spModel     string
+	spModelOut  string
 }
 
 func flags(synopsis, help string, o *options) *pflag.FlagSet {
@@ -107,6 +114,12 @@ func flags(synopsis, help string, o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.splitHyph, "split-hyphens", false, "split hyphenated words (well - known)")
 	fs.BoolVar(&o.noKeepURLs, "split-urls", false, "split URLs at / and # like fastai (default: keep URLs and e-mails whole)")
 	fs.BoolVar(&o.noMarkField, "no-mark-fields", false, "join several text columns with a space instead of xxfld 1 ... xxfld 2 ...")
+	fs.StringVar(&o.subword, "subword", "", "split words into subword pieces: unigram trains a SentencePiece unigram model on the inputs (after the rules) and embeds it in the artifact")
+	fs.IntVar(&o.vocabSize, "vocab-size", 15000, "--subword: pieces in the model, meta pieces included (MultiFiT: 15000)")
+	fs.Float64Var(&o.coverage, "character-coverage", 0.9995, "--subword: share of the characters (by count) that get pieces of their own; the rarest others are unknown (or bytes)")
+	fs.BoolVar(&o.byteFall, "byte-fallback", true, "--subword: add the 256 byte pieces, so characters without a piece become bytes instead of xxunk")
+	fs.StringVar(&o.spModel, "model", "", "split words with this SentencePiece model (a .model file from spm_train or --model-out); embedded in the artifact")
+	fs.StringVar(&o.spModelOut, "model-out", "", "--subword: also write the trained model as a SentencePiece .model file (for spm_encode)")
 	return fs
 }
 
@@ -161,6 +174,9 @@ func run(ctx context.Context, synopsis, help string, args []string, stdout, stde
 	if err != nil {
 		return err
 	}
+	if settings, err = subwordSettings(fs, &o, settings); err != nil {
+		return err
+	}
 	cfg.Settings = settings
 	var lin artifacts.Lineage
 	lin.Producer = Version
@@ -199,7 +215,7 @@ func run(ctx context.Context, synopsis, help string, args []string, stdout, stde
 		}
 		lin.Inputs = append(lin.Inputs, in)
 	}
-	for _, p := range []string{o.vocab, o.labelsFrom, o.settingsIn, o.labelNames} {
+	for _, p := range []string{o.vocab, o.labelsFrom, o.settingsIn, o.labelNames, o.spModel} {
 		if p != "" {
 			in, err := artifacts.InputOf(p)
 			if err != nil {
@@ -213,11 +229,24 @@ func run(ctx context.Context, synopsis, help string, args []string, stdout, stde
 	want.Kind = artifacts.KindTokens
 	o.common.Stderr = stderr
 	chk := cli.SkipCheck{Out: o.common.Out, Lineage: want}
-	if o.vocabOut != "" {
-		chk.Also = []string{o.vocabOut}
+	for _, p := range []string{o.vocabOut, o.spModelOut} {
+		if p != "" {
+			chk.Also = append(chk.Also, p)
+		}
 	}
 	if o.common.SkipIf("tokenize", chk) {
 		return nil
+	}
+	var spm *sentencepiece.Model
+	if o.subword != "" {
+		if cfg, spm, err = trainSubword(ctx, cfg, &o, stderr, start); err != nil {
+			return err
+		}
+		settings = cfg.Settings
+	} else if settings.Tokenizer == tokenize.TokSentencePiece && cfg.Vocab == nil {
+		if cfg.Vocab, err = corpus.PieceVocab(settings); err != nil {
+			return err
+		}
 	}
 	prog := newProgress(stderr, o.common.Quiet, start)
 	cfg.Progress = prog.update
@@ -231,6 +260,11 @@ func run(ctx context.Context, synopsis, help string, args []string, stdout, stde
 	}
 	if err := res.Write(o.common.Out, lin, settings); err != nil {
 		return err
+	}
+	if spm != nil && o.spModelOut != "" {
+		if err := spm.Save(o.spModelOut); err != nil {
+			return err
+		}
 	}
 	if o.vocabOut != "" {
 		vl := lin
@@ -260,11 +294,17 @@ func params(fs *pflag.FlagSet) map[string]any {
 	p := map[string]any{}
 	fs.VisitAll(func(f *pflag.Flag) {
 		switch f.Name {
-		case "threads", "quiet", "help", "out", "vocab-out", "force":
+		case "threads", "quiet", "help", "out", "vocab-out", "model-out", "force":
 			return // the output does not depend on them
 		}
 		if f.Name == "text-field" || f.Name == "label-field" {
 			return // aliases of text-col / label-col
+		}
+		if contains(subwordFlags, f.Name) && !fs.Changed("subword") {
+			return
+		}
+		if (f.Name == "subword" || f.Name == "model") && !f.Changed {
+			return // word-level runs keep the lineage they always had
 		}
 		p[f.Name] = f.Value.String()
 	})
