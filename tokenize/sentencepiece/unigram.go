@@ -35,6 +35,7 @@ func buildTrie(keys []trieKey) *pieceTrie {
 	b := &trieBuilder{}
 	b.grow(256 + 1)
 	b.used[0] = true
+	b.skip[0] = 1
 	b.units[0].check = -1
 	b.insert(keys, 0, 0)
 	// Trim the tail of free units (keep room so base+255 of any node never needs a bounds
@@ -49,6 +50,7 @@ func buildTrie(keys []trieKey) *pieceTrie {
 type trieBuilder struct {
 	units    []daUnit
 	used     []bool
+	skip     []int32 // for a used unit, a later unit from which to look for a free one
 	nextFree int
 }
 
@@ -56,6 +58,7 @@ func (b *trieBuilder) grow(n int) {
 	for len(b.units) < n {
 		b.units = append(b.units, daUnit{check: -1, id: -1})
 		b.used = append(b.used, false)
+		b.skip = append(b.skip, int32(len(b.skip)+1))
 	}
 }
 
@@ -85,6 +88,7 @@ func (b *trieBuilder) insert(keys []trieKey, depth int, node int32) {
 	for _, c := range labels[:nl] {
 		t := base + int(c)
 		b.used[t] = true
+		b.skip[t] = int32(t + 1)
 		b.units[t].check = node
 	}
 	for b.nextFree < len(b.used) && b.used[b.nextFree] {
@@ -101,17 +105,18 @@ func (b *trieBuilder) insert(keys []trieKey, depth int, node int32) {
 	}
 }
 
+// searchWindow bounds how far back from the end findBase looks for free units, so that
+// building stays linear; like darts-clone, a few holes are left unused instead.
+const searchWindow = 4096
+
 func (b *trieBuilder) findBase(labels []byte) int {
 	first := int(labels[0])
-	for pos := b.nextFree; ; pos++ {
+	for pos := b.firstFree(max(b.nextFree, len(b.used)-searchWindow)); ; pos = b.firstFree(pos + 1) {
 		base := pos - first
 		if base < 1 {
 			continue
 		}
 		b.grow(base + 256 + 1)
-		if b.used[pos] {
-			continue
-		}
 		ok := true
 		for _, c := range labels[1:] {
 			if b.used[base+int(c)] {
@@ -123,6 +128,22 @@ func (b *trieBuilder) findBase(labels []byte) int {
 			return base
 		}
 	}
+}
+
+// firstFree returns the first unused unit at or after i (skip links, path-compressed).
+func (b *trieBuilder) firstFree(i int) int {
+	b.grow(i + 1)
+	j := i
+	for b.used[j] {
+		j = int(b.skip[j])
+		b.grow(j + 1)
+	}
+	for k := i; k != j; {
+		next := int(b.skip[k])
+		b.skip[k] = int32(j)
+		k = next
+	}
+	return j
 }
 
 // longestPrefix returns the length and id of the longest key that is a prefix of s
