@@ -3,6 +3,7 @@ package sentencepiece
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"sync"
@@ -89,19 +90,7 @@ func (t *trainer) seeds() ([]string, []float64) {
 			sa = append(sa, int32(i))
 		}
 	}
-	cmpSuffix := func(a, b int32) int {
-		for k := 0; k < window; k++ {
-			ca, cb := text[int(a)+k], text[int(b)+k]
-			if ca != cb {
-				return cmp.Compare(ca, cb)
-			}
-			if ca == trainSeedEnd {
-				break
-			}
-		}
-		return cmp.Compare(a, b)
-	}
-	trainParallelSort(sa, cmpSuffix, t.opt.Threads)
+	trainSortSuffixes(text, sa, window, chars)
 
 	// lcp[k]: the common prefix of sa[k-1] and sa[k], in characters, at most window,
 	// a word's end included but not what comes after it.
@@ -298,59 +287,101 @@ func (t *trainer) validSeed(rs []int32) bool {
 	return true
 }
 
-// trainParallelSort sorts s by the total order cmp with up to threads goroutines:
-// chunks sorted concurrently, then merged. The order is total, so the result does
-// not depend on threads.
-func trainParallelSort(s []int32, cmpf func(a, b int32) int, threads int) {
-	if threads < 2 || len(s) < 1<<16 {
-		slices.SortFunc(s, cmpf)
+// trainSortSuffixes sorts the suffixes sa of text by their first window characters
+// (a word's end first, nothing after it), ties by position: a radix sort on the first
+// characters packed into a uint64 (as dense, order-keeping codes of the characters
+// that occur), then a comparison sort of the runs that share them.
+func trainSortSuffixes(text []int32, sa []int32, window int, chars map[rune]int64) {
+	alphabet := make([]int32, 0, len(chars)+1)
+	for r := range chars {
+		alphabet = append(alphabet, r)
+	}
+	alphabet = append(alphabet, trainSeedUnknown)
+	slices.Sort(alphabet)
+	dense := make([]uint16, 0x10000)
+	sparse := map[int32]uint64{}
+	for i, r := range alphabet {
+		if r < 0x10000 {
+			dense[r] = uint16(i + 1)
+		} else {
+			sparse[r] = uint64(i + 1)
+		}
+	}
+	code := func(r int32) uint64 {
+		if r < 0x10000 {
+			return uint64(dense[r])
+		}
+		return sparse[r]
+	}
+	width := bits.Len(uint(len(alphabet))) // trainSeedEnd is code 0
+	k := min(64/width, window)
+	keys := make([]uint64, len(sa))
+	for i, p := range sa {
+		var key uint64
+		ended := false
+		for j := 0; j < k; j++ {
+			var c uint64
+			if !ended {
+				r := text[int(p)+j]
+				if r == trainSeedEnd {
+					ended = true
+				} else {
+					c = code(r)
+				}
+			}
+			key = key<<width | c
+		}
+		keys[i] = key
+	}
+	// LSD radix sort, 16 bits a pass; stable, so ties stay by position.
+	keyBits := width * k
+	tmpKeys := make([]uint64, len(sa))
+	tmpSA := make([]int32, len(sa))
+	var count [1 << 16]int
+	for shift := 0; shift < keyBits; shift += 16 {
+		clear(count[:])
+		for _, key := range keys {
+			count[(key>>shift)&0xFFFF]++
+		}
+		sum := 0
+		for d, c := range count {
+			count[d] = sum
+			sum += c
+		}
+		for i, key := range keys {
+			d := (key >> shift) & 0xFFFF
+			tmpKeys[count[d]] = key
+			tmpSA[count[d]] = sa[i]
+			count[d]++
+		}
+		keys, tmpKeys = tmpKeys, keys
+		copy(sa, tmpSA)
+	}
+	if k >= window {
 		return
 	}
-	parts := threads
-	bounds := make([]int, parts+1)
-	for i := range bounds {
-		bounds[i] = len(s) * i / parts
-	}
-	var wg sync.WaitGroup
-	for i := 0; i < parts; i++ {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			slices.SortFunc(s[lo:hi], cmpf)
-		}(bounds[i], bounds[i+1])
-	}
-	wg.Wait()
-	tmp := make([]int32, len(s))
-	src, dst := s, tmp
-	for width := 1; width < parts; width *= 2 {
-		var mwg sync.WaitGroup
-		for i := 0; i < parts; i += 2 * width {
-			lo := bounds[i]
-			mid := bounds[min(i+width, parts)]
-			hi := bounds[min(i+2*width, parts)]
-			mwg.Add(1)
-			go func(lo, mid, hi int) {
-				defer mwg.Done()
-				a, b, o := lo, mid, lo
-				for a < mid && b < hi {
-					if cmpf(src[a], src[b]) <= 0 {
-						dst[o] = src[a]
-						a++
-					} else {
-						dst[o] = src[b]
-						b++
-					}
-					o++
-				}
-				o += copy(dst[o:], src[a:mid])
-				copy(dst[o:], src[b:hi])
-			}(lo, mid, hi)
+	// Runs of equal keys whose k characters do not end a word: order by the rest.
+	rest := func(a, b int32) int {
+		for j := k; j < window; j++ {
+			ca, cb := text[int(a)+j], text[int(b)+j]
+			if ca != cb {
+				return cmp.Compare(ca, cb)
+			}
+			if ca == trainSeedEnd {
+				break
+			}
 		}
-		mwg.Wait()
-		src, dst = dst, src
+		return cmp.Compare(a, b)
 	}
-	if &src[0] != &s[0] {
-		copy(s, src)
+	for lo := 0; lo < len(sa); {
+		hi := lo + 1
+		for hi < len(sa) && keys[hi] == keys[lo] {
+			hi++
+		}
+		if hi-lo > 1 && keys[lo]&(1<<width-1) != 0 {
+			slices.SortFunc(sa[lo:hi], rest)
+		}
+		lo = hi
 	}
 }
 
