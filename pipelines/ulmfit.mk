@@ -17,7 +17,8 @@
 #   out/<ds>/<preset>/<dir>/scratch/clf-scratch-e<N>-s<seed>.arrow        no-LM baseline
 #
 # A suffix -x<hash> marks extra flags (PRETRAIN_FLAGS, LMTUNE_FLAGS, CLF_FLAGS), and
-# -qrnn the architecture (ARCH=qrnn: <preset>-qrnn, pt-<lm>-qrnn, scratch-qrnn).
+# -qrnn the architecture (ARCH=qrnn: <preset>-qrnn, pt-<lm>-qrnn, scratch-qrnn), and
+# -unigram<N> subword pieces (SUBWORD=unigram: the corpus tag, tok-unigram<N>/, scratch-...).
 # Each stage runs through scripts/stage.sh, which skips the work (and says so) when
 # the artifact already holds the result of the same command on inputs with the same
 # sha256: touching a file does not retrain anything. FORCE=1 redoes a stage.
@@ -61,6 +62,12 @@ _LMTUNE_EPOCHS_tiny  := 2
 _LMTUNE_EPOCHS_small := 2
 _LMTUNE_EPOCHS_paper := 10
 LMTUNE_EPOCHS ?= $(or $(_LMTUNE_EPOCHS_$(PRESET)),2)
+
+# SUBWORD=unigram: SentencePiece unigram pieces instead of words, a SUBWORD_VOCAB-piece
+# model trained on the LM corpus (tokenize --subword unigram) and used for the task text
+# too; paths carry "-unigram<N>" (the shipped LMs are word-level, so it pretrains).
+SUBWORD       ?=
+SUBWORD_VOCAB ?= 15000
 
 # Stage recipes: LMTUNE_VARIANT is the paper's Table 6 row (discr-stlr = ULMFiT,
 # discr, full); CLF_MODE is a clftune --mode (ulmfit = the paper's recipe).
@@ -106,6 +113,9 @@ space := $(empty) $(empty)
 _bwd   = $(if $(filter bwd,$1),--backward)
 _arch  = $(if $(filter-out lstm,$(ARCH)),--arch $(ARCH))
 _atag  = $(if $(filter-out lstm,$(ARCH)),-$(ARCH))
+_swtag = $(if $(SUBWORD),-$(SUBWORD)$(SUBWORD_VOCAB))
+# _vocab_flags: how the LM corpus gets its vocabulary (words capped at LM_VOCAB, or pieces).
+_vocab_flags = $(if $(SUBWORD),--subword $(SUBWORD) --vocab-size $(SUBWORD_VOCAB),--max-vocab $(LM_VOCAB))
 # _x: "-x<hash>" for a non-empty flag string (so flags are part of the path).
 _x     = $(if $(strip $1),-x$(call _xh,$(subst $(space),_,$(strip $1))))
 _xh    = $(or $(_xh.$1),$(eval _xh.$1 := $(shell printf '%s' '$1' | sha256sum | cut -c1-8))$(_xh.$1))
@@ -127,7 +137,9 @@ _lmsrc.gutenberg.valid = $(GUTENBERG_DIR)/valid.txt.zst
 _lmsrc.gutenberg.ext   = txt
 
 # corpus_tag: the corpus name plus its line limit.
-corpus_tag = $(LM_CORPUS)$(if $(LM_LINES),-l$(LM_LINES))$(_vtag)
+corpus_tag = $(LM_CORPUS)$(if $(LM_LINES),-l$(LM_LINES))$(if $(SUBWORD),$(_swtag),$(_vtag))
+# _lmvtag: the word vocabulary's cap in the LM corpus's tokens paths (pieces: in corpus_tag).
+_lmvtag = $(if $(SUBWORD),,-v$(LM_VOCAB))
 # _vtag: the vocabulary cap, when it is not the preset's default.
 _vtag = $(if $(filter-out $(or $(_LM_VOCAB_$(PRESET)),60000),$(LM_VOCAB)),-v$(LM_VOCAB))
 
@@ -152,8 +164,8 @@ endif
 endef
 
 # lm_tok_train / lm_tok_valid: the tokenized LM corpus (vocab from train).
-lm_tok_train = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-train.arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).train),$(LM_LINES),$(OUT_DIR)/lm/src/$(corpus_tag)-train.$(_lmsrc.$(LM_CORPUS).ext)),--max-vocab $(LM_VOCAB)))$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-train.arrow
-lm_tok_valid = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).valid),$(LM_VALID_LINES),$(OUT_DIR)/lm/src/$(LM_CORPUS)-valid-l$(LM_VALID_LINES).$(_lmsrc.$(LM_CORPUS).ext)),,$(lm_tok_train)))$(OUT_DIR)/lm/tok/$(corpus_tag)-v$(LM_VOCAB)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow
+lm_tok_train = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)$(_lmvtag)-train.arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).train),$(LM_LINES),$(OUT_DIR)/lm/src/$(corpus_tag)-train.$(_lmsrc.$(LM_CORPUS).ext)),$(_vocab_flags)))$(OUT_DIR)/lm/tok/$(corpus_tag)$(_lmvtag)-train.arrow
+lm_tok_valid = $(eval $(call _lmtok_rule,$(OUT_DIR)/lm/tok/$(corpus_tag)$(_lmvtag)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow,$(call _limited,$(_lmsrc.$(LM_CORPUS).valid),$(LM_VALID_LINES),$(OUT_DIR)/lm/src/$(LM_CORPUS)-valid-l$(LM_VALID_LINES).$(_lmsrc.$(LM_CORPUS).ext)),,$(lm_tok_train)))$(OUT_DIR)/lm/tok/$(corpus_tag)$(_lmvtag)-valid$(if $(LM_VALID_LINES),-l$(LM_VALID_LINES)).arrow
 
 # ------------------------------------------------------------------ pretrain
 define _pretrain_rule # 1 out, 2 preset, 3 dir, 4 epochs, 5 train, 6 valid, 7 flags
@@ -165,7 +177,7 @@ $1: $5 $6 | $(BIN)/pretrain $(_TOOLS)
 endif
 endef
 
-_shipped_lm = $(SHIPPED_LM_DIR)/lm-$(PRESET)$(_atag)-$1.arrow
+_shipped_lm = $(SHIPPED_LM_DIR)/lm-$(PRESET)$(_atag)$(_swtag)-$1.arrow
 _use_shipped = $(and $(filter-out no,$(USE_SHIPPED_LM)),$(wildcard $(call _shipped_lm,fwd)),$(wildcard $(call _shipped_lm,bwd)))
 # lm_pretrained DIR: the pretrained LM of direction DIR (shipped, or built here).
 lm_pretrained = $(if $(_use_shipped),$(call _shipped_lm,$1),$(eval $(call _pretrain_rule,$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)$(_atag)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow,$(PRESET),$1,$(PRETRAIN_EPOCHS),$(lm_tok_train),$(lm_tok_valid),$(PRETRAIN_FLAGS)))$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)$(_atag)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow)
@@ -189,9 +201,11 @@ endef
 # <DS>_OUT_NAME (optional): the folder under OUT_DIR, when it is not DS itself
 # (make classify: DS is classify.NAME, the folder NAME).
 _dsdir  = $(OUT_DIR)/$(or $($1_OUT_NAME),$1)
-_tokdir = $(call _dsdir,$1)/tok
+_tokdir = $(call _dsdir,$1)/tok$(_swtag)
 task_tok = $(call _task_tok.$2,$1)
-_task_tok.lm    = $(eval $(call _tok_rule,$(_tokdir)/lm.arrow,$($1_LM_SRC),--no-label --max-vocab $(or $($1_VOCAB),60000) $($1_TOK_FLAGS) $($1_LM_TOK_FLAGS)))$(_tokdir)/lm.arrow
+# With SUBWORD, the task text is split with the LM corpus's model (its vocabulary is
+# the model's pieces) instead of getting a vocabulary of its own.
+_task_tok.lm    = $(eval $(call _tok_rule,$(_tokdir)/lm.arrow,$($1_LM_SRC),--no-label $(if $(SUBWORD),--tokenizer-from $(lm_tok_train),--max-vocab $(or $($1_VOCAB),60000)) $($1_TOK_FLAGS) $($1_LM_TOK_FLAGS),$(if $(SUBWORD),$(lm_tok_train))))$(_tokdir)/lm.arrow
 _task_tok.train = $(eval $(call _tok_rule,$(_tokdir)/train.arrow,$($1_TRAIN_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow $(if $($1_LABELS_SRC),--labels-from $(call _task_tok.labels,$1)),$(call _task_tok.lm,$1) $(if $($1_LABELS_SRC),$(call _task_tok.labels,$1))))$(_tokdir)/train.arrow
 _task_tok.test  = $(eval $(call _tok_rule,$(_tokdir)/test.arrow,$($1_TEST_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow --labels-from $(_tokdir)/train.arrow,$(call _task_tok.train,$1)))$(_tokdir)/test.arrow
 # <DS>_LABELS_SRC (optional): files whose labels together give the label set, for
@@ -219,7 +233,7 @@ _lmtune_path = $(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/lmtune-e$(LMTUNE_EPOCHS)
 
 # "No pretraining" (Table 4): an LM trained from random weights on the task text
 # only, for as many epochs as LM fine-tuning gets.
-lm_nopretrain = $(eval $(call _pretrain_rule,$(call _dsdir,$1)/$(PRESET)/$2/pt-none$(_atag)/lm-e$(LMTUNE_EPOCHS).arrow,$(PRESET),$2,$(LMTUNE_EPOCHS),$(call task_tok,$1,lm),,--valid-frac 0.1 $(PRETRAIN_FLAGS)))$(call _dsdir,$1)/$(PRESET)/$2/pt-none$(_atag)/lm-e$(LMTUNE_EPOCHS).arrow
+lm_nopretrain = $(eval $(call _pretrain_rule,$(call _dsdir,$1)/$(PRESET)/$2/pt-none$(_atag)$(_swtag)/lm-e$(LMTUNE_EPOCHS).arrow,$(PRESET),$2,$(LMTUNE_EPOCHS),$(call task_tok,$1,lm),,--valid-frac 0.1 $(PRETRAIN_FLAGS)))$(call _dsdir,$1)/$(PRESET)/$2/pt-none$(_atag)$(_swtag)/lm-e$(LMTUNE_EPOCHS).arrow
 
 # ------------------------------------------------------------------ clftune
 define _clf_rule # 1 out, 2 dir, 3 LM ("" = from scratch), 4 train, 5 mode, 6 epochs, 7 seed, 8 flags
@@ -233,7 +247,7 @@ endef
 # clf DS,DIR,LM,MODE[,TRAIN,TAG,SEED]: the classifier fine-tuned from LM (an lmtune
 # or pretrained artifact; "" = from scratch) on DS's train split (or TRAIN; TAG
 # then names it in the path), with seed SEED (default $(SEED)).
-_clf_path = $(if $3,$(if $(filter $(call _dsdir,$1)/%,$3),$(basename $3),$(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(call _dsdir,$1)/$(PRESET)/$2/scratch$(_atag))/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
+_clf_path = $(if $3,$(if $(filter $(call _dsdir,$1)/%,$3),$(basename $3),$(call _dsdir,$1)/$(PRESET)/$2/$(pt_tag)/no-lmtune),$(call _dsdir,$1)/$(PRESET)/$2/scratch$(_atag)$(_swtag))/clf-$4-e$(EPOCHS)-s$(or $7,$(SEED))$(call _x,$(CLF_FLAGS))$6.arrow
 clf = $(eval $(call _clf_rule,$(call _clf_path,$1,$2,$3,$4,$5,$6,$7),$2,$3,$(or $5,$(call task_tok,$1,train)),$4,$(EPOCHS),$(or $7,$(SEED)),$(CLF_FLAGS)))$(call _clf_path,$1,$2,$3,$4,$5,$6,$7)
 
 # ------------------------------------------------------------------ evaluate, ensemble, report
