@@ -17,3 +17,8 @@ bench:
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN)/lmbench ./stage/cmd/lmbench
 	GO=$(GO) $(BENCH_NICE) $(BIN)/lmbench --out $(BENCH_OUT) $(if $(filter 1 yes true,$(REF)),--ref $(BENCH_REF)) $(BENCH_FLAGS)
+
+# make bench-spm: SentencePiece encoding, ours against spm_encode (scripts/bench-spm.sh).
+.PHONY: bench-spm
+bench-spm:
+	GO=$(GO) $(BENCH_NICE) scripts/bench-spm.sh

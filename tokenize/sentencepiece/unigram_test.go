@@ -5,17 +5,29 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// benchText returns the first 4 MB of the Gutenberg validation text, as lines; the
-// benchmark is skipped when the file or zstd is missing.
+// benchText returns the first 4 MB of the Gutenberg validation text (or of the file
+// $SPM_BENCH_TEXT), as lines; the benchmark is skipped when the file is missing.
 func benchText(b testing.TB) []string {
-	const path = "/work/shared/data/gutenberg/valid.txt.zst"
+	path := "../../../shared/data/gutenberg/valid.txt.zst"
+	if p := os.Getenv("SPM_BENCH_TEXT"); p != "" {
+		path = p
+	}
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("%s: %v", path, err)
 	}
-	raw := readZstd(b, path)
+	var raw []byte
+	if strings.HasSuffix(path, ".zst") {
+		raw = readZstd(b, path)
+	} else {
+		var err error
+		if raw, err = os.ReadFile(path); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if len(raw) > 4<<20 {
 		raw = raw[:4<<20]
 		raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
