@@ -249,3 +249,102 @@ func TestSubwordBadUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestSubwordFastaiModel: a model trained by spm_train the way fastai's
+// SentencePieceTokenizer trains one (the special tokens as user-defined "▁xxbos"
+// symbols, <unk> after them, no <s>/</s>/<pad>) works with --model: its "▁xx" pieces
+// are the special tokens, and the artifact's pieces are spm_encode's for the
+// rule-processed text.
+func TestSubwordFastaiModel(t *testing.T) {
+	spmTrain, err := exec.LookPath("spm_train")
+	if err != nil {
+		t.Skip("spm_train not installed (apt-get install sentencepiece)")
+	}
+	spmEncode, err := exec.LookPath("spm_encode")
+	if err != nil {
+		t.Skip("spm_encode not installed")
+	}
+	dir := t.TempDir()
+	wt, err := tokenize.NewWords(tokenize.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(multilingual(t)), "\n")
+	var text strings.Builder
+	for _, l := range lines {
+		if ws := wt.Tokenize(l); len(ws) > 1 {
+			text.WriteString(strings.Join(ws, " ") + "\n")
+		}
+	}
+	raw := write(t, dir, "texts.out", text.String())
+	var user []string
+	for _, s := range tokenize.DefaultSpecials() {
+		user = append(user, sentencepiece.Space+s)
+	}
+	prefix := filepath.Join(dir, "spm")
+	cmd := exec.Command(spmTrain, "--input="+raw, "--vocab_size=1500", "--model_prefix="+prefix,
+		"--character_coverage=0.99999", "--model_type=unigram", "--unk_id="+strconv.Itoa(len(user)),
+		"--pad_id=-1", "--bos_id=-1", "--eos_id=-1", "--minloglevel=2",
+		"--user_defined_symbols="+strings.Join(user, ","), "--hard_vocab_limit=false")
+	if o, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("spm_train: %v\n%s", err, o)
+	}
+	in := write(t, dir, "in.txt", multilingual(t))
+	out := filepath.Join(dir, "o.arrow")
+	if code, _, stderr := tok(t, in, "-o", out, "--model", prefix+".model"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	h, _, txt := texts(t, out)
+	for i, sp := range tokenize.DefaultSpecials() {
+		if h.Vocab.Tokens[i] != sp {
+			t.Fatalf("vocab[%d] = %q", i, h.Vocab.Tokens[i])
+		}
+	}
+	for _, tok := range h.Vocab.Tokens {
+		if strings.HasPrefix(tok, sentencepiece.Space+"xx") && isSpecialTok(strings.TrimPrefix(tok, sentencepiece.Space)) {
+			t.Errorf("vocabulary holds %q besides the special token", tok)
+		}
+	}
+	m, err := sentencepiece.Load(prefix + ".model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := exec.Command(spmEncode, "--model", prefix+".model", "--output_format", "id")
+	enc.Stdin = strings.NewReader(text.String())
+	o, err := enc.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, line := range strings.Split(strings.TrimSpace(string(o)), "\n") {
+		var w []string
+		for _, f := range strings.Fields(line) {
+			id, _ := strconv.Atoi(f)
+			p := m.Pieces[id]
+			switch {
+			case p.Type == sentencepiece.Unknown:
+				w = append(w, tokenize.UNK)
+			case p.Type == sentencepiece.UserDefined && isSpecialTok(strings.TrimPrefix(p.Piece, sentencepiece.Space)):
+				w = append(w, strings.TrimPrefix(p.Piece, sentencepiece.Space))
+			default:
+				w = append(w, p.Piece)
+			}
+		}
+		if len(w) > 1 { // tokenize skips a document of xxbos alone (a line of a lone "▁")
+			want = append(want, strings.Join(w, " "))
+		}
+	}
+	if len(want) != len(txt) {
+		t.Fatalf("%d documents, spm_encode %d lines", len(txt), len(want))
+	}
+	unk := 0
+	for i := range want {
+		if txt[i] != want[i] {
+			t.Errorf("line %d:\n ours %q\n spm  %q", i+1, txt[i], want[i])
+		}
+		unk += strings.Count(want[i], tokenize.UNK)
+	}
+	if unk == 0 {
+		t.Errorf("no unknown pieces: the test does not cover them")
+	}
+}
