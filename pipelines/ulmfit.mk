@@ -182,7 +182,7 @@ _use_shipped = $(and $(filter-out no,$(USE_SHIPPED_LM)),$(wildcard $(call _shipp
 # lm_pretrained DIR: the pretrained LM of direction DIR (shipped, or built here).
 lm_pretrained = $(if $(_use_shipped),$(call _shipped_lm,$1),$(eval $(call _pretrain_rule,$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)$(_atag)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow,$(PRESET),$1,$(PRETRAIN_EPOCHS),$(lm_tok_train),$(lm_tok_valid),$(PRETRAIN_FLAGS)))$(OUT_DIR)/lm/$(corpus_tag)-$(PRESET)$(_atag)-$1-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)).arrow)
 # pt_tag: the folder name under which everything built on that LM lives.
-pt_tag = $(if $(_use_shipped),pt-shipped$(_atag),pt-$(corpus_tag)$(_atag)-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)))
+pt_tag = $(if $(_use_shipped),pt-shipped$(_atag)$(_swtag),pt-$(corpus_tag)$(_atag)-e$(PRETRAIN_EPOCHS)$(call _x,$(PRETRAIN_FLAGS)))
 lm_shipped_note = $(if $(_use_shipped),shipped pretrained LMs $(call _shipped_lm,fwd) and $(call _shipped_lm,bwd),no shipped LM for preset $(PRESET): pretraining on $(LM_CORPUS)$(if $(LM_LINES), (first $(LM_LINES) lines)))
 
 # ------------------------------------------------------------------ task tokens
@@ -203,9 +203,11 @@ endef
 _dsdir  = $(OUT_DIR)/$(or $($1_OUT_NAME),$1)
 _tokdir = $(call _dsdir,$1)/tok$(_swtag)
 task_tok = $(call _task_tok.$2,$1)
-# With SUBWORD, the task text is split with the LM corpus's model (its vocabulary is
-# the model's pieces) instead of getting a vocabulary of its own.
-_task_tok.lm    = $(eval $(call _tok_rule,$(_tokdir)/lm.arrow,$($1_LM_SRC),--no-label $(if $(SUBWORD),--tokenizer-from $(lm_tok_train),--max-vocab $(or $($1_VOCAB),60000)) $($1_TOK_FLAGS) $($1_LM_TOK_FLAGS),$(if $(SUBWORD),$(lm_tok_train))))$(_tokdir)/lm.arrow
+# With SUBWORD, the task text is split with the LM's model (its vocabulary is the
+# model's pieces) instead of getting a vocabulary of its own: the shipped LM's, or the
+# one trained on the LM corpus.
+_sw_from = $(if $(_use_shipped),$(call _shipped_lm,fwd),$(lm_tok_train))
+_task_tok.lm    = $(eval $(call _tok_rule,$(_tokdir)/lm.arrow,$($1_LM_SRC),--no-label $(if $(SUBWORD),--tokenizer-from $(_sw_from),--max-vocab $(or $($1_VOCAB),60000)) $($1_TOK_FLAGS) $($1_LM_TOK_FLAGS),$(if $(SUBWORD),$(_sw_from))))$(_tokdir)/lm.arrow
 _task_tok.train = $(eval $(call _tok_rule,$(_tokdir)/train.arrow,$($1_TRAIN_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow $(if $($1_LABELS_SRC),--labels-from $(call _task_tok.labels,$1)),$(call _task_tok.lm,$1) $(if $($1_LABELS_SRC),$(call _task_tok.labels,$1))))$(_tokdir)/train.arrow
 _task_tok.test  = $(eval $(call _tok_rule,$(_tokdir)/test.arrow,$($1_TEST_SRC),$($1_TOK_FLAGS) $($1_LABEL_TOK_FLAGS) --vocab $(_tokdir)/lm.arrow --labels-from $(_tokdir)/train.arrow,$(call _task_tok.train,$1)))$(_tokdir)/test.arrow
 # <DS>_LABELS_SRC (optional): files whose labels together give the label set, for
