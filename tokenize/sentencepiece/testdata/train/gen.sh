@@ -10,7 +10,7 @@
 # Usage: sh gen.sh [valid.txt.zst]
 set -eu
 cd "$(dirname "$0")"
-src=${1:-/work/shared/data/gutenberg/valid.txt.zst}
+src=${1:-../../../../../shared/data/gutenberg/valid.txt.zst}
 zstd -dc "$src" | awk '{ n += length($0) + 1; if (n > 150000) exit; print }' > train.txt
 zstd -dc "$src" | awk 'NR >= 7704 { n += length($0) + 1; if (n > 60000) exit; print }' > heldout.txt
 spm_train --input=train.txt --model_prefix=spm --model_type=unigram --vocab_size=1000 \
