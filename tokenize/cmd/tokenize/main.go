@@ -20,7 +20,13 @@ const synopsis = "[flags] INPUT... --out OUT.tokens.arrow"
 
 const help = `Tokenize raw text (fastai v2 rules, spaCy-like English words) into a tokens artifact.
 INPUT: .csv .tsv .jsonl .txt .tokens (WikiText) .label (TREC) or a DIR/<label>/*.txt
-folder, optionally .zst/.gz compressed. Several inputs are concatenated.`
+folder, optionally .zst/.gz compressed. Several inputs are concatenated.
+
+Subword pieces (SentencePiece, as MultiFiT): --subword unigram --vocab-size N trains a
+unigram model on the words the rules leave and splits them into its pieces; --model
+FILE.model uses a model from spm_train; an artifact given to --vocab or --tokenizer-from
+brings its model along. The model is stored in the artifact, so every later stage and
+evaluate predict/serve split new text the same way.`
 
 func main() { cli.Main("tokenize", run) }
 

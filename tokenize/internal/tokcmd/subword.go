@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -129,7 +130,12 @@ func trainSubword(ctx context.Context, cfg corpus.Config, o *options, stderr io.
 		},
 	})
 	if err != nil {
-		return cfg, nil, cli.Usage("--subword: %v", err)
+		if ctx.Err() != nil {
+			return cfg, nil, err
+		}
+		// the trainer's option names are this command's flags
+		msg := strings.NewReplacer("VocabSize", "--vocab-size", "CharacterCoverage", "--character-coverage", "(ByteFallback)", "(--byte-fallback)").Replace(err.Error())
+		return cfg, nil, cli.Usage("--subword: %s", msg)
 	}
 	cfg.Settings = s.WithSPModel(m.Marshal())
 	if cfg.Vocab, err = corpus.PieceVocab(cfg.Settings); err != nil {

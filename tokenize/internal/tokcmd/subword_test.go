@@ -237,7 +237,7 @@ func TestSubwordBadUsage(t *testing.T) {
 		{[]string{"--vocab-size", "100"}, "--vocab-size needs --subword"},
 		{[]string{"--subword", "unigram", "--model", notModel}, "give one of them"},
 		{[]string{"--model", notModel}, "x.model"},
-		{[]string{"--subword", "unigram", "--vocab-size", "3"}, "--subword"},
+		{[]string{"--subword", "unigram", "--vocab-size", "3"}, "--vocab-size 3 is smaller"},
 		{[]string{"--subword", "unigram", "--pretokenized", "yes"}, "raw text"},
 	} {
 		code, _, stderr := tok(t, append([]string{in, "-o", out}, tc.args...)...)
