@@ -169,23 +169,7 @@ func TestSubwordSPMEncode(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, ids := range strings.Split(strings.TrimSpace(string(o)), "\n") {
-		var want []string
-		for _, f := range strings.Fields(ids) {
-			id, err := strconv.Atoi(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := m.Pieces[id]
-			switch {
-			case p.Type == sentencepiece.Unknown:
-				want = append(want, tokenize.UNK)
-			case p.Type == sentencepiece.UserDefined && isSpecialTok(strings.TrimPrefix(p.Piece, sentencepiece.Space)):
-				want = append(want, strings.TrimPrefix(p.Piece, sentencepiece.Space))
-			default:
-				want = append(want, p.Piece)
-			}
-		}
-		if got := strings.Join(want, " "); txt[i] != got {
+		if got := spmTokens(t, m, ids); txt[i] != got {
 			t.Errorf("line %d:\n ours %q\n spm  %q", i+1, txt[i], got)
 		}
 	}
@@ -199,6 +183,30 @@ func multilingual(t *testing.T) string {
 		b.WriteString(readFile(t, "../../sentencepiece/testdata/text/"+l+".txt"))
 	}
 	return b.String()
+}
+
+// spmTokens turns a line of spm_encode ids into the tokens the artifact holds: the
+// unknown piece is xxunk, a user-defined "▁xxbos" is xxbos.
+func spmTokens(t *testing.T, m *sentencepiece.Model, ids string) string {
+	t.Helper()
+	var toks []string
+	for _, f := range strings.Fields(ids) {
+		id, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := m.Pieces[id]
+		sp := strings.TrimPrefix(p.Piece, sentencepiece.Space)
+		switch {
+		case p.Type == sentencepiece.Unknown:
+			toks = append(toks, tokenize.UNK)
+		case p.Type == sentencepiece.UserDefined && isSpecialTok(sp):
+			toks = append(toks, sp)
+		default:
+			toks = append(toks, p.Piece)
+		}
+	}
+	return strings.Join(toks, " ")
 }
 
 func isSpecialTok(w string) bool {
@@ -317,21 +325,8 @@ func TestSubwordFastaiModel(t *testing.T) {
 	}
 	var want []string
 	for _, line := range strings.Split(strings.TrimSpace(string(o)), "\n") {
-		var w []string
-		for _, f := range strings.Fields(line) {
-			id, _ := strconv.Atoi(f)
-			p := m.Pieces[id]
-			switch {
-			case p.Type == sentencepiece.Unknown:
-				w = append(w, tokenize.UNK)
-			case p.Type == sentencepiece.UserDefined && isSpecialTok(strings.TrimPrefix(p.Piece, sentencepiece.Space)):
-				w = append(w, strings.TrimPrefix(p.Piece, sentencepiece.Space))
-			default:
-				w = append(w, p.Piece)
-			}
-		}
-		if len(w) > 1 { // tokenize skips a document of xxbos alone (a line of a lone "▁")
-			want = append(want, strings.Join(w, " "))
+		if w := spmTokens(t, m, line); strings.Contains(w, " ") { // tokenize skips a document of xxbos alone (a line of a lone "▁")
+			want = append(want, w)
 		}
 	}
 	if len(want) != len(txt) {
