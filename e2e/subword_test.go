@@ -48,4 +48,11 @@ func TestSubwordPipeline(t *testing.T) {
 			t.Errorf("predict: %s", l)
 		}
 	}
+	// text that is not the LM's pieces: one clear line, exit 2
+	wantOK(t, run(t, dir, "tokenize", "-q", "-o", "words.arrow", fTrainCSV))
+	wantOK(t, run(t, dir, "tokenize", "-q", "--subword", "unigram", "--vocab-size", "600", "-o", "other.arrow", fTrainCSV))
+	for _, data := range []string{"words.arrow", "other.arrow"} {
+		wantError(t, run(t, dir, "lmtune", "-q", "--preset", "tiny", "--threads", "1", "--epochs", "1", "--from", "swlm.arrow", "-o", "x.arrow", data), exit2, data, "--tokenizer-from swlm.arrow")
+		wantError(t, run(t, dir, "clftune", "-q", "--threads", "1", "--epochs", "1", "--from", "swft.arrow", "--data", data, "-o", "x.arrow"), exit2, data, "--tokenizer-from swft.arrow")
+	}
 }

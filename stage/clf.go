@@ -278,6 +278,15 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	enc.OutputDropout, enc.HiddenDropout, enc.InputDropout, enc.EmbedDropout, enc.WeightDropout = f.drops[0], f.drops[1], f.drops[2], f.drops[3], f.drops[4]
 	enc = enc.WithDropoutMult(f.dropMult)
 
+	if lmArt != nil {
+		h, err := readHeader(f.data)
+		if err != nil {
+			return err
+		}
+		if err := train.CheckTokenizer(f.data, h.Tokenizer, f.from, lmArt.Tokenizer); err != nil {
+			return cli.BadInput(err)
+		}
+	}
 	trainData, err := clftrain.LoadData(f.data, clftrain.Target{Vocab: vocab, Backward: f.com.Backward, RequireLabels: true, MaxRemapUnk: f.maxUnk})
 	if err != nil {
 		return err

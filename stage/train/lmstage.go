@@ -312,6 +312,9 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 			return nil, &artifacts.Error{Path: s.From, Field: artifacts.MetaDirection, Err: artifacts.ErrWrongKind,
 				Msg: fmt.Sprintf("the model is %s but this run is %s: %s", am.Direction, direction(s.Train.Backward), hint)}
 		}
+		if err := CheckTokenizer(s.TrainPaths[0], corpus.Header.Tokenizer, s.From, am.Tokenizer); err != nil {
+			return nil, err
+		}
 		cfg := s.Model
 		mc := src.Cfg
 		mc.VocabSize = vocab.Len()
