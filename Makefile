@@ -42,6 +42,8 @@ fuzz:
 	@cd pretrain && for f in FuzzReadStateDict FuzzImport FuzzArchive; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 ./fastai || exit 1; done
 	@cd tokenize && $(GO) test -run '^$$' -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 .
+	@cd tokenize/sentencepiece && for f in FuzzParse FuzzEncode; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 . || exit 1; done
 	@cd artifacts && $(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10x -parallel 1 .
 
 clean:

@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +13,8 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzTokenize$' -fuzztime 10s -parallel 1 .
 
-// fuzzSettings derives settings from a fuzzed byte: each bit turns a rule or option off/on.
+// fuzzSettings derives settings from fuzzed bits: each bit turns a rule or option off/on
+// (bit 15, in FuzzTokenize: SentencePiece pieces).
 func fuzzSettings(bits uint16) Settings {
 	s := Default()
 	var rules []string
@@ -53,8 +55,16 @@ func FuzzTokenize(f *testing.F) {
 		f.Add(s, "", uint16(0))
 		f.Add(s, "second field", uint16(0x3ff))
 	}
+	spm, err := os.ReadFile("sentencepiece/testdata/spm/mixed_bytefb.model")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("Zürich 東京 🙂 ok", "", uint16(1<<15))
 	f.Fuzz(func(t *testing.T, a, b string, bits uint16) {
 		s := fuzzSettings(bits)
+		if bits&(1<<15) != 0 {
+			s = s.WithSPModel(spm) // the sentencepiece tokenizer
+		}
 		tk, err := New(s)
 		if err != nil {
 			t.Fatalf("settings %+v: %v", s, err)
