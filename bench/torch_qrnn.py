@@ -45,7 +45,9 @@ Usage:
     python3 torch_qrnn.py [--configs Q,Q_inf] [--threads 1,2] [--min-time 20] [--repeats 3]
                           [--warmup 2] [--drops lm|paper] [--out torch_qrnn.json]
 Run it under ../../shared/bench/run-reference's environment (Debian torch + OpenMP OpenBLAS)
-for numbers comparable with torch_awdlstm.py, e.g.
+for numbers comparable with torch_awdlstm.py: bench/run-torch-qrnn [args] does that, and is
+what `lmbench --ref-qrnn` (`make bench REF=1`) runs for the configs Q, Q_inf and MF, with
+lmbench's warm-up, window count and window length; by hand:
     LD_LIBRARY_PATH=<openblas-openmp dir> /usr/bin/python3 bench/torch_qrnn.py ...
 
 Each (config, thread count) runs in its own subprocess (torch.set_num_threads(n), and the

@@ -1,5 +1,8 @@
-// Command lmbench times AWD-LSTM language-model training and inference steps
-// on the nn CPU backend and, optionally, the PyTorch reference in the same run.
+// Command lmbench times AWD-LSTM (and QRNN) language-model training and
+// inference steps on the nn CPU backend and, optionally, the PyTorch
+// reference in the same run: ../shared/bench/run-reference (torch_awdlstm.py)
+// for the AWD-LSTM configs, bench/run-torch-qrnn (bench/torch_qrnn.py, fastai
+// v2's AWD_QRNN with its CPU forget-mult) for the QRNN ones (Q, Q_inf, MF).
 //
 // One training step is what a real LM epoch does per batch: forward with all
 // AWD-LSTM dropouts on, cross-entropy over the full vocabulary plus AR/TAR,
@@ -8,12 +11,13 @@
 // (batch*bptt per step), the median over timed windows after warm-up.
 // GFLOP/s counts the GEMM FLOPs only, with the same model as the PyTorch
 // reference (../shared/bench/torch_awdlstm.py): per token, forward
-// sum_l 2*4*h_l*(in_l+h_l) + 2*emb*vocab, and training = 3 x forward.
+// sum_l 2*4*h_l*(in_l+h_l) + 2*emb*vocab, and training = 3 x forward; for a
+// QRNN layer 2*3*h_l*(window_l*in_l), as bench/torch_qrnn.py counts it.
 //
 // Usage (from the repository root; `make bench` does this):
 //
 //	lmbench [--configs A,A_inf,B,B_inf] [--threads 1,2] [--ref ../shared/bench/run-reference]
-//	        [--out bench-results.json]
+//	        [--ref-qrnn bench/run-torch-qrnn] [--out bench-results.json]
 //
 // Each window records the fraction of the machine's CPU that other processes
 // used ("load"), read from /proc/stat; on a shared machine compare ratios
@@ -63,7 +67,7 @@ type benchConfig struct {
 	Warmup  int     `json:"warmup"`
 	Windows int     `json:"windows"`
 	MinTime float64 `json:"min_time_s"`
-	// NoTorch marks configs the PyTorch reference does not have.
+	// NoTorch marks configs the PyTorch references do not have.
 	NoTorch bool `json:"-"`
 }
 
@@ -109,12 +113,22 @@ var knownConfigs = []benchConfig{
 	{Name: "B", Kind: "lm_train", Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 4},
 	{Name: "B_inf", Kind: "lm_infer", Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 3},
 	// Q: the small QRNN, B's sizes (the same vocab, emb, batch and bptt);
-	// MF: MultiFiT's 4-layer QRNN at A's vocabulary and batch.
-	{Name: "Q", Kind: "lm_train", Arch: nn.ArchQRNN, Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 4, NoTorch: true},
-	{Name: "Q_inf", Kind: "lm_infer", Arch: nn.ArchQRNN, Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 3, NoTorch: true},
-	{Name: "MF", Kind: "lm_train", Arch: nn.ArchQRNN, Vocab: 30000, Emb: 400, Hidden: 1550, Layers: 4, Batch: 64, BPTT: 70, Warmup: 1, Windows: 3, MinTime: 0, NoTorch: true},
+	// MF: MultiFiT's 4-layer QRNN at A's vocabulary and batch. Their PyTorch
+	// reference is bench/torch_qrnn.py (--ref-qrnn), same names and sizes.
+	{Name: "Q", Kind: "lm_train", Arch: nn.ArchQRNN, Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 4},
+	{Name: "Q_inf", Kind: "lm_infer", Arch: nn.ArchQRNN, Vocab: 10000, Emb: 200, Hidden: 512, Layers: 3, Batch: 32, BPTT: 70, Warmup: 2, Windows: 5, MinTime: 3},
+	{Name: "MF", Kind: "lm_train", Arch: nn.ArchQRNN, Vocab: 30000, Emb: 400, Hidden: 1550, Layers: 4, Batch: 64, BPTT: 70, Warmup: 1, Windows: 3, MinTime: 0},
 	// tiny: a seconds-long smoke test of the harness (no PyTorch counterpart).
 	{Name: "tiny", Kind: "lm_train", Vocab: 1000, Emb: 16, Hidden: 24, Layers: 2, Batch: 8, BPTT: 20, Warmup: 1, Windows: 3, MinTime: 0.2, NoTorch: true},
+}
+
+// configNames lists the known configs' names, for messages.
+func configNames() string {
+	var v []string
+	for _, c := range knownConfigs {
+		v = append(v, c.Name)
+	}
+	return strings.Join(v, ", ")
 }
 
 func findConfig(name string) (benchConfig, bool) {
@@ -179,6 +193,7 @@ type report struct {
 	NumCPU    int       `json:"num_cpu"`
 	Backend   string    `json:"backend"`
 	Reference string    `json:"reference,omitempty"`
+	RefQRNN   string    `json:"reference_qrnn,omitempty"`
 	Results   []result  `json:"results"`
 	Tokenize  *tokBench `json:"tokenize,omitempty"`
 }
@@ -187,6 +202,11 @@ type options struct {
 	configs []benchConfig
 	threads []int
 	ref     string
+	// refQRNN is the reference runner for the QRNN configs.
+	refQRNN string
+	// compare: run the references (--ref given, or --ref-qrnn set
+	// explicitly).
+	compare bool
 	// torchTimeout bounds one reference run (config, thread count).
 	torchTimeout time.Duration
 	out          string
@@ -217,7 +237,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	configs := fs.String("configs", "A,A_inf,B,B_inf", "comma-separated configs: A (paper LM training: vocab 30k, emb 400, hidden 1150, 3 layers, batch 64, bptt 70), A_inf (its inference), B (small: vocab 10k, emb 200, hidden 512, batch 32), B_inf, Q and Q_inf (the small QRNN, B's sizes), MF (MultiFiT's QRNN: emb 400, hidden 1550, 4 layers, A's vocab and batch), tiny (a smoke test)")
 	threads := fs.String("threads", "1,2", "comma-separated thread counts")
-	ref := fs.String("ref", "", "path of the PyTorch reference runner (../shared/bench/run-reference); empty = ours only")
+	ref := fs.String("ref", "", "path of the PyTorch reference runner (../shared/bench/run-reference), for the AWD-LSTM configs; empty = ours only (no torch comparison at all)")
+	refQRNN := fs.String("ref-qrnn", "bench/run-torch-qrnn", "with --ref (or set explicitly): the PyTorch reference runner for the QRNN configs (Q, Q_inf, MF): bench/torch_qrnn.py, fastai v2's AWD_QRNN with its CPU forget-mult, in run-reference's environment; empty = no torch comparison for them")
 	out := fs.String("out", "bench-results.json", "results JSON (written atomically)")
 	torchTimeout := fs.Duration("torch-timeout", 3*time.Minute, "limit for one reference run (config, thread count); on a busy machine PyTorch's OpenMP threads can slow down 20x: the windows finished by then are reported as partial")
 	seed := fs.Uint64("seed", 1, "seed for weights, tokens and dropout masks")
@@ -226,7 +247,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	warmup := fs.Int("warmup", -1, "untimed warm-up steps (-1 = the config's default: A 1, B 2)")
 	tokDir := fs.String("tokenize-dir", "tokenize", "the tokenize module; its Go benchmarks (func Benchmark...) run too when it has any; empty = skip")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: lmbench [flags]\n\nTimes AWD-LSTM LM training steps (forward with all dropouts, CE + AR/TAR, backward,\nclip 0.1, AdamW) and inference; tokens/s = median window; GFLOP/s = GEMM FLOPs only.\nWith --ref, runs the PyTorch reference for the same configs and thread counts, interleaved.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: lmbench [flags]\n\nTimes AWD-LSTM (and QRNN) LM training steps (forward with all dropouts, CE + AR/TAR,\nbackward, clip 0.1, AdamW) and inference; tokens/s = median window; GFLOP/s = GEMM FLOPs only.\nWith --ref, runs the PyTorch reference for the same configs and thread counts, interleaved,\nand prints ours/torch ratios: --ref for the AWD-LSTM configs (A, A_inf, B, B_inf), --ref-qrnn\nfor the QRNN ones (Q, Q_inf, MF). tiny has no reference.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -238,7 +259,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q (flags only; see --help)", fs.Arg(0))}
 	}
-	o := &options{ref: *ref, out: *out, torchTimeout: *torchTimeout, seed: *seed, windows: *windows, minTime: *minTime, warmup: *warmup, tokDir: *tokDir}
+	o := &options{ref: *ref, refQRNN: *refQRNN, compare: *ref != "", out: *out, torchTimeout: *torchTimeout, seed: *seed, windows: *windows, minTime: *minTime, warmup: *warmup, tokDir: *tokDir}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "ref-qrnn" && f.Value.String() != "" {
+			o.compare = true
+		}
+	})
 	for _, name := range strings.Split(*configs, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
@@ -246,12 +272,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		c, ok := findConfig(name)
 		if !ok {
-			return nil, usageError{fmt.Errorf("--configs: unknown config %q (want some of A, A_inf, B, B_inf, tiny)", name)}
+			return nil, usageError{fmt.Errorf("--configs: unknown config %q (want some of %s)", name, configNames())}
 		}
 		o.configs = append(o.configs, c)
 	}
 	if len(o.configs) == 0 {
-		return nil, usageError{errors.New("--configs: no config given (want some of A, A_inf, B, B_inf, tiny)")}
+		return nil, usageError{fmt.Errorf("--configs: no config given (want some of %s)", configNames())}
 	}
 	for _, s := range strings.Split(*threads, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -276,13 +302,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep := &report{Tool: "stage/cmd/lmbench", Started: time.Now().UTC().Format(time.RFC3339),
 		GoVersion: runtime.Version(), NumCPU: runtime.NumCPU()}
-	refOK := false
-	if o.ref != "" {
-		if st, err := os.Stat(o.ref); err != nil || st.IsDir() {
-			fmt.Fprintf(stderr, "lmbench: PyTorch reference %s not found: skipping the torch comparison (ours only)\n", o.ref)
-		} else {
-			refOK = true
-			rep.Reference = o.ref
+	// usable: the reference runners the configs need that exist.
+	usable := map[string]bool{}
+	if o.compare {
+		for _, c := range o.configs {
+			path, flagName := o.refFor(c)
+			if _, seen := usable[path]; seen || path == "" {
+				continue
+			}
+			st, err := os.Stat(path)
+			usable[path] = err == nil && !st.IsDir()
+			if !usable[path] {
+				fmt.Fprintf(stderr, "lmbench: PyTorch reference %s (%s) not found: no torch comparison for the configs it runs\n", path, flagName)
+				continue
+			}
+			if c.Arch == nn.ArchQRNN {
+				rep.RefQRNN = path
+			} else {
+				rep.Reference = path
+			}
 		}
 	}
 	tmp, err := os.MkdirTemp("", "lmbench-")
@@ -312,11 +350,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				rep.Backend = backend
 			}
 			r.Ours = ours
-			if refOK && c.NoTorch {
+			ref, flagName := o.refFor(c)
+			if o.compare && c.NoTorch {
 				r.TorchNote = "no PyTorch counterpart for config " + c.Name
-			} else if refOK {
-				fmt.Fprintf(stderr, "== %s (%s), %d thread(s): torch\n", c.Name, c.Kind, th)
-				ts, err := benchTorch(ctx, o.ref, c, th, tmp, o.torchTimeout, stderr)
+			} else if o.compare && !usable[ref] {
+				r.TorchNote = fmt.Sprintf("no PyTorch reference runner for config %s (%s %q)", c.Name, flagName, ref)
+			} else if o.compare {
+				fmt.Fprintf(stderr, "== %s (%s), %d thread(s): torch (%s)\n", c.Name, c.Kind, th, filepath.Base(ref))
+				ts, err := benchTorch(ctx, ref, c, th, tmp, o.torchTimeout, stderr)
 				if err != nil {
 					if ctx.Err() != nil {
 						return ctx.Err()
@@ -348,6 +389,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", o.out)
 	return nil
+}
+
+// refFor returns the PyTorch reference runner for c and the flag that names
+// it: --ref (torch_awdlstm.py) for the AWD-LSTM configs, --ref-qrnn
+// (bench/torch_qrnn.py) for the QRNN ones; "" for a config without one.
+func (o *options) refFor(c benchConfig) (path, flagName string) {
+	switch {
+	case c.NoTorch:
+		return "", ""
+	case c.Arch == nn.ArchQRNN:
+		return o.refQRNN, "--ref-qrnn"
+	default:
+		return o.ref, "--ref"
+	}
 }
 
 // apply overrides the config's timing defaults with the flags that were set.
