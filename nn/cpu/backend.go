@@ -67,6 +67,13 @@ type Options struct {
 	// ISA caps the kernels' instruction set: "avx512", "avx2", "generic" or
 	// "" (environment ULMFIT_ISA, else the best the CPU has).
 	ISA string
+	// EmulateBF16 rounds both operands of every matrix product to bfloat16
+	// (round to nearest even) before multiplying, accumulating in fp32: the
+	// numerics of a bf16-input GEMM such as AVX512_BF16's VDPBF16PS, on any
+	// CPU with AVX2 or AVX-512, to study them where that instruction is
+	// missing. It runs on the native GEMM (chosen for it) and is slower than
+	// fp32, never faster. Also set by the environment ULMFIT_GEMM_BF16=emulate.
+	EmulateBF16 bool
 }
 
 // Backend is the fast CPU nn.Backend. Create it with New or
@@ -177,12 +184,27 @@ func NewWithOptions(o Options) (*Backend, error) {
 			mode = gemmGonum
 		}
 	}
+	emulate := o.EmulateBF16 || strings.ToLower(os.Getenv("ULMFIT_GEMM_BF16")) == "emulate"
+	if emulate {
+		switch {
+		case haveNative:
+			mode = gemmNative
+		case o.EmulateBF16:
+			return nil, fmt.Errorf("cpu: emulated bf16 products need the native GEMM (AVX2 or AVX-512 and cgo; kernels here: %s)", isaName(isa))
+		default:
+			emulate = false // the environment only: fall back, as for ULMFIT_BLAS
+		}
+	}
 	b.gemm = newGemmEngine(b.lib, b.pool, mode, b.k)
+	b.gemm.bf16 = emulate
 	switch mode {
 	case gemmGonum:
 		b.blasDesc = "gonum"
 	case gemmNative:
 		b.blasDesc = "native " + isaName(isa) + " gemm"
+		if emulate {
+			b.blasDesc += " with bf16-rounded inputs"
+		}
 	default:
 		b.blasDesc = "openblas"
 		if v := b.lib.version(); v != "" {

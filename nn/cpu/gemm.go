@@ -43,6 +43,9 @@ func (m gemmMode) String() string {
 // gemmEngine computes row-major C = alpha*op(A)*op(B) + beta*C.
 type gemmEngine struct {
 	mode gemmMode
+	// bf16 rounds every product's operands to bfloat16 (native mode only):
+	// Options.EmulateBF16.
+	bf16 bool
 	lib  *openBLAS
 	pool *pool
 	args []sgemmArgs // one per pool part
@@ -148,7 +151,7 @@ func (g *gemmEngine) serial(tA, tB bool, m, n, k int, alpha float32, a []float32
 // native runs the native GEMM with w (sgemmWork floats) as its workspace.
 func (g *gemmEngine) native(w []float32, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !g.k.sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, w) {
+	if !g.k.sgemm(g.bf16, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, w) {
 		panic("cpu.Gemm: native GEMM selected without AVX2 or AVX-512 kernels")
 	}
 }

@@ -6,6 +6,21 @@
 #include <stdint.h>
 
 
+// sg_bf16_bits rounds the fp32 bit pattern u to bfloat16 (round to nearest,
+// ties to even, as VCVTNEPS2BF16) and returns it as fp32 bits with the low 16
+// zero; NaN stays NaN (rounding its payload could carry it into infinity).
+static inline __attribute__((always_inline)) uint32_t sg_bf16_bits(uint32_t u) {
+	uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+	return (u & 0x7fffffffu) > 0x7f800000u ? u : r;
+}
+static inline __attribute__((always_inline)) float sg_bf16_round(float x) {
+	uint32_t u;
+	memcpy(&u, &x, sizeof u);
+	u = sg_bf16_bits(u);
+	memcpy(&x, &u, sizeof x);
+	return x;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define VSQRT(v) ((VF)_mm_sqrt_ps((__m128)(v)))
@@ -115,15 +130,18 @@ static void ulm_emb_bwd(int isa, long rows, long cols, long e, const int *ids, c
 
 // ulm_native_sgemm runs the native GEMM (sgemm_impl.h) for isa and returns 1,
 // or returns 0 when isa has none (the caller then uses its BLAS).
-static int ulm_native_sgemm(int isa, int tA, int tB, long m, long n, long k, float alpha, const float *a, long lda,
-                     const float *b, long ldb, float beta, float *c, long ldc, float *work) {
+// bf16: round the operands to bfloat16 first (SG_BF16 in sgemm_impl.h).
+static int ulm_native_sgemm(int isa, int bf16, int tA, int tB, long m, long n, long k, float alpha, const float *a,
+                            long lda, const float *b, long ldb, float beta, float *c, long ldc, float *work) {
 #if defined(__x86_64__)
 	if (isa == 2) {
-		sg_sgemm_avx512(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		if (bf16) sg_sgemm_avx512_bf16(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		else sg_sgemm_avx512(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
 		return 1;
 	}
 	if (isa == 1) {
-		sg_sgemm_avx2(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		if (bf16) sg_sgemm_avx2_bf16(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		else sg_sgemm_avx2(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
 		return 1;
 	}
 #endif

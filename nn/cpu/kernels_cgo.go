@@ -101,9 +101,10 @@ var sgemmWork = int(C.ulm_native_sgemm_work())
 
 // sgemm runs the backend's own GEMM (sgemm_impl.h) for isaAVX512 or isaAVX2
 // and reports whether it did; m, n, k > 0 and the buffers checked by the caller.
-func (k kern) sgemm(tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
+// bf16 rounds the operands to bfloat16 first (fp32 accumulation).
+func (k kern) sgemm(bf16, tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, work []float32) bool {
-	return C.ulm_native_sgemm(k.isa, cbool(tA), cbool(tB), C.long(m), C.long(n), C.long(kk), C.float(alpha), fp(a), C.long(lda),
+	return C.ulm_native_sgemm(k.isa, cbool(bf16), cbool(tA), cbool(tB), C.long(m), C.long(n), C.long(kk), C.float(alpha), fp(a), C.long(lda),
 		fp(b), C.long(ldb), C.float(beta), fp(c), C.long(ldc), fp(work)) != 0
 }
 

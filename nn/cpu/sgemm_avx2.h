@@ -40,4 +40,13 @@ static inline __attribute__((always_inline)) void sg_transpose_avx2(const float 
 }
 
 #include "sgemm_impl.h"
+// Again with bf16-rounded operands (SG_BF16): sg_sgemm_avx2_bf16.
+#undef SG_SFX
+#undef SG_BF16
+#undef SG_PRND
+#define SG_SFX _avx2_bf16
+#define SG_BF16 1
+#define sg_transpose_avx2_bf16 sg_transpose_avx2
+#include "sgemm_impl.h"
+#undef sg_transpose_avx2_bf16
 #include "sgemm_undef.h"

@@ -39,9 +39,31 @@
 // SG_WORK is the workspace (floats) one call needs, with slack for alignment.
 #define SG_WORK (SG_QBLOCK + 16)
 #endif
+// SG_BF16 (0 or 1): round both operands to bfloat16 (round to nearest even,
+// as VCVTNEPS2BF16) before they are multiplied, accumulating in fp32: the
+// numerics of a bf16-input GEMM (AVX512_BF16's VDPBF16PS), emulated on any
+// CPU, at a cost, to study them where the instruction is missing. P's
+// elements are rounded as they are broadcast, Q's panels after packing.
+#ifndef SG_BF16
+#define SG_BF16 0
+#endif
+#if SG_BF16
+#define SG_PRND(x) sg_bf16_round(x)
+#else
+#define SG_PRND(x) (x)
+#endif
 #define SG_CAT2(a, b) a##b
 #define SG_CAT(a, b) SG_CAT2(a, b)
 #define SG(name) SG_CAT(name, SG_SFX)
+
+#if SG_BF16
+// sg_bf16_round_n rounds x[0..n) to bf16 in place (kept as fp32 with the low
+// 16 bits zero); a loop the compiler vectorises for the region's ISA.
+static void SG(sg_bf16_round_n)(float *x, long n) {
+	uint32_t *u = (uint32_t *)x;
+	for (long i = 0; i < n; i++) u[i] = sg_bf16_bits(u[i]);
+}
+#endif
 
 static inline __attribute__((always_inline)) void SG(sg_zero)(SG_V *c0, SG_V *c1) {
 	for (int r = 0; r < SG_MR; r++) {
@@ -72,7 +94,7 @@ static void SG(sg_ukr_rows)(long kc, const float *const *prow, const float *cons
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_SET1(p[r][k]);
+			SG_V a = SG_SET1(SG_PRND(p[r][k]));
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -92,7 +114,7 @@ static void SG(sg_ukr_cols)(long kc, const float *p, long pcs, const float *q, f
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_SET1(p[r]);
+			SG_V a = SG_SET1(SG_PRND(p[r]));
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -110,7 +132,7 @@ static void SG(sg_ukr_any)(long kc, const float *const *prow, long pcs, const fl
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_SET1(prow[r][k * pcs]);
+			SG_V a = SG_SET1(SG_PRND(prow[r][k * pcs]));
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -233,6 +255,9 @@ static void SG(sg_sgemm)(int tA, int tB, long m, long n, long k, float alpha, co
 		for (long pc = 0; pc < k; pc += kcb) {
 			long kc = k - pc < kcb ? k - pc : kcb;
 			SG(sg_pack)(kc, nc, Q0 + pc * qrs + jc * qcs, qrs, qcs, wk);
+#if SG_BF16
+			SG(sg_bf16_round_n)(wk, kc * ((nc + SG_NR - 1) / SG_NR * SG_NR));
+#endif
 			int first = pc == 0;
 			for (long ir = 0; ir < prows; ir += SG_MR) {
 				long mr = prows - ir < SG_MR ? prows - ir : SG_MR;

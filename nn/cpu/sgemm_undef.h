@@ -14,3 +14,5 @@
 #undef SG_MASKN
 #undef SG_MASKLOAD
 #undef SG_MASKSTORE
+#undef SG_BF16
+#undef SG_PRND

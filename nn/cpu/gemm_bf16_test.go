@@ -1,0 +1,112 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// bf16Round is the reference rounding to bfloat16: to nearest, ties to even.
+func bf16Round(x float32) float32 {
+	if math.IsNaN(float64(x)) {
+		return x
+	}
+	u := math.Float32bits(x)
+	u += 0x7fff + (u>>16)&1
+	return math.Float32frombits(u & 0xffff0000)
+}
+
+func TestBF16Round(t *testing.T) {
+	for _, c := range []struct{ in, want float32 }{
+		{1, 1},
+		{1 + 1.0/1024, 1},                      // below half an ulp (2^-7)
+		{1 + 1.0/256, 1},                       // the tie, to even (1)
+		{1 + 3.0/256, 1 + 1.0/64},              // the tie, to even (up)
+		{1 + 1.0/256 + 1.0/65536, 1 + 1.0/128}, // just above the tie
+		{-3.14159265, -3.140625},
+		{math.MaxFloat32, float32(math.Inf(1))}, // rounds past the largest bf16
+		{float32(math.Inf(-1)), float32(math.Inf(-1))},
+	} {
+		if got := bf16Round(c.in); got != c.want {
+			t.Errorf("bf16Round(%g) = %g, want %g", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(float64(bf16Round(float32(math.NaN())))) {
+		t.Error("NaN did not stay NaN")
+	}
+}
+
+// TestGemmEmulatedBF16 checks the bf16-input GEMM against a float64 product
+// of the operands rounded by bf16Round, on shapes that cross the native
+// GEMM's tile and block edges, in both orientations of its operands. The
+// tolerance is that of an fp32 accumulation; an unrounded operand would be off
+// by about 2^-9 relative, far outside it.
+func TestGemmEmulatedBF16(t *testing.T) {
+	if !kernelsCompiled || bestISA() < isaAVX2 {
+		if _, err := NewWithOptions(Options{EmulateBF16: true}); err == nil {
+			t.Fatal("EmulateBF16 without the native GEMM: want an error")
+		}
+		t.Skip("no AVX2 here: the native GEMM is missing, and with it the emulation")
+	}
+	isas := []string{"avx2"}
+	if bestISA() == isaAVX512 {
+		isas = append(isas, "avx512")
+	}
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {67, 301, 129}, {301, 67, 129}, {29, 700, 300}, {37, 90, 1100}}
+	for _, isa := range isas {
+		b, err := NewWithOptions(Options{Threads: 2, ISA: isa, BLAS: "openblas", EmulateBF16: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if b.gemm.mode != gemmNative || !b.gemm.bf16 {
+			t.Fatalf("%s: mode %v bf16 %v, want the native GEMM with bf16", b.Name(), b.gemm.mode, b.gemm.bf16)
+		}
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				tA, tB := tr[0], tr[1]
+				t.Run(fmt.Sprintf("%s/%dx%dx%d/tA=%v,tB=%v", isa, m, n, k, tA, tB), func(t *testing.T) {
+					r := rnd(uint64(m*7 + n*13 + k))
+					// A is m x k (k x m when tA), B k x n (n x k when tB); dense.
+					a, bm := randn(r, m*k, 1), randn(r, k*n, 1)
+					at := func(i, l int) float32 {
+						if tA {
+							return a[l*m+i]
+						}
+						return a[i*k+l]
+					}
+					bt := func(l, j int) float32 {
+						if tB {
+							return bm[j*k+l]
+						}
+						return bm[l*n+j]
+					}
+					lda, ldb := k, n
+					if tA {
+						lda = m
+					}
+					if tB {
+						ldb = k
+					}
+					c := make([]float32, m*n)
+					b.Gemm(tA, tB, m, n, k, 1, a, lda, bm, ldb, 0, c, n)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							var want, mag float64
+							for l := 0; l < k; l++ {
+								p := float64(bf16Round(at(i, l))) * float64(bf16Round(bt(l, j)))
+								want += p
+								mag += math.Abs(p)
+							}
+							got := float64(c[i*n+j])
+							if d := math.Abs(got - want); d > 4e-7*math.Sqrt(float64(k))*(mag+1) {
+								t.Fatalf("C[%d,%d] = %.8g, want %.8g (|diff| %.3g, sum |products| %.3g)", i, j, got, want, d, mag)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
