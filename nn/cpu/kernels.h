@@ -13,13 +13,6 @@ static inline __attribute__((always_inline)) uint32_t sg_bf16_bits(uint32_t u) {
 	uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
 	return (u & 0x7fffffffu) > 0x7f800000u ? u : r;
 }
-static inline __attribute__((always_inline)) float sg_bf16_round(float x) {
-	uint32_t u;
-	memcpy(&u, &x, sizeof u);
-	u = sg_bf16_bits(u);
-	memcpy(&x, &u, sizeof x);
-	return x;
-}
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -39,11 +39,21 @@ static inline __attribute__((always_inline)) void sg_transpose_avx2(const float 
 	for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ds, t[i]);
 }
 
+// sg_bf16v_avx2 rounds each lane to bfloat16 as sg_bf16_bits does (NaN kept).
+static inline __attribute__((always_inline)) SG_V sg_bf16v_avx2(SG_V v) {
+	__m256i u = _mm256_castps_si256(v);
+	__m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+	u = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+	SG_V r = _mm256_castsi256_ps(_mm256_and_si256(u, _mm256_set1_epi32((int)0xffff0000u)));
+	return _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+#define SG_BF16V(v) sg_bf16v_avx2(v)
+
 #include "sgemm_impl.h"
 // Again with bf16-rounded operands (SG_BF16): sg_sgemm_avx2_bf16.
 #undef SG_SFX
 #undef SG_BF16
-#undef SG_PRND
+#undef SG_PSET1
 #define SG_SFX _avx2_bf16
 #define SG_BF16 1
 #define sg_transpose_avx2_bf16 sg_transpose_avx2

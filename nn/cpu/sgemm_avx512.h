@@ -43,11 +43,21 @@ static inline __attribute__((always_inline)) void sg_transpose_avx512(const floa
 	for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ds, r[i]);
 }
 
+// sg_bf16v_avx512 rounds each lane to bfloat16 as sg_bf16_bits does (NaN kept).
+static inline __attribute__((always_inline)) SG_V sg_bf16v_avx512(SG_V v) {
+	__m512i u = _mm512_castps_si512(v);
+	__m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+	u = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+	SG_V r = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u)));
+	return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+}
+#define SG_BF16V(v) sg_bf16v_avx512(v)
+
 #include "sgemm_impl.h"
 // Again with bf16-rounded operands (SG_BF16): sg_sgemm_avx512_bf16.
 #undef SG_SFX
 #undef SG_BF16
-#undef SG_PRND
+#undef SG_PSET1
 #define SG_SFX _avx512_bf16
 #define SG_BF16 1
 #define sg_transpose_avx512_bf16 sg_transpose_avx512

@@ -48,9 +48,9 @@
 #define SG_BF16 0
 #endif
 #if SG_BF16
-#define SG_PRND(x) sg_bf16_round(x)
+#define SG_PSET1(x) SG_BF16V(SG_SET1(x))
 #else
-#define SG_PRND(x) (x)
+#define SG_PSET1(x) SG_SET1(x)
 #endif
 #define SG_CAT2(a, b) a##b
 #define SG_CAT(a, b) SG_CAT2(a, b)
@@ -94,7 +94,7 @@ static void SG(sg_ukr_rows)(long kc, const float *const *prow, const float *cons
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_SET1(SG_PRND(p[r][k]));
+			SG_V a = SG_PSET1(p[r][k]);
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -114,7 +114,7 @@ static void SG(sg_ukr_cols)(long kc, const float *p, long pcs, const float *q, f
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_SET1(SG_PRND(p[r]));
+			SG_V a = SG_PSET1(p[r]);
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -132,7 +132,7 @@ static void SG(sg_ukr_any)(long kc, const float *const *prow, long pcs, const fl
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_SET1(SG_PRND(prow[r][k * pcs]));
+			SG_V a = SG_PSET1(prow[r][k * pcs]);
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}

@@ -15,4 +15,5 @@
 #undef SG_MASKLOAD
 #undef SG_MASKSTORE
 #undef SG_BF16
-#undef SG_PRND
+#undef SG_PSET1
+#undef SG_BF16V
