@@ -1,7 +1,7 @@
 # make demo: the whole ULMFiT pipeline on the embedded data (data/), ending with a
 # table of TREC-6 test errors (forward, backward, ensemble, from scratch), the
 # report's path and one `evaluate predict` example.
-#   make demo                   PRESET=small (about 8 minutes on 2 quiet cores)
+#   make demo                   PRESET=small (7-16 minutes on 2 cores: README.md)
 #   make demo PRESET=tiny       about a minute (a smoke run: tiny models learn little)
 #   make demo DEMO_JOBS=2       run the forward and backward branches side by side
 #                               (one thread each; their progress lines interleave)
