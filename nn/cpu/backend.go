@@ -72,7 +72,9 @@ type Options struct {
 	// numerics of a bf16-input GEMM such as AVX512_BF16's VDPBF16PS, on any
 	// CPU with AVX2 or AVX-512, to study them where that instruction is
 	// missing. It runs on the native GEMM (chosen for it) and is slower than
-	// fp32, never faster. Also set by the environment ULMFIT_GEMM_BF16=emulate.
+	// fp32, never faster. Also set by the environment ULMFIT_GEMM_BF16=emulate
+	// when BLAS is empty and ULMFIT_BLAS is unset or native. Tests hold fp32
+	// tolerances: run them without it.
 	EmulateBF16 bool
 }
 
@@ -184,7 +186,12 @@ func NewWithOptions(o Options) (*Backend, error) {
 			mode = gemmGonum
 		}
 	}
-	emulate := o.EmulateBF16 || strings.ToLower(os.Getenv("ULMFIT_GEMM_BF16")) == "emulate"
+	// The environment applies where neither Options nor ULMFIT_BLAS name a
+	// GEMM other than the native one: a backend asked for OpenBLAS or gonum
+	// (as the GEMM tests do) stays plain fp32.
+	envBF16 := !explicitBLAS && (blasName == "" || blasName == "native") &&
+		strings.ToLower(os.Getenv("ULMFIT_GEMM_BF16")) == "emulate"
+	emulate := o.EmulateBF16 || envBF16
 	if emulate {
 		switch {
 		case haveNative:

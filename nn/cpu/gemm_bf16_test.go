@@ -110,3 +110,26 @@ func TestGemmEmulatedBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestEmulateBF16Environment: ULMFIT_GEMM_BF16=emulate applies where the GEMM
+// is left to the environment, and a named OpenBLAS or gonum GEMM stays fp32.
+func TestEmulateBF16Environment(t *testing.T) {
+	if !kernelsCompiled || bestISA() < isaAVX2 {
+		t.Skip("no native GEMM here")
+	}
+	t.Setenv("ULMFIT_GEMM_BF16", "emulate")
+	for _, c := range []struct {
+		envBLAS, optBLAS string
+		want             bool
+	}{{"", "", true}, {"native", "", true}, {"gonum", "", false}, {"", "gonum", false}, {"", "native", false}} {
+		t.Setenv("ULMFIT_BLAS", c.envBLAS)
+		b, err := NewWithOptions(Options{Threads: 1, BLAS: c.optBLAS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.gemm.bf16; got != c.want {
+			t.Errorf("ULMFIT_BLAS=%q, Options.BLAS=%q: bf16 %v, want %v (%s)", c.envBLAS, c.optBLAS, got, c.want, b.Name())
+		}
+		b.Close()
+	}
+}
