@@ -6,14 +6,6 @@
 #include <stdint.h>
 
 
-// sg_bf16_bits rounds the fp32 bit pattern u to bfloat16 (round to nearest,
-// ties to even, as VCVTNEPS2BF16) and returns it as fp32 bits with the low 16
-// zero; NaN stays NaN (rounding its payload could carry it into infinity).
-static inline __attribute__((always_inline)) uint32_t sg_bf16_bits(uint32_t u) {
-	uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-	return (u & 0x7fffffffu) > 0x7f800000u ? u : r;
-}
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define VSQRT(v) ((VF)_mm_sqrt_ps((__m128)(v)))

@@ -39,7 +39,9 @@ static inline __attribute__((always_inline)) void sg_transpose_avx2(const float 
 	for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ds, t[i]);
 }
 
-// sg_bf16v_avx2 rounds each lane to bfloat16 as sg_bf16_bits does (NaN kept).
+// sg_bf16v_avx2 rounds each lane to bfloat16 (to nearest, ties to even, as
+// VCVTNEPS2BF16); NaN stays NaN (rounding its payload could carry it into
+// infinity).
 static inline __attribute__((always_inline)) SG_V sg_bf16v_avx2(SG_V v) {
 	__m256i u = _mm256_castps_si256(v);
 	__m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));

@@ -43,7 +43,9 @@ static inline __attribute__((always_inline)) void sg_transpose_avx512(const floa
 	for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ds, r[i]);
 }
 
-// sg_bf16v_avx512 rounds each lane to bfloat16 as sg_bf16_bits does (NaN kept).
+// sg_bf16v_avx512 rounds each lane to bfloat16 (to nearest, ties to even, as
+// VCVTNEPS2BF16); NaN stays NaN (rounding its payload could carry it into
+// infinity).
 static inline __attribute__((always_inline)) SG_V sg_bf16v_avx512(SG_V v) {
 	__m512i u = _mm512_castps_si512(v);
 	__m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));

@@ -57,11 +57,11 @@
 #define SG(name) SG_CAT(name, SG_SFX)
 
 #if SG_BF16
-// sg_bf16_round_n rounds x[0..n) to bf16 in place (kept as fp32 with the low
-// 16 bits zero); a loop the compiler vectorises for the region's ISA.
+// sg_bf16_round_n rounds x[0..n) to bf16 in place with the ISA's SG_BF16V
+// (written with intrinsics: a GCC vector-extension version ran the emulated
+// training step 20% slower); x aligned, n a multiple of SG_VW.
 static void SG(sg_bf16_round_n)(float *x, long n) {
-	uint32_t *u = (uint32_t *)x;
-	for (long i = 0; i < n; i++) u[i] = sg_bf16_bits(u[i]);
+	for (long i = 0; i < n; i += SG_VW) SG_STORE(x + i, SG_BF16V(SG_LOAD(x + i)));
 }
 #endif
 
