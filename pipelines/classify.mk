@@ -18,7 +18,8 @@
 # Variables: TRAIN, TEST, TEXT_COL, LABEL_COL (tokenize's --text-col / --label-col),
 # LABEL_SEP, TOK_FLAGS (any other tokenize flags), NAME (default: TRAIN's file name without
 # its extensions, or its folder's name when that is "train"), MIN_PER_CLASS (20; 0: no
-# minimum), CLASSIFY_JOBS=2 (forward and backward side by side), BUILD=no (use the
+# minimum), CLASSIFY_JOBS (forward and backward side by side, one thread each: default 2
+# where there are 2 cores, else 1; 1 runs one branch at a time on all cores), BUILD=no (use the
 # binaries in BIN as they are), and the usual PRESET, DIR, EPOCHS, SEED, CLF_FLAGS, ...
 # The recipe is the stages' own for PRESET (clftune --preset small: 8 epochs, fastai's
 # --drop-mult 0.5, peak LR 0.04), as in the demo.
@@ -34,7 +35,7 @@ LABEL_COL     ?=
 LABEL_SEP     ?=
 TOK_FLAGS     ?=
 MIN_PER_CLASS ?= 20
-CLASSIFY_JOBS ?= 1
+CLASSIFY_JOBS ?= $(BRANCH_JOBS)
 BUILD         ?= yes
 
 # NAME: TRAIN's base name without .zst/.gz and the format's extension; "train" (as in
@@ -65,7 +66,7 @@ classify:
 	$(if $(filter no,$(BUILD)),,echo "== building the stage binaries"; $(MAKE) --no-print-directory build || exit 1;) \
 	{ $(MAKE) --no-print-directory classify-check $(_cl_vars) 2>&1 1>&3 | grep --line-buffered -v '^make\[[0-9]*\]: \*\*\*' >&2; } 3>&1; \
 	[ "$${PIPESTATUS[0]}" = 0 ] || exit 2; \
-	$(MAKE) --no-print-directory -j$(CLASSIFY_JOBS) classify-run $(_cl_vars) || exit 1; \
+	$(if $(filter-out 1,$(CLASSIFY_JOBS)),STAGE_TAG_LINES=1) $(MAKE) --no-print-directory -j$(CLASSIFY_JOBS) classify-run $(_cl_vars) || exit 1; \
 	$(MAKE) --no-print-directory classify-summary $(_cl_vars) CLASSIFY_SECONDS=$$(( $$(date +%s) - start ))
 
 # The rules below exist only in the sub-makes that `make classify` runs (other targets

@@ -3,15 +3,16 @@
 # report's path and one `evaluate predict` example.
 #   make demo                   PRESET=small (7-16 minutes on 2 cores: README.md)
 #   make demo PRESET=tiny       about a minute (a smoke run: tiny models learn little)
-#   make demo DEMO_JOBS=2       run the forward and backward branches side by side
-#                               (one thread each; their progress lines interleave)
+#   make demo DEMO_JOBS=1       one branch at a time on all cores (default: 2 side
+#                               by side, one thread each, where there are 2 cores;
+#                               their progress lines are tagged "[clftune bwd] ...")
 # The pretrained LMs are models/lm-<preset>-{fwd,bwd}.arrow when shipped, else
 # they are pretrained here on data/wikitext103/train_prefix (one epoch).
 # Everything lands in out/; a second `make demo` only re-checks and reprints.
 include $(dir $(lastword $(MAKEFILE_LIST)))ulmfit.mk
 include $(dir $(lastword $(MAKEFILE_LIST)))trec6.mk
 
-DEMO_JOBS     ?= 1
+DEMO_JOBS     ?= $(BRANCH_JOBS)
 DEMO_QUESTION ?= How far is the Moon from the Earth ?
 # The stages' own recipe for the preset (what `clftune --preset small` and `lmtune
 # --preset small` do without flags; EPOCHS and LMTUNE_EPOCHS in ulmfit.mk match them).
@@ -32,7 +33,7 @@ demo:
 	echo "== ulmfit-go demo: preset $(PRESET), $(lm_shipped_note)"; \
 	echo "== building the stage binaries"; \
 	$(MAKE) --no-print-directory build || exit 1; \
-	$(MAKE) --no-print-directory -j$(DEMO_JOBS) demo-run $(_demo_vars) || exit 1; \
+	$(if $(filter-out 1,$(DEMO_JOBS)),STAGE_TAG_LINES=1) $(MAKE) --no-print-directory -j$(DEMO_JOBS) demo-run $(_demo_vars) || exit 1; \
 	$(MAKE) --no-print-directory demo-summary $(_demo_vars) DEMO_SECONDS=$$(( $$(date +%s) - start ))
 
 demo-run: $(_demo.preds) $(_demo.ens) $(_demo.rep)

@@ -15,6 +15,10 @@
 # installed) and then finds OUT up to date.
 #
 # ARTIFACTS (default bin/artifacts) is the artifacts CLI used for the check.
+# STAGE_TAG_LINES=1 (what `make demo` and `make classify` set when they run their
+# branches side by side) tags the stage's progress lines with its branch,
+# "[clftune bwd] epoch 3/8 ...", through ULMFIT_PROGRESS_TAG (which also turns a
+# terminal's redrawn bar into plain lines, since two bars would share one line).
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
@@ -63,6 +67,15 @@ if [ "${FORCE:-}" != 1 ] && [ -f "$out" ] && [ -f "$stamp" ] &&
 fi
 
 rm -f "$stamp"
+if [ "${STAGE_TAG_LINES:-}" = 1 ]; then
+	case "$out" in
+	*/scratch*/*) branch=" scratch" ;;
+	*/fwd/*) branch=" fwd" ;;
+	*/bwd/*) branch=" bwd" ;;
+	*) branch="" ;;
+	esac
+	export ULMFIT_PROGRESS_TAG="$name$branch"
+fi
 "$@"
 if [ ! -f "$out" ]; then
 	echo "stage.sh: $name exited 0 but wrote no $out" >&2

@@ -56,6 +56,11 @@ type ProgressOptions struct {
 	Width int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
+	// Tag, when set, starts every line with "[Tag] " and selects line mode
+	// (unless Terminal says otherwise): runs side by side on one terminal
+	// (make -j2) would overwrite each other's bar, and their interleaved lines
+	// need telling apart. Default: $ULMFIT_PROGRESS_TAG.
+	Tag string
 }
 
 // Progress reports training progress on a writer (normally os.Stderr): a
@@ -107,6 +112,12 @@ func NewProgress(w io.Writer, opt ProgressOptions) *Progress {
 				opt.Width = c
 			}
 		}
+	}
+	if opt.Tag == "" {
+		opt.Tag = os.Getenv("ULMFIT_PROGRESS_TAG")
+	}
+	if opt.Tag != "" {
+		term = false
 	}
 	if opt.Terminal != nil {
 		term = *opt.Terminal
@@ -221,11 +232,11 @@ func (p *Progress) Printf(format string, a ...any) {
 	if p.barShown {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-	msg := fmt.Sprintf(format, a...)
-	if !strings.HasSuffix(msg, "\n") {
-		msg += "\n"
+	msg := strings.TrimSuffix(fmt.Sprintf(format, a...), "\n")
+	if p.opt.Tag != "" {
+		msg = p.tagPrefix() + strings.ReplaceAll(msg, "\n", "\n"+p.tagPrefix())
 	}
-	fmt.Fprint(p.w, msg)
+	fmt.Fprintln(p.w, msg)
 	if p.barShown && p.hasStat {
 		p.drawBarLocked(p.opt.Now())
 	}
@@ -251,6 +262,9 @@ func (p *Progress) drawBarLocked(now time.Time) {
 func (p *Progress) lineLocked(now time.Time, bar bool) string {
 	s := p.lastStat
 	var b strings.Builder
+	if p.opt.Tag != "" {
+		b.WriteString(p.tagPrefix())
+	}
 	if p.label != "" {
 		b.WriteString(p.label)
 		b.WriteByte(' ')
@@ -294,6 +308,8 @@ func (p *Progress) lineLocked(now time.Time, bar bool) string {
 	}
 	return b.String()
 }
+
+func (p *Progress) tagPrefix() string { return "[" + p.opt.Tag + "] " }
 
 // FormatPPL formats exp(loss) compactly (perplexities span many magnitudes).
 func FormatPPL(loss float64) string {

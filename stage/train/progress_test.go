@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,69 @@ func TestProgressInterlude(t *testing.T) {
 	}
 	if strings.Contains(line, "valid") {
 		t.Errorf("training line after the interlude %q keeps the label valid", line)
+	}
+}
+
+// TestProgressTag: a tag (from the option or $ULMFIT_PROGRESS_TAG) starts every
+// line, progress and messages alike, and a terminal gets lines, not a bar.
+func TestProgressTag(t *testing.T) {
+	for _, tc := range []struct {
+		name, opt, env string
+	}{
+		{"option", "clftune bwd", ""},
+		{"environment", "", "clftune bwd"},
+		{"option over environment", "clftune bwd", "lmtune fwd"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("ULMFIT_PROGRESS_TAG", tc.env)
+			var buf bytes.Buffer
+			clk := &fakeClock{t: time.Unix(1000, 0)}
+			p := NewProgress(&buf, ProgressOptions{Interval: 10 * time.Second, Now: clk.now, Tag: tc.opt})
+			p.Start("train")
+			for i := 1; i <= 12; i++ {
+				clk.t = clk.t.Add(time.Second)
+				p.Update(Stat{Done: int64(i), Total: 12, Loss: 1})
+			}
+			p.Printf("epoch 1: done\nsecond line")
+			p.Done()
+			out := buf.String()
+			if strings.Contains(out, "\r") {
+				t.Errorf("tagged progress drew a bar: %q", out)
+			}
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != 4 {
+				t.Fatalf("got %d lines, want 4 (one progress line, two message lines, the final line):\n%s", len(lines), out)
+			}
+			for _, l := range lines {
+				if !strings.HasPrefix(l, "[clftune bwd] ") {
+					t.Errorf("line %q does not start with the tag", l)
+				}
+			}
+		})
+	}
+	// A character device counts as a terminal (TERM not dumb): bar mode, unless tagged.
+	t.Setenv("TERM", "xterm")
+	t.Setenv("ULMFIT_PROGRESS_TAG", "")
+	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if !NewProgress(dev, ProgressOptions{}).term {
+		t.Fatalf("%s is not taken for a terminal; the check below would prove nothing", os.DevNull)
+	}
+	if NewProgress(dev, ProgressOptions{Tag: "lmtune fwd"}).term {
+		t.Errorf("a tagged progress on a terminal draws a bar")
+	}
+	t.Setenv("ULMFIT_PROGRESS_TAG", "lmtune fwd")
+	if NewProgress(dev, ProgressOptions{}).term {
+		t.Errorf("a progress tagged by the environment on a terminal draws a bar")
+	}
+	t.Setenv("ULMFIT_PROGRESS_TAG", "")
+	var buf bytes.Buffer
+	p := NewProgress(&buf, ProgressOptions{})
+	p.Printf("plain")
+	if buf.String() != "plain\n" {
+		t.Errorf("untagged message %q, want %q", buf.String(), "plain\n")
 	}
 }
