@@ -1,7 +1,7 @@
 # make demo: the whole ULMFiT pipeline on the embedded data (data/), ending with a
 # table of TREC-6 test errors (forward, backward, ensemble, from scratch), the
 # report's path and one `evaluate predict` example.
-#   make demo                   PRESET=small (7-16 minutes on 2 cores: README.md)
+#   make demo                   PRESET=small (7-12 minutes on 2 cores: README.md)
 #   make demo PRESET=tiny       about a minute (a smoke run: tiny models learn little)
 #   make demo DEMO_JOBS=1       one branch at a time on all cores (default: 2 side
 #                               by side, one thread each, where there are 2 cores;
