@@ -173,22 +173,11 @@ func NewWithOptions(o Options) (*Backend, error) {
 			mode = gemmNative
 		}
 	}
-	if mode == gemmSplit || mode == gemmLibThreads {
-		lib, err := loadOpenBLAS()
-		switch {
-		case err == nil:
-			b.lib = lib
-		case explicitBLAS:
-			return nil, fmt.Errorf("cpu: %w", err)
-		case haveNative:
-			mode = gemmNative
-		default:
-			mode = gemmGonum
-		}
-	}
 	// The environment applies where neither Options nor ULMFIT_BLAS name a
 	// GEMM other than the native one: a backend asked for OpenBLAS or gonum
-	// (as the GEMM tests do) stays plain fp32.
+	// (as the GEMM tests do) stays plain fp32. Decided before OpenBLAS is
+	// loaded: the emulation runs on the native GEMM, so Options.EmulateBF16
+	// with any BLAS needs no OpenBLAS installed.
 	envBF16 := !explicitBLAS && (blasName == "" || blasName == "native") &&
 		strings.ToLower(os.Getenv("ULMFIT_GEMM_BF16")) == "emulate"
 	emulate := o.EmulateBF16 || envBF16
@@ -200,6 +189,19 @@ func NewWithOptions(o Options) (*Backend, error) {
 			return nil, fmt.Errorf("cpu: emulated bf16 products need the native GEMM (AVX2 or AVX-512 and cgo; kernels here: %s)", isaName(isa))
 		default:
 			emulate = false // the environment only: fall back, as for ULMFIT_BLAS
+		}
+	}
+	if mode == gemmSplit || mode == gemmLibThreads {
+		lib, err := loadOpenBLAS()
+		switch {
+		case err == nil:
+			b.lib = lib
+		case explicitBLAS:
+			return nil, fmt.Errorf("cpu: %w", err)
+		case haveNative:
+			mode = gemmNative
+		default:
+			mode = gemmGonum
 		}
 	}
 	b.gemm = newGemmEngine(b.lib, b.pool, mode, b.k)

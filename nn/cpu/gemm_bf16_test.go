@@ -54,6 +54,8 @@ func TestGemmEmulatedBF16(t *testing.T) {
 	}
 	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {67, 301, 129}, {301, 67, 129}, {29, 700, 300}, {37, 90, 1100}}
 	for _, isa := range isas {
+		// BLAS openblas: EmulateBF16 takes the native GEMM whatever BLAS says,
+		// and so must work where OpenBLAS is not installed.
 		b, err := NewWithOptions(Options{Threads: 2, ISA: isa, BLAS: "openblas", EmulateBF16: true})
 		if err != nil {
 			t.Fatal(err)
