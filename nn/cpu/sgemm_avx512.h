@@ -59,7 +59,6 @@ static inline __attribute__((always_inline)) SG_V sg_bf16v_avx512(SG_V v) {
 // Again with bf16-rounded operands (SG_BF16): sg_sgemm_avx512_bf16.
 #undef SG_SFX
 #undef SG_BF16
-#undef SG_PSET1
 #define SG_SFX _avx512_bf16
 #define SG_BF16 1
 #define sg_transpose_avx512_bf16 sg_transpose_avx512

@@ -36,21 +36,22 @@
 #define SG_NC 512
 #define SG_KC_WHOLE 1024
 #define SG_QBLOCK (1 << 17)
+// SG_PBUF: room for one bf16-rounded micro-panel of P (SG_BF16 below), MR
+// rows of up to SG_KC_WHOLE floats, with MR the largest of the ISAs' (12).
+#define SG_PBUF (12 * SG_KC_WHOLE)
 // SG_WORK is the workspace (floats) one call needs, with slack for alignment.
-#define SG_WORK (SG_QBLOCK + 16)
+#define SG_WORK (SG_QBLOCK + SG_PBUF + 16)
 #endif
 // SG_BF16 (0 or 1): round both operands to bfloat16 (round to nearest even,
 // as VCVTNEPS2BF16) before they are multiplied, accumulating in fp32: the
 // numerics of a bf16-input GEMM (AVX512_BF16's VDPBF16PS), emulated on any
-// CPU, at a cost, to study them where the instruction is missing. P's
-// elements are rounded as they are broadcast, Q's panels after packing.
+// CPU, at a cost, to study them where the instruction is missing. Q's panels
+// are rounded after packing; P's MR x kc micro-panel is copied, rounded, into
+// the workspace once per tile and block, and every NR-wide panel of Q then
+// reads the copy (rounding each element as it was broadcast instead cost
+// nc/NR roundings per element and made the emulation 2.1x slower than fp32).
 #ifndef SG_BF16
 #define SG_BF16 0
-#endif
-#if SG_BF16
-#define SG_PSET1(x) SG_BF16V(SG_SET1(x))
-#else
-#define SG_PSET1(x) SG_SET1(x)
 #endif
 #define SG_CAT2(a, b) a##b
 #define SG_CAT(a, b) SG_CAT2(a, b)
@@ -62,6 +63,24 @@
 // training step 20% slower); x aligned, n a multiple of SG_VW.
 static void SG(sg_bf16_round_n)(float *x, long n) {
 	for (long i = 0; i < n; i += SG_VW) SG_STORE(x + i, SG_BF16V(SG_LOAD(x + i)));
+}
+
+// sg_bf16_panel writes P's MR x kc micro-panel P(r,kk) = prow[r][kk*pcs],
+// rounded to bf16, to dst as rows ld floats apart (ld a multiple of VW, dst
+// aligned), for sg_ukr_rows to read in place of P.
+static void SG(sg_bf16_panel)(long kc, const float *const *prow, long pcs, float *dst, long ld) {
+	for (int r = 0; r < SG_MR; r++) {
+		const float *s = prow[r];
+		float *d = dst + r * ld;
+		if (pcs == 1) {
+			// Masked loads never touch the lanes past kc; those are zeros.
+			for (long kk = 0; kk < kc; kk += SG_VW) SG_STORE(d + kk, SG_BF16V(SG_MASKLOAD(SG_MASKN(kc - kk), s + kk)));
+			continue;
+		}
+		for (long kk = 0; kk < kc; kk++) d[kk] = s[kk * pcs];
+		for (long kk = kc; kk < ld; kk++) d[kk] = 0;
+		SG(sg_bf16_round_n)(d, ld);
+	}
 }
 #endif
 
@@ -94,7 +113,7 @@ static void SG(sg_ukr_rows)(long kc, const float *const *prow, const float *cons
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_PSET1(p[r][k]);
+			SG_V a = SG_SET1(p[r][k]);
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -114,7 +133,7 @@ static void SG(sg_ukr_cols)(long kc, const float *p, long pcs, const float *q, f
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_PSET1(p[r]);
+			SG_V a = SG_SET1(p[r]);
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -132,7 +151,7 @@ static void SG(sg_ukr_any)(long kc, const float *const *prow, long pcs, const fl
 		SG_V b0 = SG_LOAD(q), b1 = SG_LOAD(q + SG_VW);
 		q += SG_NR;
 		for (int r = 0; r < SG_MR; r++) {
-			SG_V a = SG_PSET1(prow[r][k * pcs]);
+			SG_V a = SG_SET1(prow[r][k * pcs]);
 			c0[r] = SG_FMA(a, b0, c0[r]);
 			c1[r] = SG_FMA(a, b1, c1[r]);
 		}
@@ -266,12 +285,21 @@ static void SG(sg_sgemm)(int tA, int tB, long m, long n, long k, float alpha, co
 				const float *pnext[SG_MR];
 				long irn = ir + SG_MR < prows ? ir + SG_MR : ir;
 				for (int r = 0; r < SG_MR; r++) pnext[r] = P0 + (irn + r < prows ? irn + r : prows - 1) * prs + pc * pcs;
+#if SG_BF16
+				// From here on P's tile is its rounded copy, in the rows layout.
+				long ld = (kc + SG_VW - 1) / SG_VW * SG_VW;
+				SG(sg_bf16_panel)(kc, prow, pcs, wk + SG_QBLOCK, ld);
+				for (int r = 0; r < SG_MR; r++) prow[r] = wk + SG_QBLOCK + r * ld;
+				long upcs = 1, uprs = ld;
+#else
+				long upcs = pcs, uprs = prs;
+#endif
 				for (long jr = 0; jr < nc; jr += SG_NR) {
 					long nr = nc - jr < SG_NR ? nc - jr : SG_NR;
 					const float *q = wk + jr * kc;
-					if (mr == SG_MR && pcs == 1) SG(sg_ukr_rows)(kc, prow, pnext, q, tile);
-					else if (mr == SG_MR && prs == 1) SG(sg_ukr_cols)(kc, prow[0], pcs, q, tile);
-					else SG(sg_ukr_any)(kc, prow, pcs, q, tile);
+					if (mr == SG_MR && upcs == 1) SG(sg_ukr_rows)(kc, prow, pnext, q, tile);
+					else if (mr == SG_MR && uprs == 1) SG(sg_ukr_cols)(kc, prow[0], pcs, q, tile);
+					else SG(sg_ukr_any)(kc, prow, upcs, q, tile);
 					if (!swap) SG(sg_store)(tile, mr, nr, C + ir * ldc + jc + jr, ldc, 0, alpha, beta, first);
 					else SG(sg_store)(tile, mr, nr, C + (jc + jr) * ldc + ir, ldc, 1, alpha, beta, first);
 				}

@@ -15,5 +15,4 @@
 #undef SG_MASKLOAD
 #undef SG_MASKSTORE
 #undef SG_BF16
-#undef SG_PSET1
 #undef SG_BF16V
