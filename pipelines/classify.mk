@@ -49,7 +49,7 @@ endif
 _cl_reserved := lm exp trec6 imdb reuters ag_news
 
 _cl_vars = _CLASSIFY_RULES=1 NAME=$(NAME) \
-  $(if $(filter-out 1,$(CLASSIFY_JOBS)),THREADS=1)
+  $(call branch_threads,$(CLASSIFY_JOBS))
 
 _cl_bad = { echo "make classify: $1" >&2; exit 2; }
 _cl_vpct = $(shell awk 'BEGIN{print 100*$(VALID_FRAC)}')%
@@ -66,7 +66,7 @@ classify:
 	$(if $(filter no,$(BUILD)),,echo "== building the stage binaries"; $(MAKE) --no-print-directory build || exit 1;) \
 	{ $(MAKE) --no-print-directory classify-check $(_cl_vars) 2>&1 1>&3 | grep --line-buffered -v '^make\[[0-9]*\]: \*\*\*' >&2; } 3>&1; \
 	[ "$${PIPESTATUS[0]}" = 0 ] || exit 2; \
-	$(if $(filter-out 1,$(CLASSIFY_JOBS)),STAGE_TAG_LINES=1) $(MAKE) --no-print-directory -j$(CLASSIFY_JOBS) classify-run $(_cl_vars) || exit 1; \
+	$(call branch_tags,$(CLASSIFY_JOBS)) $(MAKE) --no-print-directory -j$(CLASSIFY_JOBS) classify-run $(_cl_vars) || exit 1; \
 	$(MAKE) --no-print-directory classify-summary $(_cl_vars) CLASSIFY_SECONDS=$$(( $$(date +%s) - start ))
 
 # The rules below exist only in the sub-makes that `make classify` runs (other targets

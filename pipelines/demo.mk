@@ -17,7 +17,7 @@ DEMO_QUESTION ?= How far is the Moon from the Earth ?
 # The stages' own recipe for the preset (what `clftune --preset small` and `lmtune
 # --preset small` do without flags; EPOCHS and LMTUNE_EPOCHS in ulmfit.mk match them).
 _demo_vars = EMBED_DIR=data PRESET=$(PRESET) DIR="fwd bwd" \
-  $(if $(filter-out 1,$(DEMO_JOBS)),THREADS=1)
+  $(call branch_threads,$(DEMO_JOBS))
 
 # What the demo builds (paths fixed by the variables of the make that runs it).
 _demo.fwd   = $(call clf,trec6,fwd,$(call lmtune,trec6,fwd,$(LMTUNE_VARIANT)),$(CLF_MODE))
@@ -33,7 +33,7 @@ demo:
 	echo "== ulmfit-go demo: preset $(PRESET), $(lm_shipped_note)"; \
 	echo "== building the stage binaries"; \
 	$(MAKE) --no-print-directory build || exit 1; \
-	$(if $(filter-out 1,$(DEMO_JOBS)),STAGE_TAG_LINES=1) $(MAKE) --no-print-directory -j$(DEMO_JOBS) demo-run $(_demo_vars) || exit 1; \
+	$(call branch_tags,$(DEMO_JOBS)) $(MAKE) --no-print-directory -j$(DEMO_JOBS) demo-run $(_demo_vars) || exit 1; \
 	$(MAKE) --no-print-directory demo-summary $(_demo_vars) DEMO_SECONDS=$$(( $$(date +%s) - start ))
 
 demo-run: $(_demo.preds) $(_demo.ens) $(_demo.rep)

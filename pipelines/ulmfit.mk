@@ -53,6 +53,11 @@ THREADS  ?= 0
 ifndef BRANCH_JOBS
 BRANCH_JOBS := $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -ge 2 ] && echo 2 || echo 1)
 endif
+# What a DAG running $1 branches side by side gives its sub-make: one thread per stage
+# (branch_threads, a variable) and progress lines tagged with their stage and branch
+# (branch_tags, an environment prefix: scripts/stage.sh reads STAGE_TAG_LINES); nothing for 1.
+branch_threads = $(if $(filter-out 1,$1),THREADS=1)
+branch_tags    = $(if $(filter-out 1,$1),STAGE_TAG_LINES=1)
 VALID_FRAC ?= 0.1
 
 # Epochs per stage: EPOCHS is the classifier's; the LM stages have their own.
