@@ -6,8 +6,9 @@
 # one thread each, validated every 1,000 steps on the last 2,000 paragraphs of Gutenberg valid;
 # then compacted for shipping (optimizer and training state dropped, weights rounded to bfloat16
 # precision). An interrupted run (Ctrl-C, a killed make) continues from its checkpoint on the
-# next make. MODELS_WORK may live outside the work tree (a run that spans sessions): only file
-# names, not folders, enter the artifacts' lineage.
+# next make. MODELS_WORK may live outside the work tree (a run that spans sessions); the
+# artifacts' lineage records the input paths as given, so the shipped bytes come back only with
+# MODELS_WORK=/root/ulmfit-lm, and only on the GEMM they were trained with (models/README.md).
 GUT_DIR     ?= ../shared/data/gutenberg
 MODELS_WORK ?= out/models
 # MODELS_BYTES: train on only the first N bytes of Gutenberg train (empty: all of it).
