@@ -387,6 +387,11 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 		tr.State.Extra = keyJSON
 		prog.Printf("resuming %s at epoch %d, step %d", s.Resume, tr.State.Epoch+1, tr.State.Step)
 	}
+	// After the inputs and the checkpoint are checked, so that bad input
+	// still gets its one line; the backend says which GEMM (and whether its
+	// inputs are rounded to bf16: ULMFIT_GEMM_BF16) the run gets.
+	prog.Printf("%s: %s LM, %s, %d train / %d valid documents, %d parameters, backend %s",
+		s.Name, lm.Cfg.ArchName(), direction(s.Train.Backward), len(trainDocs), len(validDocs), res.Params, be.Name())
 
 	if s.LRFind {
 		f, err := tr.LRFind(ctx, s.LRFindCfg)
@@ -533,7 +538,7 @@ func (r *LMStageResult) SummaryLine(stage, out string, be nn.Backend, peakRSS in
 	if peakRSS > 0 {
 		fmt.Fprintf(&b, ", peak RSS %d MiB", peakRSS>>20)
 	}
-	fmt.Fprintf(&b, ", backend %s (%d threads)", be.Name(), be.Threads())
+	fmt.Fprintf(&b, ", backend %s", be.Name()) // the name says the thread count
 	return b.String()
 }
 
