@@ -11,6 +11,10 @@
 #   make exp-recipe    classifier recipes (pipelines/recipes-<preset>.tsv: epochs, LM fine-tuning
 #                      epochs, clftune flags) on TREC-6 and a 1,000-review IMDb sample, chosen on
 #                      the validation holdout; writes out/exp/<preset>/recipe-<ds>.md
+#   make -j2 exp-bf16  bf16-rounded matrix-product inputs against fp32 in pretraining (issue
+#                      15's numerics; the emulation, so any AVX2 or AVX-512 CPU): the small preset,
+#                      one epoch over the first EXP_BF16_BYTES of Gutenberg train from the same seed,
+#                      the two runs side by side, one thread each; writes out/exp/bf16/curve.{md,png}
 # Variables: EXP_PRESET (default tiny), EXP_SEEDS (1 2 3), EXP_DIR (fwd), EPOCHS,
 # LMTUNE_EPOCHS, PRETRAIN_EPOCHS, EXP_LM_LINES (lines of the WikiText-103 prefix to
 # pretrain on; empty = all), EXP_SIZES (low-shot sizes), and the usual stage flags.
@@ -34,6 +38,35 @@ EXP_RECIPES   ?= pipelines/recipes-$(EXP_PRESET).tsv
 EXP_RECIPE_DS ?= trec6 imdb1k
 
 .PHONY: experiments exp-table4 exp-table6 exp-table7 exp-lowshot exp-recipe
+
+# exp-bf16: the word vocabulary of the shipped LMs; validation on the last 2,000 paragraphs of
+# Gutenberg valid (as models.mk). 19.5 MB: 4.58M tokens, about 2,100 steps of 32 x 70.
+# ULMFIT_BLAS=native in both runs, so that they differ in the rounding alone.
+EXP_BF16_BYTES       ?= 19500000
+EXP_BF16_VALID_EVERY ?= 250
+_bf16o := $(OUT_DIR)/exp/bf16
+.PHONY: exp-bf16
+exp-bf16: $(_bf16o)/curve.md
+$(_bf16o)/curve.md: $(_bf16o)/lm-fp32.arrow $(_bf16o)/lm-bf16.arrow scripts/bf16-curve.sh
+	scripts/bf16-curve.sh $(_bf16o)/curve $(BIN)/evaluate $(_bf16o)/lm-fp32.jsonl $(_bf16o)/lm-bf16.jsonl
+$(_bf16o)/train.txt:
+	@mkdir -p $(@D)
+	zstdcat --long=31 $(GUT_DIR)/train.txt.zst | head -c $(EXP_BF16_BYTES) > $@.tmp && mv $@.tmp $@
+$(_bf16o)/valid.txt:
+	@mkdir -p $(@D)
+	zstdcat --long=31 $(GUT_DIR)/valid.txt.zst | tail -n 2000 > $@.tmp && mv $@.tmp $@
+$(_bf16o)/train.arrow $(_bf16o)/valid.arrow: $(_bf16o)/%.arrow: $(_bf16o)/%.txt | build
+	$(BIN)/tokenize --no-label --vocab models/lm-small-fwd.arrow -o $@ $<
+# Both runs must get the native GEMM (where it is missing, ULMFIT_BLAS=native and the
+# emulation fall back to other GEMMs without failing): checked with --version first.
+_bf16_env = ULMFIT_BLAS=native ULMFIT_GEMM_BF16=$(if $(filter bf16,$1),emulate)
+$(_bf16o)/lm-fp32.arrow $(_bf16o)/lm-bf16.arrow: $(_bf16o)/lm-%.arrow: $(_bf16o)/train.arrow $(_bf16o)/valid.arrow
+	@g=$$($(call _bf16_env,$*) $(BIN)/pretrain --version | sed -n 's/^gemm: \([^;]*\).*/\1/p'); \
+	case "$$g" in native*$(if $(filter bf16,$*),bf16-rounded*)) ;; \
+	*) echo "make exp-bf16: the $* run needs the native GEMM (AVX2 or AVX-512, a cgo build); here it would get: $$g" >&2; exit 2;; esac
+	$(call _bf16_env,$*) nice $(BIN)/pretrain --preset small --threads 1 \
+	  --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) --valid $(_bf16o)/valid.arrow \
+	  --valid-every $(EXP_BF16_VALID_EVERY) --checkpoint-every 10 --log $(@:.arrow=.jsonl) -o $@ $<
 experiments: exp-table4 exp-table6 exp-table7 exp-lowshot
 exp-table4 exp-table6 exp-table7 exp-lowshot:
 	@$(MAKE) --no-print-directory -j$(EXP_JOBS) _$@ $(_exp_vars) _EXP_RULES=1
