@@ -67,6 +67,7 @@ $(_bf16o)/lm-fp32.arrow $(_bf16o)/lm-bf16.arrow: $(_bf16o)/lm-%.arrow: $(_bf16o)
 	$(call _bf16_env,$*) nice $(BIN)/pretrain --preset small --threads 1 \
 	  --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) --valid $(_bf16o)/valid.arrow \
 	  --valid-every $(EXP_BF16_VALID_EVERY) --checkpoint-every 10 --log $(@:.arrow=.jsonl) -o $@ $<
+
 experiments: exp-table4 exp-table6 exp-table7 exp-lowshot
 exp-table4 exp-table6 exp-table7 exp-lowshot:
 	@$(MAKE) --no-print-directory -j$(EXP_JOBS) _$@ $(_exp_vars) _EXP_RULES=1
