@@ -100,6 +100,7 @@ static void ulm_colsum(int isa, long rows, long cols, long ld, const float *x, f
 	DISPATCH(isa, colsum, (rows, cols, ld, x, out))
 }
 static double ulm_sumsq(int isa, long n, const float *x) { DISPATCH(isa, sumsq, (n, x)) }
+static double ulm_rowexp(int isa, long v, const float *x, float *y, float mx) { DISPATCH(isa, rowexp, (x, y, v, mx)) }
 static void ulm_adam(int isa, long n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2,
                      float eps, float wd, float bc1, float bc2) {
 	DISPATCH(isa, adam, (n, p, g, m, v, lr, b1, b2, eps, wd, bc1, bc2))

@@ -83,6 +83,12 @@ func (k kern) colSum(rows, cols, ld int, x, out []float32) {
 
 func (k kern) sumSq(x []float32) float64 { return float64(C.ulm_sumsq(k.isa, C.long(len(x)), fp(x))) }
 
+// rowExp writes y[j] = exp(x[j]-mx) and returns their sum: the softmax
+// kernels' reduction, exposed for the test of its summation order.
+func (k kern) rowExp(x, y []float32, mx float32) float64 {
+	return float64(C.ulm_rowexp(k.isa, C.long(len(x)), fp(x), fp(y), C.float(mx)))
+}
+
 func (k kern) adam(p, g, m, v []float32, lr, b1, b2, eps, wd, bc1, bc2 float32) {
 	C.ulm_adam(k.isa, C.long(len(p)), fp(p), fp(g), fp(m), fp(v), C.float(lr), C.float(b1), C.float(b2),
 		C.float(eps), C.float(wd), C.float(bc1), C.float(bc2))

@@ -60,20 +60,6 @@ static inline float F(hmax)(VF v) {
 	for (int i = 1; i < VW; i++) m = t[i] > m ? t[i] : m;
 	return m;
 }
-static inline double F(hsumf)(VF v) {
-	float t[VW];
-	double s = 0;
-	F(st)(t, v);
-	for (int i = 0; i < VW; i++) s += t[i];
-	return s;
-}
-static inline double F(hsumd)(const VD *v) {
-	double t[VW], s = 0;
-	__builtin_memcpy(t, v, sizeof t);
-	for (int i = 0; i < VW; i++) s += t[i];
-	return s;
-}
-
 static inline VF F(vexp)(VF x) {
 	VI lo = x < -87.3365f, hi = x > 88.3762f;
 	x = F(sel)(lo, F(splat)(-87.3365f), x);
@@ -266,33 +252,58 @@ static float F(rowmax)(const float *x, long v) {
 	return mx; // NaN lanes are skipped here but poison the exp sum
 }
 
+// Row reductions (rowexp's sum, sumsq) keep their partial sums in RED_LANES
+// lanes whatever the vector width, in the order AVX-512's pair of 16-lane
+// accumulators gives: element j of the body goes to lane j % 32, the tail
+// goes in 16-element chunks to lanes 0-15, and the lanes are summed in order
+// in double, lanes 0-15 and 16-31 apart, then the two added. So every ISA
+// with FMA gives the same bits, and the native path's results do not depend
+// on the CPU (reduce_order_test.go holds each build to that order).
+#define RED_LANES 32
+#define RED_NV (RED_LANES / VW)
+
+// hacc adds v's lanes in order to s, in double.
+static inline double F(hacc)(double s, VF v) {
+	float t[VW];
+	F(st)(t, v);
+	for (int i = 0; i < VW; i++) s += t[i];
+	return s;
+}
+static inline double F(haccd)(double s, const VD *v) {
+	double t[VW];
+	__builtin_memcpy(t, v, sizeof t);
+	for (int i = 0; i < VW; i++) s += t[i];
+	return s;
+}
+
 // rowexp writes y[j] = exp(x[j]-mx) (y may be x) and returns their sum. With y
 // NULL it only sums.
 static double F(rowexp)(const float *x, float *y, long v, float mx) {
-	VF s0 = F(splat)(0), s1 = F(splat)(0);
+	VF s[RED_NV];
+	for (int u = 0; u < RED_NV; u++) s[u] = F(splat)(0);
 	long j = 0;
-	for (; j + 2 * VW <= v; j += 2 * VW) {
-		VF e0 = F(vexp)(F(ld)(x + j) - mx), e1 = F(vexp)(F(ld)(x + j + VW) - mx);
-		if (y) {
-			F(st)(y + j, e0);
-			F(st)(y + j + VW, e1);
+	for (; j + RED_LANES <= v; j += RED_LANES)
+		for (int u = 0; u < RED_NV; u++) {
+			VF e = F(vexp)(F(ld)(x + j + u * VW) - mx);
+			if (y) F(st)(y + j + u * VW, e);
+			s[u] += e;
 		}
-		s0 += e0;
-		s1 += e1;
-	}
-	for (; j < v; j += VW) {
-		long n = v - j < VW ? v - j : VW;
-		VF xv = F(ldn)(x + j, n) - mx;
-		VF e = F(vexp)(xv);
-		// zero the padding lanes before summing
-		float t[VW];
-		F(st)(t, e);
-		for (long i = n; i < VW; i++) t[i] = 0;
-		e = F(ld)(t);
-		if (y) F(stn)(y + j, e, n);
-		s0 += e;
-	}
-	return F(hsumf)(s0) + F(hsumf)(s1);
+	for (; j < v; j += RED_LANES / 2)
+		for (int u = 0; u < RED_NV / 2 && j + u * VW < v; u++) {
+			long o = j + u * VW, n = v - o < VW ? v - o : VW;
+			VF e = F(vexp)(F(ldn)(x + o, n) - mx);
+			// zero the padding lanes before summing
+			float t[VW];
+			F(st)(t, e);
+			for (long i = n; i < VW; i++) t[i] = 0;
+			e = F(ld)(t);
+			if (y) F(stn)(y + o, e, n);
+			s[u] += e;
+		}
+	double lo = 0, hi = 0;
+	for (int u = 0; u < RED_NV / 2; u++) lo = F(hacc)(lo, s[u]);
+	for (int u = RED_NV / 2; u < RED_NV; u++) hi = F(hacc)(hi, s[u]);
+	return lo + hi;
 }
 
 static void F(scalev)(float *x, long n, float a) {
@@ -424,17 +435,23 @@ static void F(colsum)(long rows, long cols, long ld, const float *x, float *out)
 	}
 }
 
+// sumsq returns sum x^2 in double, in the RED_LANES order above (the
+// products are exact in double); the tail past the last whole 32 one by one.
 static double F(sumsq)(long n, const float *x) {
-	VD s0 = (VD){0}, s1 = (VD){0};
+	VD s[RED_NV];
+	for (int u = 0; u < RED_NV; u++) s[u] = (VD){0};
 	long j = 0;
-	for (; j + 2 * VW <= n; j += 2 * VW) {
-		VD a = __builtin_convertvector(F(ld)(x + j), VD), b = __builtin_convertvector(F(ld)(x + j + VW), VD);
-		s0 += a * a;
-		s1 += b * b;
-	}
-	double s = F(hsumd)(&s0) + F(hsumd)(&s1);
-	for (; j < n; j++) s += (double)x[j] * x[j];
-	return s;
+	for (; j + RED_LANES <= n; j += RED_LANES)
+		for (int u = 0; u < RED_NV; u++) {
+			VD a = __builtin_convertvector(F(ld)(x + j + u * VW), VD);
+			s[u] += a * a;
+		}
+	double lo = 0, hi = 0;
+	for (int u = 0; u < RED_NV / 2; u++) lo = F(haccd)(lo, &s[u]);
+	for (int u = RED_NV / 2; u < RED_NV; u++) hi = F(haccd)(hi, &s[u]);
+	double t = lo + hi;
+	for (; j < n; j++) t += (double)x[j] * x[j];
+	return t;
 }
 
 static inline void F(adam_vec)(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2,
