@@ -61,9 +61,7 @@ $(_bf16o)/train.arrow $(_bf16o)/valid.arrow: $(_bf16o)/%.arrow: $(_bf16o)/%.txt 
 # emulation fall back to other GEMMs without failing): checked with --version first.
 _bf16_env = ULMFIT_BLAS=native ULMFIT_GEMM_BF16=$(if $(filter bf16,$1),emulate)
 $(_bf16o)/lm-fp32.arrow $(_bf16o)/lm-bf16.arrow: $(_bf16o)/lm-%.arrow: $(_bf16o)/train.arrow $(_bf16o)/valid.arrow
-	@g=$$($(call _bf16_env,$*) $(BIN)/pretrain --version | sed -n 's/^gemm: \([^;]*\).*/\1/p'); \
-	case "$$g" in native*$(if $(filter bf16,$*),bf16-rounded*)) ;; \
-	*) echo "make exp-bf16: the $* run needs the native GEMM (AVX2 or AVX-512, a cgo build); here it would get: $$g" >&2; exit 2;; esac
+	$(call need_native_gemm,$(call _bf16_env,$*),make exp-bf16: the $* run,$(if $(filter bf16,$*),bf16-rounded*))
 	$(call _bf16_env,$*) nice $(BIN)/pretrain --preset small --threads 1 \
 	  --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) --valid $(_bf16o)/valid.arrow \
 	  --valid-every $(EXP_BF16_VALID_EVERY) --checkpoint-every 10 --log $(@:.arrow=.jsonl) -o $@ $<

@@ -58,6 +58,13 @@ endif
 # (branch_tags, an environment prefix: scripts/stage.sh reads STAGE_TAG_LINES); nothing for 1.
 branch_threads = $(if $(filter-out 1,$1),THREADS=1)
 branch_tags    = $(if $(filter-out 1,$1),STAGE_TAG_LINES=1)
+# need_native_gemm: a recipe line that stops its rule (exit 2, one line naming $2) unless
+# pretrain, run with the environment $1, reports the native GEMM (the "gemm:" field of
+# --version matching the shell pattern native*$3). Where that GEMM is missing (no AVX2, a
+# CGO_ENABLED=0 build), ULMFIT_BLAS=native falls back to another GEMM without failing.
+need_native_gemm = @g=$$($1 $(BIN)/pretrain --version | sed -n 's/^gemm: \([^;]*\).*/\1/p'); \
+  case "$$g" in native*$3) ;; \
+  *) echo "$2 needs the native GEMM (AVX2 or AVX-512, a cgo build); here it would get: $$g" >&2; exit 2;; esac
 VALID_FRAC ?= 0.1
 
 # Epochs per stage: EPOCHS is the classifier's; the LM stages have their own.
