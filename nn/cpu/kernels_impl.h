@@ -26,6 +26,20 @@ typedef double F(vd) __attribute__((vector_size(VW * 8)));
 #define VI F(vi)
 #define VD F(vd)
 
+// rounded(v) returns v, stopping GCC from fusing the product that made it into
+// an FMA with what follows. Contraction (-ffp-contract=fast, GCC's default) is
+// decided after inlining, so without this a product in a branch can be fused
+// in one build (or one inlined copy, body or tail) and not in another: Adam's
+// weight decay was, in the AVX2 build only, so the ISAs' bits differed.
+static inline VF F(rounded)(VF v) {
+#if defined(__x86_64__)
+	__asm__("" : "+v"(v));
+#elif defined(__aarch64__)
+	__asm__("" : "+w"(v));
+#endif
+	return v;
+}
+
 static inline VF F(ld)(const float *p) {
 	VF v;
 	__builtin_memcpy(&v, p, sizeof v);
@@ -258,7 +272,7 @@ static float F(rowmax)(const float *x, long v) {
 // goes in 16-element chunks to lanes 0-15, and the lanes are summed in order
 // in double, lanes 0-15 and 16-31 apart, then the two added. So every ISA
 // with FMA gives the same bits, and the native path's results do not depend
-// on the CPU (reduce_order_test.go holds each build to that order).
+// on the CPU (kernel_order_test.go holds each build to that order).
 #define RED_LANES 32
 #define RED_NV (RED_LANES / VW)
 
@@ -459,7 +473,7 @@ static inline void F(adam_vec)(float *p, const float *g, float *m, float *v, lon
 	VF gv = F(ldn)(g, n), pv = F(ldn)(p, n);
 	VF mv = b1 * F(ldn)(m, n) + (1.0f - b1) * gv;
 	VF vv = b2 * F(ldn)(v, n) + (1.0f - b2) * gv * gv;
-	if (wd != 0) pv = pv * decay;
+	if (wd != 0) pv = F(rounded)(pv * decay);
 	pv = pv - lr * (mv * ib1) / (F(vsqrt)(vv * ib2) + eps);
 	F(stn)(p, pv, n);
 	F(stn)(m, mv, n);

@@ -94,3 +94,28 @@ func TestRowReductionOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestAdamTailSameAsBody gives every element of a step the same parameter,
+// gradient and moments: the body's vectors and the tail (through a padded
+// copy) must then write the same bits everywhere, with and without weight
+// decay. (The AVX2 build once fused the decay's product into an FMA in the
+// body's inlined copy only.)
+func TestAdamTailSameAsBody(t *testing.T) {
+	for isa := isaGeneric; isa <= bestISA(); isa++ {
+		k := newKern(isa)
+		for _, wd := range []float32{0, 0.01} {
+			const n = 2*16 + 3
+			p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range p {
+				p[i], g[i], m[i], v[i] = 0.7312, -0.01917, 0.00423, 3.1e-5
+			}
+			k.adam(p, g, m, v, 3e-3, 0.7, 0.99, 1e-5, wd, 0.51, 0.0199)
+			for i := range p {
+				if math.Float32bits(p[i]) != math.Float32bits(p[0]) || m[i] != m[0] || v[i] != v[0] {
+					t.Errorf("%s wd=%g: element %d is (%v, %v, %v), element 0 (%v, %v, %v)", isaName(isa), wd, i, p[i], m[i], v[i], p[0], m[0], v[0])
+					break
+				}
+			}
+		}
+	}
+}
