@@ -119,3 +119,45 @@ func TestAdamTailSameAsBody(t *testing.T) {
 		}
 	}
 }
+
+// TestElementwiseTailSameAsBody: as TestAdamTailSameAsBody for the sigmoid
+// and the LSTM cell forward and backward, each given one value everywhere.
+func TestElementwiseTailSameAsBody(t *testing.T) {
+	const h = 2*16 + 5
+	fill := func(n int, x float32) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = x
+		}
+		return s
+	}
+	same := func(t *testing.T, what string, x []float32, stride int) {
+		t.Helper()
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(x[i-i%stride]) {
+				t.Errorf("%s: element %d is %v, element %d %v", what, i, x[i], i-i%stride, x[i-i%stride])
+				return
+			}
+		}
+	}
+	for isa := isaGeneric; isa <= bestISA(); isa++ {
+		k := newKern(isa)
+		name := isaName(isa)
+		y := make([]float32, h)
+		k.sigmoid(fill(h, 0.3717), y)
+		same(t, name+" sigmoid", y, h)
+		gates := make([]float32, 4*h)
+		for q, g := range []float32{0.41, -1.3, 0.77, 2.2} {
+			copy(gates[q*h:], fill(h, g))
+		}
+		c, tc, ho := make([]float32, h), make([]float32, h), make([]float32, h)
+		k.lstmFwd(1, h, gates, fill(h, -0.52), c, tc, ho)
+		same(t, name+" lstm gates", gates, h)
+		same(t, name+" lstm c", c, h)
+		same(t, name+" lstm h", ho, h)
+		dg, dcp := make([]float32, 4*h), make([]float32, h)
+		k.lstmBwd(1, h, gates, fill(h, -0.52), tc, fill(h, 0.093), fill(h, -0.21), dg, dcp)
+		same(t, name+" lstm dgates", dg, h)
+		same(t, name+" lstm dc", dcp, h)
+	}
+}
