@@ -8,7 +8,8 @@
 # precision). An interrupted run (Ctrl-C, a killed make) continues from its checkpoint on the
 # next make. MODELS_WORK may live outside the work tree (a run that spans sessions); the
 # artifacts' lineage records the input paths as given, so the shipped bytes come back only with
-# MODELS_WORK=/root/ulmfit-lm, and only on the GEMM they were trained with (models/README.md).
+# MODELS_WORK=/root/ulmfit-lm, and only on the native GEMM they were trained with (AVX2 or
+# AVX-512; it is asked for, and checked, since AVX2 CPUs default to OpenBLAS; models/README.md).
 GUT_DIR     ?= ../shared/data/gutenberg
 MODELS_WORK ?= out/models
 # MODELS_BYTES: train on only the first N bytes of Gutenberg train (empty: all of it).
@@ -36,7 +37,8 @@ $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow: $(MODELS_WORK)/%.arrow: $
 	$(BIN)/tokenize --no-label --vocab $(MODELS_WORK)/vocab.tokens.arrow -o $@ $<
 
 $(MODELS_WORK)/lm-small-fwd.arrow $(MODELS_WORK)/lm-small-bwd.arrow: $(MODELS_WORK)/lm-small-%.arrow: $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow
-	$(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) \
+	$(call need_native_gemm,ULMFIT_BLAS=native,make models-lm: the $* LM)
+	ULMFIT_BLAS=native $(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) \
 	  $(if $(filter bwd,$*),--backward) --valid $(MODELS_WORK)/valid.arrow --valid-every 1000 \
 	  --checkpoint-every 10 --log $(MODELS_WORK)/lm-small-$*.jsonl -o $@ $(MODELS_WORK)/train.arrow
 
