@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,8 +24,29 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *bytes.Buffer
-	done   chan error
+	stderr *lockedBuffer
+	// done receives cmd.Wait's result once the process has exited and
+	// every line it wrote to stderr is in stderr.
+	done chan error
+}
+
+// lockedBuffer is the server's stderr so far: the scanner goroutine
+// appends to it while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var listenRe = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
@@ -37,20 +59,33 @@ func startServe(t *testing.T, dir string, args ...string) *server {
 	cmd := exec.Command(filepath.Join(binDir, "evaluate"), append([]string{"serve", "--addr", "127.0.0.1:0", "--threads", "1"}, args...)...)
 	cmd.Dir = dir
 	pr, pw := io.Pipe()
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.done <- cmd.Wait(); pw.Close() }()
+	scanned, exited := make(chan struct{}), make(chan struct{})
+	// Wait returns once the last stderr bytes are handed to the scanner,
+	// not once it has stored them: done waits for the scanner too, or a
+	// test reading stderr after exit can miss the last line.
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		<-scanned
+		s.done <- err
+		close(exited)
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-exited:
+		default:
 			cmd.Process.Kill()
-			<-s.done
+			<-exited
 		}
 	})
 	found := make(chan string, 1)
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sent := false
 		for sc.Scan() {
@@ -60,6 +95,7 @@ func startServe(t *testing.T, dir string, args ...string) *server {
 				sent = true
 			}
 		}
+		io.Copy(io.Discard, pr) // a line too long for the scanner must not block the server
 		if !sent {
 			close(found)
 		}
