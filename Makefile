@@ -2,6 +2,7 @@
 #   make demo    run the whole ULMFiT pipeline on the embedded data
 #   make classify TRAIN=your.csv [TEST=test.csv]   the same on your own data (pipelines/classify.mk)
 #   make test    every module's tests, go vet and a gofmt check
+#   make test-race   the same tests under the race detector (slower; not part of make test)
 #   make bench   speed benchmarks (REF=1 also runs the PyTorch reference)
 #   make build   the stage binaries into bin/
 
@@ -15,7 +16,7 @@ STAGES  := tokenize pretrain lmtune clftune evaluate ensemble
 GO_LDFLAGS := -X github.com/ulmfit-go/ulmfit/artifacts/cli.revision=$(shell git describe --always --dirty 2>/dev/null || echo unknown)
 TOOLS   := artifacts
 
-.PHONY: all build test vet fmt-check fuzz clean
+.PHONY: all build test test-race vet fmt-check fuzz clean
 all: build
 
 build:
@@ -32,6 +33,11 @@ fmt-check:
 
 test: fmt-check vet
 	@for m in $(MODULES); do (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
+
+# The race detector needs cgo. Tests that count allocations skip under it (it drops sync.Pool
+# items at random by design).
+test-race:
+	@for m in $(MODULES); do (cd $$m && CGO_ENABLED=1 $(GO) test -race -count=1 ./...) || exit 1; done
 
 # Brief fuzzing of the parsers and artifact readers (plain `make test` already replays the
 # committed seed corpora). FUZZTIME per target; a crasher lands in testdata/fuzz/<Target>/.

@@ -294,11 +294,14 @@ func runSignalOn(t *testing.T, dir, name string, args []string, marker string, s
 	var so bytes.Buffer
 	se := &markerWriter{marker: marker}
 	cmd.Stdout, cmd.Stderr = &so, se
+	// fire is set before Start: the copying goroutine that calls it starts
+	// after cmd.Process is set, and a marker in the first bytes must not
+	// find it nil (the signal would never be sent).
+	se.fire = func() { cmd.Process.Signal(sig) }
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	se.fire = func() { cmd.Process.Signal(sig) }
 	err := cmd.Wait()
 	r := result{args: append([]string{name}, args...), stdout: so.String(), stderr: se.String(), dur: time.Since(start)}
 	r.code = exitCode(cmd, err)
