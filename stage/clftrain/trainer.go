@@ -248,6 +248,8 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		}
 		label := fmt.Sprintf("epoch %d/%d [%s]", epoch+1, t.totalEpochs(), ph.Name)
 		t.Progress.Start(label)
+		resumedBatches := int64(st.DataPos)
+		var epochTokens int64 // this process's, for tokens/s (t.acc carries a resumed epoch's)
 		epochStart := time.Now()
 		logTime, logTokens := time.Now(), int64(0)
 		probs := make([]float32, 0)
@@ -296,6 +298,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 				toks += int64(l)
 			}
 			tokensTrained += toks
+			epochTokens += toks
 			logTokens += toks
 			st.Tokens += toks
 			st.Step++
@@ -308,8 +311,8 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.acc.Tokens += toks
 			t.acc.Seconds += dur.Seconds()
 			sm := st.Smooth(loss)
-			t.Progress.Update(train.Stat{Done: int64(st.DataPos), Total: int64(len(batches)),
-				Loss: sm, LR: lrs[groups-1], Tokens: t.acc.Tokens,
+			t.Progress.Update(train.Stat{Done: int64(st.DataPos), Total: int64(len(batches)), Resumed: resumedBatches,
+				Loss: sm, LR: lrs[groups-1], Tokens: epochTokens,
 				Extra: []train.Metric{{Name: "err", Value: t.acc.Wrong / float64(t.acc.Docs)}}})
 			if st.StepInEpoch%cfg.LogEvery == 0 {
 				el := time.Since(logTime).Seconds()

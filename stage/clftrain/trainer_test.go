@@ -7,15 +7,19 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/train"
+	"github.com/ulmfit-go/ulmfit/stage/train/progresstest"
 )
 
 // synth makes a learnable 3-class task: random tokens from [4,V), and the
@@ -223,6 +227,52 @@ func TestResumeIsExact(t *testing.T) {
 	for i := range r1.Epochs {
 		if r1.Epochs[i].TrainLoss != r3.Epochs[i].TrainLoss {
 			t.Fatalf("epoch %d train loss %v vs %v", i+1, r1.Epochs[i].TrainLoss, r3.Epochs[i].TrainLoss)
+		}
+	}
+}
+
+// TestResumeProgress: resumed in the middle of an epoch, the progress lines'
+// ETA and tokens/s count this process's steps only (they once counted the
+// resumed ones as if done in no time).
+func TestResumeProgress(t *testing.T) {
+	const v = 30
+	tr, va := synth(256, 6, v), synth(16, 7, v)
+	ck := filepath.Join(t.TempDir(), "ck.arrow")
+	tmpl := artifacts.Model{Lineage: artifacts.Lineage{Kind: artifacts.KindClassifier, Producer: "test"},
+		Config: []byte(`{}`), Vocab: vocabOf(v), Direction: artifacts.DirForward, LabelNames: []string{"a", "b", "c"}}
+	a := newTrainer(t, tinyClassifier(t, v, 3, false), "ulmfit", 2, tr, va)
+	a.Template, a.CheckpointPath = tmpl, ck
+	ctx, cancel := context.WithCancel(context.Background())
+	a.OnStep = func(st *train.TrainState) {
+		if st.Epoch == 0 && st.StepInEpoch == 8 {
+			cancel()
+		}
+	}
+	if _, err := a.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want a cancellation error, got %v", err)
+	}
+	m, err := artifacts.ReadModel(ck, artifacts.KindClassifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newTrainer(t, tinyClassifier(t, v, 3, false), "ulmfit", 2, tr, va)
+	if err := b.ResumeFrom(m, ck); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	no := false
+	b.Progress = train.NewProgress(&out, train.ProgressOptions{Terminal: &no, Interval: time.Second, Now: (&progresstest.TickClock{}).Now})
+	if _, err := b.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := progresstest.CheckETA(t, out.String()); n < 10 {
+		t.Fatalf("%d progress lines with an ETA, want 10 or more:\n%s", n, out.String())
+	}
+	// A step takes a second of the clock and a batch holds at most 16 x 29
+	// tokens.
+	for _, m := range regexp.MustCompile(`(?m)^epoch .* (\d+) tok/s$`).FindAllStringSubmatch(out.String(), -1) {
+		if r, _ := strconv.Atoi(m[1]); r > 16*29 {
+			t.Errorf("%s: more tokens/s than one batch per second can give", m[0])
 		}
 	}
 }

@@ -218,6 +218,7 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 		}
 		t.Progress.Start(label)
 		epochStart := time.Now()
+		resumedSteps := int64(st.StepInEpoch)
 		var epochTokens int64
 		logTokens, logTime := int64(0), time.Now()
 
@@ -277,7 +278,7 @@ func (t *LMTrainer) Run(ctx context.Context) (*LMResult, error) {
 			sm := st.Smooth(loss.CE)
 			// Steps left, estimated from the mean window length so far.
 			left := int64(math.Ceil(float64(rows.L-1-st.DataPos) * float64(st.StepInEpoch) / float64(st.DataPos)))
-			t.Progress.Update(Stat{Done: int64(st.StepInEpoch), Total: int64(st.StepInEpoch) + left,
+			t.Progress.Update(Stat{Done: int64(st.StepInEpoch), Total: int64(st.StepInEpoch) + left, Resumed: resumedSteps,
 				Loss: sm, PPL: true, LR: lrs[len(lrs)-1], Tokens: epochTokens})
 			if st.StepInEpoch%cfg.LogEvery == 0 {
 				el := time.Since(logTime).Seconds()

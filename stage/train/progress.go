@@ -26,6 +26,10 @@ type Stat struct {
 	// Done and Total measure the current phase in steps (or any unit); Total
 	// <= 0 means unknown (no bar fraction, no ETA).
 	Done, Total int64
+	// Resumed is the part of Done that an earlier process did (a run resumed
+	// in the middle of the phase): the ETA is the time per step of this
+	// process's own steps, Done-Resumed, times the steps left.
+	Resumed int64
 	// Epoch (1-based) and Epochs; Epochs 0 hides the epoch field.
 	Epoch, Epochs int
 	// Loss is the (smoothed) training loss; NaN hides it.
@@ -34,8 +38,9 @@ type Stat struct {
 	PPL bool
 	// LR is the learning rate of the last layer group; 0 hides it.
 	LR float64
-	// Tokens is the number of tokens processed so far in this phase; with the
-	// elapsed time it gives tokens/s. 0 hides tokens/s.
+	// Tokens is the number of tokens this process has trained on so far in
+	// this phase (not those before a resume); with the elapsed time it gives
+	// tokens/s. 0 hides tokens/s.
 	Tokens int64
 	// Extra metrics such as accuracy, shown after the loss.
 	Extra []Metric
@@ -285,8 +290,8 @@ func (p *Progress) lineLocked(now time.Time, bar bool) string {
 		fmt.Fprintf(&b, "step %d", s.Done)
 	}
 	el := now.Sub(p.start).Seconds()
-	if s.Total > 0 && s.Done > 0 && s.Done < s.Total && el > 0 {
-		eta := time.Duration(el * float64(s.Total-s.Done) / float64(s.Done) * float64(time.Second))
+	if own := s.Done - s.Resumed; s.Total > 0 && own > 0 && s.Done < s.Total && el > 0 {
+		eta := time.Duration(el * float64(s.Total-s.Done) / float64(own) * float64(time.Second))
 		fmt.Fprintf(&b, " eta %s", FormatDuration(eta))
 	} else if el > 0 {
 		fmt.Fprintf(&b, " %s", FormatDuration(time.Duration(el*float64(time.Second))))
