@@ -201,7 +201,10 @@ type result struct {
 	stdout string
 	stderr string
 	dur    time.Duration
-	rss    float64 // peak RSS in MiB (getrusage of the child)
+	rss    float64 // peak RSS in MiB (VmHWM, polled: see watchHWM)
+	// rssSamples is how many times VmHWM was read: a short run read a few
+	// times may have grown after the last reading, so rss is a lower bound.
+	rssSamples int
 }
 
 func (r result) String() string {
@@ -227,14 +230,15 @@ func runIn(ctx context.Context, dir string, env []string, name string, args ...s
 	start := time.Now()
 	var err error
 	var hwm float64
+	var samples int
 	if err = cmd.Start(); err == nil {
 		stop := watchHWM(cmd.Process.Pid)
 		err = cmd.Wait()
-		hwm = stop()
+		hwm, samples = stop()
 	}
 	r := result{args: append([]string{name}, args...), stdout: so.String(), stderr: se.String(), dur: time.Since(start)}
 	r.code = exitCode(cmd, err)
-	r.rss = hwm
+	r.rss, r.rssSamples = hwm, samples
 	if r.code < 0 {
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			r.signal = ws.Signal()
@@ -417,15 +421,19 @@ func peakRSS(s string) float64 {
 
 // watchHWM polls /proc/PID/status for VmHWM (the peak RSS of the process's own address
 // space) every 5 ms; the returned stop function ends the polling and gives the last value
-// seen, in MiB (-1 if none). getrusage's ru_maxrss is no use here: Go starts children
+// seen, in MiB (-1 if none), and how many times it was read. getrusage's ru_maxrss is no use here: Go starts children
 // with vfork semantics, so a child's ru_maxrss includes this test process's RSS from
 // before the exec.
-func watchHWM(pid int) (stop func() float64) {
+func watchHWM(pid int) (stop func() (mib float64, samples int)) {
 	done := make(chan struct{})
-	res := make(chan float64, 1)
+	type hwm struct {
+		mib     float64
+		samples int
+	}
+	res := make(chan hwm, 1)
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	go func() {
-		best := -1.0
+		best, n := -1.0, 0
 		for {
 			if b, err := os.ReadFile(path); err == nil {
 				for _, line := range strings.Split(string(b), "\n") {
@@ -433,19 +441,21 @@ func watchHWM(pid int) (stop func() float64) {
 						var kb float64
 						fmt.Sscanf(strings.TrimSpace(rest), "%g", &kb)
 						best = max(best, kb/1024)
+						n++
 					}
 				}
 			}
 			select {
 			case <-done:
-				res <- best
+				res <- hwm{best, n}
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
 		}
 	}()
-	return func() float64 {
+	return func() (float64, int) {
 		close(done)
-		return <-res
+		h := <-res
+		return h.mib, h.samples
 	}
 }

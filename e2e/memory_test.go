@@ -141,8 +141,11 @@ func TestSummaryPeakRSS(t *testing.T) {
 				knownBug(t, "%s's summary does not report peak RSS", s.bin)
 			}
 			recordRSS(s.bin+" (tiny fixture run, from its summary)", p)
-			if r.rss > 0 && (p > 2*r.rss+16 || p < r.rss/2-16) {
-				t.Errorf("summary says peak RSS %.0f MiB, the kernel's VmHWM %.0f MiB", p, r.rss)
+			// The polled VmHWM is a lower bound of the peak; it is close to it
+			// only if it was read often (a loaded machine can starve the
+			// poller through a 50 ms run).
+			if r.rss > 0 && (p < r.rss/2-16 || r.rssSamples >= 20 && p > 2*r.rss+16) {
+				t.Errorf("summary says peak RSS %.0f MiB, the kernel's VmHWM %.0f MiB (read %d times)", p, r.rss, r.rssSamples)
 			}
 		})
 	}
