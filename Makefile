@@ -31,13 +31,15 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $(MODULES) </dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# -timeout: the e2e package takes 1-3 minutes on 2 cores; go test's default 10 minutes per
+# package would fail a machine a few times slower, not a broken test.
 test: fmt-check vet
-	@for m in $(MODULES); do (cd $$m && $(GO) test -count=1 ./...) || exit 1; done
+	@for m in $(MODULES); do (cd $$m && $(GO) test -count=1 -timeout 30m ./...) || exit 1; done
 
 # The race detector needs cgo. Tests that count allocations skip under it (it drops sync.Pool
 # items at random by design).
 test-race:
-	@for m in $(MODULES); do (cd $$m && CGO_ENABLED=1 $(GO) test -race -count=1 ./...) || exit 1; done
+	@for m in $(MODULES); do (cd $$m && CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 60m ./...) || exit 1; done
 
 # Brief fuzzing of the parsers and artifact readers (plain `make test` already replays the
 # committed seed corpora). FUZZTIME per target; a crasher lands in testdata/fuzz/<Target>/.
