@@ -29,6 +29,14 @@ func TestVersion(t *testing.T) {
 // do not depend on the thread count.
 func nativeGEMM(t *testing.T) bool {
 	t.Helper()
-	r := runIn(t.Context(), t.TempDir(), nil, "pretrain", "--version")
+	return nativeGEMMWith(t, nil)
+}
+
+// nativeGEMMWith is nativeGEMM for stages run with the extra environment env
+// (ULMFIT_BLAS=native asks for the native GEMM where OpenBLAS is the default;
+// a build without cgo has none).
+func nativeGEMMWith(t *testing.T, env []string) bool {
+	t.Helper()
+	r := runIn(t.Context(), t.TempDir(), env, "pretrain", "--version")
 	return r.code == 0 && strings.Contains(r.stdout, "gemm: native")
 }
