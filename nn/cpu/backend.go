@@ -76,7 +76,20 @@ type Options struct {
 	// when BLAS is empty and ULMFIT_BLAS is unset or native. Tests hold fp32
 	// tolerances: run them without it.
 	EmulateBF16 bool
+	// BF16 runs every matrix product on bf16 inputs with fp32 accumulation
+	// through AVX512_BF16's VDPBF16PS (twice the multiply-adds of an fp32
+	// FMA per instruction): the numerics of EmulateBF16, at the speed of the
+	// instruction. It needs a CPU with AVX512_BF16 (HasBF16) and kernels not
+	// capped below AVX-512, and selects the native GEMM. Also set by the
+	// environment ULMFIT_GEMM_BF16=native, with EmulateBF16's conditions
+	// (where the CPU lacks the instruction, the environment is ignored).
+	BF16 bool
 }
+
+// HasBF16 says whether this CPU can run the bf16 GEMM (Options.BF16):
+// AVX512_BF16, the AVX-512 kernels, and a build with the C kernels (cgo).
+// ULMFIT_ISA below avx512 turns it off for the backends it caps.
+func HasBF16() bool { return kernelsCompiled && hasBF16() }
 
 // Backend is the fast CPU nn.Backend. Create it with New or
 // NewWithOptions. Its ops may be called from several goroutines, but only
@@ -178,18 +191,34 @@ func NewWithOptions(o Options) (*Backend, error) {
 	// (as the GEMM tests do) stays plain fp32. Decided before OpenBLAS is
 	// loaded: the emulation runs on the native GEMM, so Options.EmulateBF16
 	// with any BLAS needs no OpenBLAS installed.
-	envBF16 := !explicitBLAS && (blasName == "" || blasName == "native") &&
-		strings.ToLower(os.Getenv("ULMFIT_GEMM_BF16")) == "emulate"
-	emulate := o.EmulateBF16 || envBF16
-	if emulate {
-		switch {
-		case haveNative:
-			mode = gemmNative
-		case o.EmulateBF16:
-			return nil, fmt.Errorf("cpu: emulated bf16 products need the native GEMM (AVX2 or AVX-512 and cgo; kernels here: %s)", isaName(isa))
-		default:
-			emulate = false // the environment only: fall back, as for ULMFIT_BLAS
+	envOK := !explicitBLAS && (blasName == "" || blasName == "native")
+	envBF16 := ""
+	if envOK {
+		envBF16 = strings.ToLower(os.Getenv("ULMFIT_GEMM_BF16"))
+	}
+	haveDP := haveNative && isa == isaAVX512 && hasBF16()
+	var bf16 bf16Mode
+	switch {
+	case o.BF16 && o.EmulateBF16:
+		return nil, fmt.Errorf("cpu: Options.BF16 and EmulateBF16 both set: want one")
+	case o.BF16:
+		if !haveDP {
+			return nil, fmt.Errorf("cpu: bf16 products need AVX512_BF16 and the AVX-512 kernels (kernels here: %s; AVX512_BF16: %v)", isaName(isa), hasBF16())
 		}
+		bf16 = bf16Native
+	case o.EmulateBF16:
+		if !haveNative {
+			return nil, fmt.Errorf("cpu: emulated bf16 products need the native GEMM (AVX2 or AVX-512 and cgo; kernels here: %s)", isaName(isa))
+		}
+		bf16 = bf16Emulate
+	case envBF16 == "native" && haveDP:
+		bf16 = bf16Native
+	case envBF16 == "emulate" && haveNative:
+		bf16 = bf16Emulate
+	}
+	// Otherwise the environment only: fall back to fp32, as for ULMFIT_BLAS.
+	if bf16 != bf16Off {
+		mode = gemmNative
 	}
 	if mode == gemmSplit || mode == gemmLibThreads {
 		lib, err := loadOpenBLAS()
@@ -205,14 +234,17 @@ func NewWithOptions(o Options) (*Backend, error) {
 		}
 	}
 	b.gemm = newGemmEngine(b.lib, b.pool, mode, b.k)
-	b.gemm.bf16 = emulate
+	b.gemm.bf16 = bf16
 	switch mode {
 	case gemmGonum:
 		b.blasDesc = "gonum"
 	case gemmNative:
 		b.blasDesc = "native " + isaName(isa) + " gemm"
-		if emulate {
+		switch bf16 {
+		case bf16Emulate:
 			b.blasDesc += " with bf16-rounded inputs"
+		case bf16Native:
+			b.blasDesc = "native avx512_bf16 gemm (bf16 inputs, fp32 accumulation)"
 		}
 	default:
 		b.blasDesc = "openblas"
@@ -258,7 +290,7 @@ func Info() string {
 		fmt.Fprintf(&sb, "openblas: %s (%s; core %s)", lib.path, lib.config, lib.corename)
 	}
 	if err == nil {
-		fmt.Fprintf(&sb, "; kernels: %s (cpu supports %s)", isaName(b.isa), isaName(bestISA()))
+		fmt.Fprintf(&sb, "; kernels: %s (cpu supports %s); avx512_bf16: %v", isaName(b.isa), isaName(bestISA()), HasBF16())
 		b.Close()
 	}
 	fmt.Fprintf(&sb, "; cpus: %d", runtime.NumCPU())

@@ -40,12 +40,21 @@ func (m gemmMode) String() string {
 	}
 }
 
+// bf16Mode says how the native GEMM treats its operands.
+type bf16Mode int
+
+const (
+	bf16Off     bf16Mode = iota // fp32 products
+	bf16Emulate                 // operands rounded to bf16, fp32 FMAs (any AVX2 or AVX-512 CPU)
+	bf16Native                  // VDPBF16PS (AVX512_BF16 CPUs)
+)
+
 // gemmEngine computes row-major C = alpha*op(A)*op(B) + beta*C.
 type gemmEngine struct {
 	mode gemmMode
-	// bf16 rounds every product's operands to bfloat16 (native mode only):
-	// Options.EmulateBF16.
-	bf16 bool
+	// bf16 says whether (and how) every product's operands are rounded to
+	// bfloat16 (native mode only): Options.BF16 and Options.EmulateBF16.
+	bf16 bf16Mode
 	lib  *openBLAS
 	pool *pool
 	args []sgemmArgs // one per pool part

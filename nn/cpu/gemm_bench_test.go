@@ -38,16 +38,20 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // BenchmarkGemm reports GFLOP/s of the LSTM's GEMM shapes for each GEMM
 // path ("native" = the backend's own GEMM for the best ISA, "native-avx2" =
-// its AVX2 build, "openblas" = split over the backend's threads,
+// its AVX2 build, "native-bf16" = its VDPBF16PS GEMM where the CPU has
+// AVX512_BF16, "openblas" = split over the backend's threads,
 // "openblas-threads" = OpenBLAS's own threading, "gonum") with 1 and 2 threads. Select with e.g.
 // -bench 'Gemm/openblas/'.
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, bl := range []string{"native", "native-avx2", "openblas", "openblas-threads", "gonum"} {
+	for _, bl := range []string{"native", "native-bf16", "native-avx2", "openblas", "openblas-threads", "gonum"} {
 		for _, threads := range []int{1, 2} {
 			o := Options{Threads: threads, BLAS: bl}
-			if bl == "native-avx2" {
+			switch bl {
+			case "native-avx2":
 				o = Options{Threads: threads, BLAS: "native", ISA: "avx2"}
+			case "native-bf16":
+				o = Options{Threads: threads, BLAS: "native", BF16: true}
 			}
 			be, err := NewWithOptions(o)
 			if err != nil {

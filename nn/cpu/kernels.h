@@ -42,13 +42,26 @@
 #include "sgemm_avx512.h"
 #pragma GCC pop_options
 
-static int ulm_best_isa(void) {
+// The bf16 GEMM (VDPBF16PS), for CPUs that also have AVX512_BF16.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,avx2,fma")
+#include "sgemm_bf16dp.h"
+#pragma GCC pop_options
+
+static int ulm_best_isa_x86(void) {
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
 	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma"))
 		return 2;
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
 	return 0;
+}
+static int ulm_best_isa(void) { return ulm_best_isa_x86(); }
+// ulm_has_bf16 says whether the CPU has AVX512_BF16 (with the AVX-512 the
+// bf16 GEMM also needs).
+static int ulm_has_bf16(void) {
+	__builtin_cpu_init();
+	return ulm_best_isa_x86() == 2 && __builtin_cpu_supports("avx512bf16");
 }
 #define DISPATCH(isa, name, args)          \
 	switch (isa) {                       \
@@ -58,6 +71,7 @@ static int ulm_best_isa(void) {
 	}
 #else
 static int ulm_best_isa(void) { return 0; }
+static int ulm_has_bf16(void) { return 0; }
 #define DISPATCH(isa, name, args) return name##_generic args;
 #endif
 
@@ -116,10 +130,16 @@ static void ulm_emb_bwd(int isa, long rows, long cols, long e, const int *ids, c
 
 // ulm_native_sgemm runs the native GEMM (sgemm_impl.h) for isa and returns 1,
 // or returns 0 when isa has none (the caller then uses its BLAS).
-// bf16: round the operands to bfloat16 first (SG_BF16 in sgemm_impl.h).
+// bf16: 0 fp32; 1 round the operands to bfloat16 first (SG_BF16 in
+// sgemm_impl.h); 2 the VDPBF16PS GEMM (sgemm_bf16dp.h; the caller has
+// checked ulm_has_bf16).
 static int ulm_native_sgemm(int isa, int bf16, int tA, int tB, long m, long n, long k, float alpha, const float *a,
                             long lda, const float *b, long ldb, float beta, float *c, long ldc, float *work) {
 #if defined(__x86_64__)
+	if (isa == 2 && bf16 == 2) {
+		sg_sgemm_bf16dp(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+		return 1;
+	}
 	if (isa == 2) {
 		if (bf16) sg_sgemm_avx512_bf16(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
 		else sg_sgemm_avx512(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
@@ -134,7 +154,7 @@ static int ulm_native_sgemm(int isa, int bf16, int tA, int tB, long m, long n, l
 	return 0;
 }
 #if defined(__x86_64__)
-static long ulm_native_sgemm_work(void) { return SG_WORK; }
+static long ulm_native_sgemm_work(void) { return SG_WORK > BD_WORK ? SG_WORK : BD_WORK; }
 #else
 static long ulm_native_sgemm_work(void) { return 0; }
 #endif

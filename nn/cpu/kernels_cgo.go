@@ -7,6 +7,7 @@ package cpu
 #cgo LDFLAGS: -lm
 #include "kernels.h"
 static int ulm_isa_supported(void) { return ulm_best_isa(); }
+static int ulm_bf16_supported(void) { return ulm_has_bf16(); }
 */
 import "C"
 
@@ -18,6 +19,10 @@ const kernelsCompiled = true
 // bestISA returns the widest instruction set the kernels can use on this CPU:
 // isaAVX512, isaAVX2 or isaGeneric.
 func bestISA() int { return int(C.ulm_isa_supported()) }
+
+// hasBF16 says whether the CPU has AVX512_BF16 (and the AVX-512 around it):
+// what the VDPBF16PS GEMM needs.
+func hasBF16() bool { return C.ulm_bf16_supported() != 0 }
 
 func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
 func ip(s []int32) *C.int     { return (*C.int)(unsafe.Pointer(unsafe.SliceData(s))) }
@@ -107,10 +112,11 @@ var sgemmWork = int(C.ulm_native_sgemm_work())
 
 // sgemm runs the backend's own GEMM (sgemm_impl.h) for isaAVX512 or isaAVX2
 // and reports whether it did; m, n, k > 0 and the buffers checked by the caller.
-// bf16 rounds the operands to bfloat16 first (fp32 accumulation).
-func (k kern) sgemm(bf16, tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
+// bf16 rounds the operands to bfloat16 first (fp32 accumulation), by
+// emulation or with VDPBF16PS (which needs hasBF16).
+func (k kern) sgemm(bf16 bf16Mode, tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, work []float32) bool {
-	return C.ulm_native_sgemm(k.isa, cbool(bf16), cbool(tA), cbool(tB), C.long(m), C.long(n), C.long(kk), C.float(alpha), fp(a), C.long(lda),
+	return C.ulm_native_sgemm(k.isa, C.int(bf16), cbool(tA), cbool(tB), C.long(m), C.long(n), C.long(kk), C.float(alpha), fp(a), C.long(lda),
 		fp(b), C.long(ldb), C.float(beta), fp(c), C.long(ldc), fp(work)) != 0
 }
 

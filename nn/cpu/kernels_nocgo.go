@@ -292,11 +292,14 @@ func (k kern) embBwd(rows, cols, e int, ids []int32, rs, dout, dw []float32) {
 	}
 }
 
+// hasBF16 is false: the VDPBF16PS GEMM needs the C kernels.
+func hasBF16() bool { return false }
+
 // sgemmWork is zero: without cgo there is no native GEMM.
 const sgemmWork = 0
 
 // sgemm reports false: the native GEMM needs the C kernels.
-func (kern) sgemm(bf16, tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
+func (kern) sgemm(bf16 bf16Mode, tA, tB bool, m, n, kk int, alpha float32, a []float32, lda int, b []float32, ldb int,
 	beta float32, c []float32, ldc int, work []float32) bool {
 	return false
 }
