@@ -14,7 +14,9 @@
 #   make -j2 exp-bf16  bf16-rounded matrix-product inputs against fp32 in pretraining (issue
 #                      15's numerics; the emulation, so any AVX2 or AVX-512 CPU): the small preset,
 #                      one epoch over the first EXP_BF16_BYTES of Gutenberg train from the same seed,
-#                      the two runs side by side, one thread each; writes out/exp/bf16/curve.{md,png}
+#                      the two runs side by side, one thread each; writes out/exp/bf16/curve.{md,png}.
+#                      EXP_BF16_GEMM=native: the bf16 run is `pretrain --precision bf16` on
+#                      AVX512_BF16's VDPBF16PS instead (such a CPU only); out/exp/bf16-native/
 # Variables: EXP_PRESET (default tiny), EXP_SEEDS (1 2 3), EXP_DIR (fwd), EPOCHS,
 # LMTUNE_EPOCHS, PRETRAIN_EPOCHS, EXP_LM_LINES (lines of the WikiText-103 prefix to
 # pretrain on; empty = all), EXP_SIZES (low-shot sizes), and the usual stage flags.
@@ -44,7 +46,9 @@ EXP_RECIPE_DS ?= trec6 imdb1k
 # ULMFIT_BLAS=native in both runs, so that they differ in the rounding alone.
 EXP_BF16_BYTES       ?= 19500000
 EXP_BF16_VALID_EVERY ?= 250
-_bf16o := $(OUT_DIR)/exp/bf16
+EXP_BF16_GEMM        ?= emulate
+_bf16_native := $(filter native,$(EXP_BF16_GEMM))
+_bf16o := $(OUT_DIR)/exp/bf16$(if $(_bf16_native),-native)
 .PHONY: exp-bf16
 exp-bf16: $(_bf16o)/curve.md
 $(_bf16o)/curve.md: $(_bf16o)/lm-fp32.arrow $(_bf16o)/lm-bf16.arrow scripts/bf16-curve.sh
@@ -59,10 +63,13 @@ $(_bf16o)/train.arrow $(_bf16o)/valid.arrow: $(_bf16o)/%.arrow: $(_bf16o)/%.txt 
 	$(BIN)/tokenize --no-label --vocab models/lm-small-fwd.arrow -o $@ $<
 # Both runs must get the native GEMM (where it is missing, ULMFIT_BLAS=native and the
 # emulation fall back to other GEMMs without failing): checked with --version first.
-_bf16_env = ULMFIT_BLAS=native ULMFIT_GEMM_BF16=$(if $(filter bf16,$1),emulate)
+# The native bf16 run asks for it as a user does (--precision bf16), and is checked with the
+# environment that gives the same backend.
+_bf16_env = ULMFIT_BLAS=native ULMFIT_GEMM_BF16=$(if $(filter bf16,$1),$(if $(_bf16_native),native,emulate))
+_bf16_flag = --precision $(if $(and $(filter bf16,$1),$(_bf16_native)),bf16,fp32)
 $(_bf16o)/lm-fp32.arrow $(_bf16o)/lm-bf16.arrow: $(_bf16o)/lm-%.arrow: $(_bf16o)/train.arrow $(_bf16o)/valid.arrow
-	$(call need_native_gemm,$(call _bf16_env,$*),make exp-bf16: the $* run,$(if $(filter bf16,$*),bf16-rounded*))
-	$(call _bf16_env,$*) nice $(BIN)/pretrain --preset small --threads 1 \
+	$(call need_native_gemm,$(call _bf16_env,$*),make exp-bf16: the $* run,$(if $(filter bf16,$*),$(if $(_bf16_native),avx512_bf16*,bf16-rounded*)))
+	$(if $(_bf16_native),ULMFIT_BLAS=native,$(call _bf16_env,$*)) nice $(BIN)/pretrain --preset small --threads 1 $(call _bf16_flag,$*) \
 	  --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) --valid $(_bf16o)/valid.arrow \
 	  --valid-every $(EXP_BF16_VALID_EVERY) --checkpoint-every 10 --log $(@:.arrow=.jsonl) -o $@ $<
 

@@ -66,7 +66,7 @@ type clfFlags struct {
 // register defines the classifier stage's flags on a new flag set.
 func (o *clfFlags) register(synopsis, help string) *pflag.FlagSet {
 	fs := cli.NewFlags(Classifier, synopsis, help)
-	o.com.Register(fs, "out", "preset", "arch", "seed", "threads", "backward", "log", "quiet", "force")
+	o.com.Register(fs, "out", "preset", "arch", "seed", "threads", "precision", "backward", "log", "quiet", "force")
 	fs.Lookup("arch").Usage = "with --from-scratch, the encoder's recurrent layers: lstm or qrnn (default: the preset's); with --from, the LM's"
 	fs.Lookup("preset").Usage = "the recipe defaults (" + recipeHelp() + ") and, with --from-scratch, the encoder sizes: paper (400/1150/3), small (200/512/3), tiny (tests), multifit (QRNN 400/1550/4); default with --from: the preset of the LM's sizes (small for models/lm-small-*.arrow), else paper"
 	fs.Lookup("backward").Usage = "backward classifier: documents are reversed (use with a backward LM)"
@@ -137,6 +137,7 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	if err := f.com.Validate(); err != nil {
 		return err
 	}
+	resolvePrecision(fs, &f.com, Classifier, o.Stderr)
 	if err := f.ckpt.Validate(); err != nil {
 		return err
 	}
@@ -232,7 +233,10 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	start := time.Now()
 	be := o.Backend
 	if be == nil {
-		be = cpu.New(f.com.Threads)
+		var err error
+		if be, err = newBackend(f.com.Threads, f.com.Precision); err != nil {
+			return err
+		}
 	}
 	popt := o.Progress
 	popt.Quiet = popt.Quiet || f.com.Quiet

@@ -120,10 +120,10 @@ type Flags struct {
 // register defines the flags on fs.
 func (f *Flags) register(fs *pflag.FlagSet) {
 	if f.stage == Pretrain {
-		f.Common.Register(fs, "out", "preset", "arch", "seed", "threads", "backward", "log", "quiet", "force")
+		f.Common.Register(fs, "out", "preset", "arch", "seed", "threads", "precision", "backward", "log", "quiet", "force")
 	} else {
 		// lmtune's architecture is --from's.
-		f.Common.Register(fs, "out", "preset", "seed", "threads", "backward", "log", "quiet", "force")
+		f.Common.Register(fs, "out", "preset", "seed", "threads", "precision", "backward", "log", "quiet", "force")
 	}
 	fs.Lookup("out").Usage = "output lm artifact `path` (required)"
 	if f.stage == LMTune {
@@ -395,13 +395,16 @@ func RunLM(ctx context.Context, stage, synopsis, help string, args []string, o O
 	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
+	resolvePrecision(fs, &f.Common, stage, o.Stderr)
 	s, err := f.stageConfig(fs, fs.Args())
 	if err != nil {
 		return err
 	}
 	be := o.Backend
 	if be == nil {
-		be = cpu.New(f.Threads)
+		if be, err = newBackend(f.Threads, f.Precision); err != nil {
+			return err
+		}
 	}
 	s.Backend, s.Stderr, s.OnStep, s.Progress = be, o.Stderr, o.OnStep, o.Progress
 	f.Common.Stderr = o.Stderr

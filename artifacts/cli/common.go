@@ -12,6 +12,12 @@ import (
 // Presets are the values --preset accepts (nn.PresetNames).
 var presets = []string{"paper", "small", "tiny", "multifit"}
 
+// The values --precision accepts.
+const (
+	PrecisionFP32 = "fp32"
+	PrecisionBF16 = "bf16"
+)
+
 // archs are the values --arch accepts (nn.ArchNames).
 var archs = []string{"lstm", "qrnn"}
 
@@ -23,6 +29,10 @@ type Common struct {
 	Arch     string // --arch: lstm | qrnn; "" = the preset's
 	Seed     uint64 // --seed
 	Threads  int    // --threads: 0 = all cores
+	// --precision: "fp32", or "bf16" (matrix products on bf16 inputs with
+	// fp32 accumulation; the stage layer falls back to fp32 where the CPU
+	// lacks AVX512_BF16). "" before Register means fp32.
+	Precision string
 	Backward bool   // --backward: the right-to-left model
 	Log      string // --log: metrics as JSON lines
 	Quiet    bool   // --quiet: errors only
@@ -34,7 +44,7 @@ type Common struct {
 
 // CommonFlags lists the flag names Register knows, in order.
 func CommonFlags() []string {
-	return []string{"out", "preset", "arch", "seed", "threads", "backward", "log", "quiet", "force"}
+	return []string{"out", "preset", "arch", "seed", "threads", "precision", "backward", "log", "quiet", "force"}
 }
 
 // Register adds the named common flags to fs (all of them if which is
@@ -46,6 +56,9 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 	}
 	if c.Preset == "" {
 		c.Preset = "paper"
+	}
+	if c.Precision == "" {
+		c.Precision = PrecisionFP32
 	}
 	for _, name := range which {
 		switch name {
@@ -59,6 +72,8 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 			fs.Uint64Var(&c.Seed, "seed", c.Seed, "random seed; the same seed and inputs give the same output bytes")
 		case "threads":
 			fs.IntVar(&c.Threads, "threads", c.Threads, "compute threads (0 = all cores)")
+		case "precision":
+			fs.StringVar(&c.Precision, "precision", c.Precision, "matrix products: fp32, or bf16 (bf16 inputs, fp32 accumulation, fp32 weights, gradients and optimizer: AVX512_BF16's VDPBF16PS; where the CPU lacks it, one line says so and the run is fp32)")
 		case "backward":
 			fs.BoolVar(&c.Backward, "backward", c.Backward, "the backward (right-to-left) model")
 		case "log":
@@ -80,6 +95,9 @@ func (c *Common) Validate() error {
 	}
 	if c.Arch != "" && !slices.Contains(archs, c.Arch) {
 		return Usage("--arch %q: want lstm or qrnn", c.Arch)
+	}
+	if c.Precision != "" && c.Precision != PrecisionFP32 && c.Precision != PrecisionBF16 {
+		return Usage("--precision %q: want fp32 or bf16", c.Precision)
 	}
 	if c.Threads < 0 {
 		return Usage("--threads %d: want 0 (all cores) or more", c.Threads)

@@ -91,6 +91,16 @@ type Options struct {
 // ULMFIT_ISA below avx512 turns it off for the backends it caps.
 func HasBF16() bool { return kernelsCompiled && hasBF16() }
 
+// CheckBF16 reports why a backend with Options.BF16 cannot be made here (no
+// AVX512_BF16, no cgo, ULMFIT_ISA capping the kernels below avx512), or nil.
+func CheckBF16() error {
+	b, err := NewWithOptions(Options{Threads: 1, BF16: true})
+	if err == nil {
+		b.Close()
+	}
+	return err
+}
+
 // Backend is the fast CPU nn.Backend. Create it with New or
 // NewWithOptions. Its ops may be called from several goroutines, but only
 // one op at a time runs in parallel; the others run single-threaded.

@@ -6,9 +6,17 @@ import (
 )
 
 // newBackend returns the fast CPU backend with the given thread count and a
-// function that releases its workers.
-func newBackend(threads int) (nn.Backend, func(), error) {
-	be := cpu.New(threads)
+// function that releases its workers; bf16: its products on AVX512_BF16's
+// VDPBF16PS (an error where the CPU lacks it).
+func newBackend(threads int, bf16 bool) (nn.Backend, func(), error) {
+	var be nn.Backend = cpu.New(threads)
+	if bf16 {
+		b, err := cpu.NewWithOptions(cpu.Options{Threads: threads, BF16: true})
+		if err != nil {
+			return nil, nil, err
+		}
+		be = b
+	}
 	closer := func() {}
 	if c, ok := be.(interface{ Close() }); ok {
 		closer = c.Close

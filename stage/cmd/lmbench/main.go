@@ -175,8 +175,15 @@ type side struct {
 
 // result is one row of bench-results.json.
 type result struct {
-	Config    string      `json:"config"`
-	Threads   int         `json:"threads"`
+	Config  string `json:"config"`
+	Threads int    `json:"threads"`
+	// Precision of the matrix products: "fp32", or "bf16" (VDPBF16PS).
+	Precision string `json:"precision"`
+	// Backend names the GEMM this row ran on.
+	Backend string `json:"backend,omitempty"`
+	// RatioFP32 is a bf16 row's tokens/s over the fp32 row's (same
+	// config and threads, this run).
+	RatioFP32 float64     `json:"ratio_bf16_over_fp32,omitempty"`
 	Cfg       benchConfig `json:"cfg"`
 	FLOPsTok  float64     `json:"flops_per_token"`
 	Ours      side        `json:"ours"`
@@ -210,7 +217,9 @@ type options struct {
 	// torchTimeout bounds one reference run (config, thread count).
 	torchTimeout time.Duration
 	out          string
-	seed         uint64
+	// precisions: "fp32" and/or "bf16", each config run in each.
+	precisions []string
+	seed       uint64
 	windows      int
 	minTime      float64
 	warmup       int
@@ -237,6 +246,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	configs := fs.String("configs", "A,A_inf,B,B_inf", "comma-separated configs: A (paper LM training: vocab 30k, emb 400, hidden 1150, 3 layers, batch 64, bptt 70), A_inf (its inference), B (small: vocab 10k, emb 200, hidden 512, batch 32), B_inf, Q and Q_inf (the small QRNN, B's sizes), MF (MultiFiT's QRNN: emb 400, hidden 1550, 4 layers, A's vocab and batch), tiny (a smoke test)")
 	threads := fs.String("threads", "1,2", "comma-separated thread counts")
+	precision := fs.String("precision", "fp32", "comma-separated precisions of the matrix products: fp32, bf16 (bf16 inputs, fp32 accumulation: AVX512_BF16's VDPBF16PS; rows report their speed-up over fp32 when both run). The PyTorch reference runs once, beside fp32")
 	ref := fs.String("ref", "", "path of the PyTorch reference runner (../shared/bench/run-reference), for the AWD-LSTM configs; empty = ours only (no torch comparison at all)")
 	refQRNN := fs.String("ref-qrnn", "bench/run-torch-qrnn", "with --ref (or set explicitly): the PyTorch reference runner for the QRNN configs (Q, Q_inf, MF): bench/torch_qrnn.py, fastai v2's AWD_QRNN with its CPU forget-mult, in run-reference's environment; empty = no torch comparison for them")
 	out := fs.String("out", "bench-results.json", "results JSON (written atomically)")
@@ -289,6 +299,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.windows < 0 {
 		return nil, usageError{fmt.Errorf("--windows: %d is negative", o.windows)}
 	}
+	for _, p := range strings.Split(*precision, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "fp32", "bf16":
+			o.precisions = append(o.precisions, p)
+		case "":
+		default:
+			return nil, usageError{fmt.Errorf("--precision: %q is not fp32 or bf16", p)}
+		}
+	}
+	if len(o.precisions) == 0 {
+		return nil, usageError{fmt.Errorf("--precision: no precision given (want fp32, bf16 or both)")}
+	}
 	return o, nil
 }
 
@@ -336,20 +358,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			c = o.apply(c)
 			_, fl := c.flopsPerToken()
-			r := result{Config: c.Name, Threads: th, Cfg: c, FLOPsTok: fl}
-			fmt.Fprintf(stderr, "== %s (%s), %d thread(s): ours\n", c.Name, c.Kind, th)
-			ours, backend, err := benchOurs(ctx, c, th, o.seed, stderr)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
+			// One row per precision; the reference (run once) goes on the
+			// fp32 row, or on the first where fp32 is not asked for.
+			rows := make([]result, 0, len(o.precisions))
+			refRow, fp32TokS := 0, 0.0
+			for _, prec := range o.precisions {
+				r := result{Config: c.Name, Threads: th, Precision: prec, Cfg: c, FLOPsTok: fl}
+				fmt.Fprintf(stderr, "== %s (%s), %d thread(s), %s: ours\n", c.Name, c.Kind, th, prec)
+				ours, backend, err := benchOurs(ctx, c, th, o.seed, prec == "bf16", stderr)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					ours.Error = err.Error()
+					fmt.Fprintf(stderr, "   ours failed: %v\n", err)
 				}
-				ours.Error = err.Error()
-				fmt.Fprintf(stderr, "   ours failed: %v\n", err)
+				r.Backend, r.Ours = backend, ours
+				if prec == "fp32" {
+					refRow, fp32TokS = len(rows), ours.TokensPerS
+					if backend != "" {
+						rep.Backend = backend
+					}
+				}
+				rows = append(rows, r)
 			}
-			if backend != "" {
-				rep.Backend = backend
+			for i := range rows {
+				if rows[i].Precision == "bf16" && fp32TokS > 0 && rows[i].Ours.TokensPerS > 0 {
+					rows[i].RatioFP32 = rows[i].Ours.TokensPerS / fp32TokS
+				}
 			}
-			r.Ours = ours
+			r := &rows[refRow]
+			ours := r.Ours
 			ref, flagName := o.refFor(c)
 			if o.compare && c.NoTorch {
 				r.TorchNote = "no PyTorch counterpart for config " + c.Name
@@ -374,7 +413,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					}
 				}
 			}
-			rep.Results = append(rep.Results, r)
+			rep.Results = append(rep.Results, rows...)
 			if err := writeJSONAtomic(o.out, rep); err != nil {
 				return err
 			}
@@ -420,9 +459,9 @@ func (o *options) apply(c benchConfig) benchConfig {
 }
 
 // benchOurs builds the model for c with the CPU backend and times it.
-func benchOurs(ctx context.Context, c benchConfig, threads int, seed uint64, log io.Writer) (side, string, error) {
+func benchOurs(ctx context.Context, c benchConfig, threads int, seed uint64, bf16 bool, log io.Writer) (side, string, error) {
 	var s side
-	m, err := newRunner(c, threads, seed)
+	m, err := newRunner(c, threads, seed, bf16)
 	if err != nil {
 		return s, "", err
 	}
@@ -639,7 +678,7 @@ func (t *torchLog) Write(p []byte) (int, error) {
 
 func printTable(w io.Writer, rep *report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "config\tthreads\tours tok/s\tours GFLOP/s\ttorch tok/s\ttorch GFLOP/s\tours/torch\tours tok/CPU-s\ttorch tok/CPU-s\tours/torch per CPU-s\tload ours\tload torch\t\n")
+	fmt.Fprintf(tw, "config\tthreads\tprecision\tours tok/s\tbf16/fp32\tours GFLOP/s\ttorch tok/s\ttorch GFLOP/s\tours/torch\tours tok/CPU-s\ttorch tok/CPU-s\tours/torch per CPU-s\tload ours\tload torch\t\n")
 	for _, r := range rep.Results {
 		ot, og := "error", "-"
 		if r.Ours.Error == "" {
@@ -665,7 +704,15 @@ func printTable(w io.Writer, rep *report) {
 				rc = fmt.Sprintf("%.2f", r.RatioCPU)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Config, r.Threads, ot, og, tt, tg, ratio, oc, tc, rc, pct(r.Ours.MaxForeign), lt)
+		bf := "-"
+		if r.RatioFP32 > 0 {
+			bf = fmt.Sprintf("%.2f", r.RatioFP32)
+		}
+		prec := r.Precision
+		if prec == "" {
+			prec = "fp32"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Config, r.Threads, prec, ot, bf, og, tt, tg, ratio, oc, tc, rc, pct(r.Ours.MaxForeign), lt)
 	}
 	tw.Flush()
 	for _, r := range rep.Results {
@@ -676,7 +723,13 @@ func printTable(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "torch %s/%d: %s\n", r.Config, r.Threads, r.TorchNote)
 		}
 		if r.Ours.Error != "" {
-			fmt.Fprintf(w, "ours %s/%d: %s\n", r.Config, r.Threads, r.Ours.Error)
+			fmt.Fprintf(w, "ours %s/%d/%s: %s\n", r.Config, r.Threads, r.Precision, r.Ours.Error)
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Precision == "bf16" && r.Backend != "" {
+			fmt.Fprintf(w, "bf16 backend: %s\n", r.Backend)
+			break
 		}
 	}
 	if rep.Backend != "" {

@@ -37,9 +37,10 @@ type lmRunner struct {
 }
 
 // newRunner builds the model of c with random weights and random token
-// windows (throughput does not depend on the data).
-func newRunner(c benchConfig, threads int, seed uint64) (*lmRunner, error) {
-	be, closer, err := newBackend(threads)
+// windows (throughput does not depend on the data); bf16: the products on
+// VDPBF16PS.
+func newRunner(c benchConfig, threads int, seed uint64, bf16 bool) (*lmRunner, error) {
+	be, closer, err := newBackend(threads, bf16)
 	if err != nil {
 		return nil, err
 	}
