@@ -24,19 +24,19 @@ var archs = []string{"lstm", "qrnn"}
 // Common holds the flags that every stage shares. Values set before
 // Register become the flags' defaults.
 type Common struct {
-	Out      string // --out: output path
-	Preset   string // --preset: paper | small | tiny | multifit
-	Arch     string // --arch: lstm | qrnn; "" = the preset's
-	Seed     uint64 // --seed
-	Threads  int    // --threads: 0 = all cores
+	Out     string // --out: output path
+	Preset  string // --preset: paper | small | tiny | multifit
+	Arch    string // --arch: lstm | qrnn; "" = the preset's
+	Seed    uint64 // --seed
+	Threads int    // --threads: 0 = all cores
 	// --precision: "fp32", or "bf16" (matrix products on bf16 inputs with
 	// fp32 accumulation; the stage layer falls back to fp32 where the CPU
 	// lacks AVX512_BF16). "" before Register means fp32.
 	Precision string
-	Backward bool   // --backward: the right-to-left model
-	Log      string // --log: metrics as JSON lines
-	Quiet    bool   // --quiet: errors only
-	Force    bool   // --force: redo even if the output is up to date (see SkipIfCurrent)
+	Backward  bool   // --backward: the right-to-left model
+	Log       string // --log: metrics as JSON lines
+	Quiet     bool   // --quiet: errors only
+	Force     bool   // --force: redo even if the output is up to date (see SkipIfCurrent)
 
 	// Stderr is where SkipIfCurrent reports; nil means os.Stderr. Not a flag.
 	Stderr io.Writer

@@ -220,10 +220,10 @@ type options struct {
 	// precisions: "fp32" and/or "bf16", each config run in each.
 	precisions []string
 	seed       uint64
-	windows      int
-	minTime      float64
-	warmup       int
-	tokDir       string
+	windows    int
+	minTime    float64
+	warmup     int
+	tokDir     string
 }
 
 func main() {
