@@ -9,7 +9,8 @@
 # next make. MODELS_WORK may live outside the work tree (a run that spans sessions); the
 # artifacts' lineage records the input paths as given, so the shipped bytes come back only with
 # MODELS_WORK=/root/ulmfit-lm, and only on the native GEMM they were trained with (AVX2 or
-# AVX-512; it is asked for, and checked, since AVX2 CPUs default to OpenBLAS; models/README.md).
+# AVX-512; it is asked for, and checked, since AVX2 CPUs default to OpenBLAS; models/README.md),
+# in fp32 (--precision fp32: an AVX512_BF16 CPU would otherwise train in bf16).
 GUT_DIR     ?= ../shared/data/gutenberg
 MODELS_WORK ?= out/models
 # MODELS_BYTES: train on only the first N bytes of Gutenberg train (empty: all of it).
@@ -38,7 +39,7 @@ $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow: $(MODELS_WORK)/%.arrow: $
 
 $(MODELS_WORK)/lm-small-fwd.arrow $(MODELS_WORK)/lm-small-bwd.arrow: $(MODELS_WORK)/lm-small-%.arrow: $(MODELS_WORK)/train.arrow $(MODELS_WORK)/valid.arrow
 	$(call need_native_gemm,ULMFIT_BLAS=native,make models-lm: the $* LM)
-	ULMFIT_BLAS=native $(BIN)/pretrain --preset small --threads 1 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) \
+	ULMFIT_BLAS=native $(BIN)/pretrain --preset small --threads 1 --precision fp32 --epochs 1 --drop-mult 0.1 --seed 1 $(if $(wildcard $(@:.arrow=.ckpt.arrow)),--resume) \
 	  $(if $(filter bwd,$*),--backward) --valid $(MODELS_WORK)/valid.arrow --valid-every 1000 \
 	  --checkpoint-every 10 --log $(MODELS_WORK)/lm-small-$*.jsonl -o $@ $(MODELS_WORK)/train.arrow
 

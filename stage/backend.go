@@ -10,23 +10,25 @@ import (
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 )
 
-// resolvePrecision turns --precision bf16 into fp32 where this CPU cannot
-// run the bf16 GEMM, with one line on stderr (unless quiet) saying why, and
-// sets the flag too, so that the lineage records the precision the run has.
+// resolvePrecision settles --precision before anything records it: auto
+// becomes bf16 where this CPU can run the bf16 GEMM and fp32 elsewhere;
+// bf16 becomes fp32 where it cannot, with one line on stderr (unless quiet)
+// saying why. The flag is set too, so that the lineage records the precision
+// the run has.
 func resolvePrecision(fs *pflag.FlagSet, c *cli.Common, stage string, stderr io.Writer) {
-	if c.Precision != cli.PrecisionBF16 {
+	want := c.Precision
+	if want != cli.PrecisionAuto && want != cli.PrecisionBF16 {
 		return
 	}
-	err := cpu.CheckBF16()
-	if err == nil {
-		return
+	c.Precision = cli.PrecisionBF16
+	if err := cpu.CheckBF16(); err != nil {
+		if want == cli.PrecisionBF16 && !c.Quiet {
+			fmt.Fprintf(stderr, "%s: --precision bf16: %v; running in fp32\n", stage, err)
+		}
+		c.Precision = cli.PrecisionFP32
 	}
-	if !c.Quiet {
-		fmt.Fprintf(stderr, "%s: --precision bf16: %v; running in fp32\n", stage, err)
-	}
-	c.Precision = cli.PrecisionFP32
 	if fl := fs.Lookup("precision"); fl != nil {
-		_ = fl.Value.Set(cli.PrecisionFP32)
+		_ = fl.Value.Set(c.Precision)
 	}
 }
 

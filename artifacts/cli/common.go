@@ -14,6 +14,7 @@ var presets = []string{"paper", "small", "tiny", "multifit"}
 
 // The values --precision accepts.
 const (
+	PrecisionAuto = "auto"
 	PrecisionFP32 = "fp32"
 	PrecisionBF16 = "bf16"
 )
@@ -29,9 +30,11 @@ type Common struct {
 	Arch    string // --arch: lstm | qrnn; "" = the preset's
 	Seed    uint64 // --seed
 	Threads int    // --threads: 0 = all cores
-	// --precision: "fp32", or "bf16" (matrix products on bf16 inputs with
-	// fp32 accumulation; the stage layer falls back to fp32 where the CPU
-	// lacks AVX512_BF16). "" before Register means fp32.
+	// --precision: "auto" (bf16 where the CPU has AVX512_BF16, else fp32),
+	// "fp32", or "bf16" (matrix products on bf16 inputs with fp32
+	// accumulation; where the CPU lacks AVX512_BF16 the stage layer says so
+	// and runs fp32). The stage layer resolves auto. "" before Register
+	// means auto.
 	Precision string
 	Backward  bool   // --backward: the right-to-left model
 	Log       string // --log: metrics as JSON lines
@@ -58,7 +61,7 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 		c.Preset = "paper"
 	}
 	if c.Precision == "" {
-		c.Precision = PrecisionFP32
+		c.Precision = PrecisionAuto
 	}
 	for _, name := range which {
 		switch name {
@@ -73,7 +76,7 @@ func (c *Common) Register(fs *pflag.FlagSet, which ...string) {
 		case "threads":
 			fs.IntVar(&c.Threads, "threads", c.Threads, "compute threads (0 = all cores)")
 		case "precision":
-			fs.StringVar(&c.Precision, "precision", c.Precision, "matrix products: fp32, or bf16 (bf16 inputs, fp32 accumulation, fp32 weights, gradients and optimizer: AVX512_BF16's VDPBF16PS; where the CPU lacks it, one line says so and the run is fp32)")
+			fs.StringVar(&c.Precision, "precision", c.Precision, "matrix products: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32, or bf16 (bf16 inputs, fp32 accumulation, fp32 weights, gradients and optimizer: AVX512_BF16's VDPBF16PS; where the CPU lacks it, one line says so and the run is fp32)")
 		case "backward":
 			fs.BoolVar(&c.Backward, "backward", c.Backward, "the backward (right-to-left) model")
 		case "log":
@@ -96,8 +99,8 @@ func (c *Common) Validate() error {
 	if c.Arch != "" && !slices.Contains(archs, c.Arch) {
 		return Usage("--arch %q: want lstm or qrnn", c.Arch)
 	}
-	if c.Precision != "" && c.Precision != PrecisionFP32 && c.Precision != PrecisionBF16 {
-		return Usage("--precision %q: want fp32 or bf16", c.Precision)
+	if c.Precision != "" && c.Precision != PrecisionAuto && c.Precision != PrecisionFP32 && c.Precision != PrecisionBF16 {
+		return Usage("--precision %q: want auto, fp32 or bf16", c.Precision)
 	}
 	if c.Threads < 0 {
 		return Usage("--threads %d: want 0 (all cores) or more", c.Threads)

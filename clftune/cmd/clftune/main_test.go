@@ -15,6 +15,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/clftest"
 	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 )
@@ -520,5 +521,36 @@ func TestPresetFromLM(t *testing.T) {
 		if got := m.Lineage.Params[k]; got != want {
 			t.Errorf("params[%q] = %v, want %q", k, got, want)
 		}
+	}
+}
+
+// TestPrecision: clftune resolves --precision like the LM stages (the shared
+// stage layer): auto is bf16 in the params where the CPU runs the VDPBF16PS
+// GEMM, fp32 (not recorded) elsewhere; an unknown value is bad input.
+func TestPrecision(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	base := []string{"--from-scratch", "--preset", "tiny", "--mode", "full", "--epochs", "1", "--bs", "32", "--data", f.small, "-q"}
+	params := func(name string, extra ...string) any {
+		out := filepath.Join(dir, name)
+		if code, msg := runCmd(append(append(append([]string(nil), base...), "--out", out), extra...)...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, msg)
+		}
+		m, _ := readSummary(t, out)
+		return m.Lineage.Params["precision"]
+	}
+	if p := params("fp32.arrow", "--precision", "fp32"); p != nil {
+		t.Errorf("--precision fp32: params precision %v, want none", p)
+	}
+	var want any
+	if cpu.CheckBF16() == nil {
+		want = "bf16"
+	}
+	if p := params("auto.arrow"); p != want {
+		t.Errorf("auto: params precision %v, want %v", p, want)
+	}
+	code, msg := runCmd(append(append([]string(nil), base...), "--out", filepath.Join(dir, "bad.arrow"), "--precision", "half")...)
+	if code != 2 || !strings.Contains(msg, `--precision "half"`) {
+		t.Errorf("--precision half: exit %d, %q; want 2 and one line naming it", code, msg)
 	}
 }

@@ -309,7 +309,7 @@ func TestPretrainBadInputs(t *testing.T) {
 		{"no checkpoint", []string{"-o", out, "--resume", c.TrainPath}, "checkpoint"},
 		{"over --max-memory", []string{"-o", out, "--bs", "32", "--max-memory", "64K", c.TrainPath}, "at --bs 32 with windows of up to 41 tokens needs about"},
 		{"bad --max-memory", []string{"-o", out, "--max-memory", "lots", c.TrainPath}, "memory size"},
-		{"bad precision", []string{"-o", out, "--precision", "fp16", c.TrainPath}, `--precision "fp16": want fp32 or bf16`},
+		{"bad precision", []string{"-o", out, "--precision", "fp16", c.TrainPath}, `--precision "fp16": want auto, fp32 or bf16`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--preset", "tiny", "--quiet"}, tc.args...)

@@ -36,57 +36,66 @@ func pretrainOwnBackend(t *testing.T, out string, args ...string) ([]byte, strin
 	return b, stderr.String()
 }
 
-// TestPrecision: --precision fp32 is the run without the flag, to the byte
-// (the default is not recorded, so earlier artifacts stay current); bf16 runs
-// on the VDPBF16PS GEMM where the CPU has it, is recorded in the params and
-// trains to a finite loss; where the CPU lacks it (or ULMFIT_ISA caps the
-// kernels), one line says so and the run is the fp32 run, to the byte.
+// TestPrecision: --precision auto (the default) is bf16 where the CPU runs
+// the VDPBF16PS GEMM and fp32 elsewhere, to the byte; fp32 is not recorded in
+// the params (earlier artifacts stay current), bf16 is; a bf16 run is
+// reproducible to the byte; where the CPU cannot run bf16 (no AVX512_BF16,
+// or ULMFIT_ISA capping the kernels), --precision bf16 says so in one line
+// and writes the fp32 run's bytes, and auto says nothing.
 func TestPrecision(t *testing.T) {
 	c := corpus(t)
 	dir := t.TempDir()
 	path := func(name string) string { return filepath.Join(dir, name) }
-	plain, _ := pretrainOwnBackend(t, path("plain.arrow"), c.TrainPath)
-	fp32, _ := pretrainOwnBackend(t, path("fp32.arrow"), "--precision", "fp32", c.TrainPath)
-	if !bytes.Equal(plain, fp32) {
-		t.Error("--precision fp32 wrote other bytes than no flag")
-	}
-	fellBack := func(name string, env map[string]string) {
+	noBF16 := func(name string, env map[string]string) {
 		t.Run(name, func(t *testing.T) {
 			for k, v := range env {
 				t.Setenv(k, v)
 			}
-			want, _ := pretrainOwnBackend(t, path(name+"-fp32.arrow"), c.TrainPath)
-			got, stderr := pretrainOwnBackend(t, path(name+"-bf16.arrow"), "--precision", "bf16", c.TrainPath)
+			fp32, _ := pretrainOwnBackend(t, path(name+"-fp32.arrow"), "--precision", "fp32", c.TrainPath)
+			auto, stderr := pretrainOwnBackend(t, path(name+"-auto.arrow"), c.TrainPath)
+			if strings.Contains(stderr, "--precision") {
+				t.Errorf("auto without bf16: want no line about it, got %q", stderr)
+			}
+			if !bytes.Equal(auto, fp32) {
+				t.Error("auto without bf16 wrote other bytes than --precision fp32")
+			}
+			bf16, stderr := pretrainOwnBackend(t, path(name+"-bf16.arrow"), "--precision", "bf16", c.TrainPath)
 			if n := strings.Count(stderr, "--precision bf16"); n != 1 || !strings.Contains(stderr, "running in fp32") {
 				t.Errorf("stderr: want one line saying the run falls back to fp32, got %q", stderr)
 			}
-			if !bytes.Equal(got, want) {
+			if !bytes.Equal(bf16, fp32) {
 				t.Error("--precision bf16 that fell back to fp32 wrote other bytes than the fp32 run")
 			}
 		})
 	}
 	if !cpu.HasBF16() {
-		fellBack("no-avx512-bf16", nil)
+		noBF16("no-avx512-bf16", nil)
 		return
 	}
-	fellBack("isa-avx2", map[string]string{"ULMFIT_ISA": "avx2"})
-	got, stderr := pretrainOwnBackend(t, path("bf16.arrow"), "--precision", "bf16", c.TrainPath)
+	noBF16("isa-avx2", map[string]string{"ULMFIT_ISA": "avx2"})
+	fp32, _ := pretrainOwnBackend(t, path("fp32.arrow"), "--precision", "fp32", c.TrainPath)
+	bf16, stderr := pretrainOwnBackend(t, path("bf16.arrow"), "--precision", "bf16", c.TrainPath)
 	if !strings.Contains(stderr, "avx512_bf16 gemm") {
 		t.Errorf("stderr does not name the bf16 GEMM: %q", stderr)
 	}
-	if bytes.Equal(got, plain) {
+	if bytes.Equal(bf16, fp32) {
 		t.Error("--precision bf16 wrote the fp32 run's bytes")
 	}
-	m, err := artifacts.ReadModel(path("bf16.arrow"), artifacts.KindLM)
-	if err != nil {
-		t.Fatal(err)
+	for name, want := range map[string]any{"fp32.arrow": nil, "bf16.arrow": "bf16"} {
+		m, err := artifacts.ReadModel(path(name), artifacts.KindLM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := m.Lineage.Params["precision"]; p != want {
+			t.Errorf("%s: lineage params precision = %v, want %v", name, p, want)
+		}
 	}
-	if p := m.Lineage.Params["precision"]; p != "bf16" {
-		t.Errorf("lineage params precision = %v, want bf16", p)
+	auto, _ := pretrainOwnBackend(t, path("auto.arrow"), c.TrainPath)
+	if !bytes.Equal(auto, bf16) {
+		t.Error("auto on an AVX512_BF16 CPU wrote other bytes than --precision bf16")
 	}
-	// The same seed, inputs and binary give the same bytes in bf16 too.
 	again, _ := pretrainOwnBackend(t, path("bf16-again.arrow"), "--precision", "bf16", c.TrainPath)
-	if !bytes.Equal(got, again) {
+	if !bytes.Equal(bf16, again) {
 		t.Error("two --precision bf16 runs wrote different bytes")
 	}
 }
