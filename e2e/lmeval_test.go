@@ -27,16 +27,7 @@ func TestEvaluateLM(t *testing.T) {
 			args := append([]string{"-q", "--preset", "tiny", "--seed", "2", "--threads", "1", "--epochs", "1", "--precision", "fp32",
 				"--bs", "8", "--bptt", "24", "--valid", fTest, "-o", out, fTrain}, tc.args...)
 			wantOK(t, run(t, dir, "pretrain", args...))
-			m, err := artifacts.ReadModel(filepath.Join(dir, out), artifacts.KindLM)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stored struct {
-				ValidLoss float64 `json:"valid_loss"`
-			}
-			if err := json.Unmarshal(m.Metrics, &stored); err != nil || stored.ValidLoss == 0 {
-				t.Fatalf("pretrain metrics %s: %v", m.Metrics, err)
-			}
+			storedLoss := storedValidLoss(t, filepath.Join(dir, out))
 			r := run(t, dir, "evaluate", "lm", "--json", "--threads", "1", "--model", out, "--data", fTest, "--bs", "8", "--bptt", "24")
 			wantOK(t, r)
 			var got struct {
@@ -50,8 +41,8 @@ func TestEvaluateLM(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 				t.Fatalf("--json output %q: %v", r.stdout, err)
 			}
-			if got.Loss != stored.ValidLoss || got.Direction != tc.name || got.UnkModel != 0 {
-				t.Errorf("evaluate lm %+v; pretrain's validation loss %v", got, stored.ValidLoss)
+			if got.Loss != storedLoss || got.Direction != tc.name || got.UnkModel != 0 {
+				t.Errorf("evaluate lm %+v; pretrain's validation loss %v", got, storedLoss)
 			}
 			// The one-line summary, and the data with its own vocabulary.
 			r = run(t, dir, "evaluate", "lm", "--threads", "1", "--model", out, "--data", fOwn, "--bs", "8", "--bptt", "24")
@@ -78,7 +69,27 @@ func TestEvaluateLMBF16(t *testing.T) {
 	}
 	wantOK(t, run(t, dir, "pretrain", "-q", "--preset", "tiny", "--seed", "2", "--threads", "1", "--epochs", "1", "--precision", "bf16",
 		"--bs", "8", "--bptt", "24", "--valid", fTest, "-o", "lm.arrow", fTrain))
-	m, err := artifacts.ReadModel(filepath.Join(dir, "lm.arrow"), artifacts.KindLM)
+	stored := storedValidLoss(t, filepath.Join(dir, "lm.arrow"))
+	r = run(t, dir, "evaluate", "lm", "--json", "--threads", "1", "--model", "lm.arrow", "--data", fTest, "--bs", "8", "--bptt", "24")
+	wantOK(t, r)
+	var got struct {
+		Loss float64 `json:"loss"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("--json output %q: %v", r.stdout, err)
+	}
+	if d := math.Abs(got.Loss-stored) / stored; d > 1e-3 {
+		t.Errorf("evaluate lm loss %v, the bf16 run's validation loss %v: %.2g relative, want within 1e-3", got.Loss, stored, d)
+	} else {
+		t.Logf("evaluate lm loss %v, the bf16 run's validation loss %v: %.2g relative", got.Loss, stored, d)
+	}
+}
+
+// storedValidLoss is the validation loss a pretrain run stored in its LM
+// artifact's metrics.
+func storedValidLoss(t *testing.T, path string) float64 {
+	t.Helper()
+	m, err := artifacts.ReadModel(path, artifacts.KindLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,17 +99,5 @@ func TestEvaluateLMBF16(t *testing.T) {
 	if err := json.Unmarshal(m.Metrics, &stored); err != nil || stored.ValidLoss == 0 {
 		t.Fatalf("pretrain metrics %s: %v", m.Metrics, err)
 	}
-	r = run(t, dir, "evaluate", "lm", "--json", "--threads", "1", "--model", "lm.arrow", "--data", fTest, "--bs", "8", "--bptt", "24")
-	wantOK(t, r)
-	var got struct {
-		Loss float64 `json:"loss"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatalf("--json output %q: %v", r.stdout, err)
-	}
-	if d := math.Abs(got.Loss-stored.ValidLoss) / stored.ValidLoss; d > 1e-3 {
-		t.Errorf("evaluate lm loss %v, the bf16 run's validation loss %v: %.2g relative, want within 1e-3", got.Loss, stored.ValidLoss, d)
-	} else {
-		t.Logf("evaluate lm loss %v, the bf16 run's validation loss %v: %.2g relative", got.Loss, stored.ValidLoss, d)
-	}
+	return stored.ValidLoss
 }

@@ -144,23 +144,10 @@ static void sg_sgemm_bf16dp(int tA, int tB, long m, long n, long k, float alpha,
 	uint32_t *qb = (uint32_t *)(wk + SG_QBLOCK);
 	uint32_t *pb = qb + SG_QBLOCK;
 	// The orientation and operand roles of sg_sgemm (sgemm_impl.h).
-	double packPlain = (double)k * n * (tB ? 3 : 1), packSwap = (double)k * m * (tA ? 1 : 3);
-	int swap = packSwap < packPlain;
-	long prows, qcols, prs, pcs, qrs, qcs;
-	const float *P0, *Q0;
-	if (!swap) {
-		prows = m, qcols = n, P0 = A, Q0 = B;
-		if (tA) prs = 1, pcs = lda;
-		else prs = lda, pcs = 1;
-		if (tB) qrs = 1, qcs = ldb;
-		else qrs = ldb, qcs = 1;
-	} else {
-		prows = n, qcols = m, P0 = B, Q0 = A;
-		if (tB) prs = ldb, pcs = 1;
-		else prs = 1, pcs = ldb;
-		if (tA) qrs = lda, qcs = 1;
-		else qrs = 1, qcs = lda;
-	}
+	sg_roles ro = sg_roles_of(tA, tB, m, n, k, A, lda, B, ldb);
+	int swap = ro.swap;
+	long prows = ro.prows, qcols = ro.qcols, prs = ro.prs, pcs = ro.pcs, qrs = ro.qrs, qcs = ro.qcs;
+	const float *P0 = ro.P0, *Q0 = ro.Q0;
 	float tile[16 * BD_NR] __attribute__((aligned(64)));
 	memset(tile + BD_MR * BD_NR, 0, sizeof(float) * (16 - BD_MR) * BD_NR);
 	long kcb = SG_KC, ncb = SG_NC;

@@ -84,6 +84,40 @@ static void SG(sg_bf16_panel)(long kc, const float *const *prow, long pcs, float
 }
 #endif
 
+#ifndef SG_ROLES
+#define SG_ROLES
+// sg_roles: which operand of C = op(A)*op(B) is P (read in place, broadcast)
+// and which is Q (packed), and their strides: P(r,kk) = P0[r*prs + kk*pcs]
+// for r < prows; Q(kk,j) = Q0[kk*qrs + j*qcs] for j < qcols. swap: P is
+// op(B)^T and the tile is stored transposed. The orientation is the one
+// whose packing copies fewer elements, a transposing copy counting three
+// times a straight one. Shared by every instantiation and the bf16 GEMM.
+typedef struct {
+	int swap;
+	long prows, qcols, prs, pcs, qrs, qcs;
+	const float *P0, *Q0;
+} sg_roles;
+static inline sg_roles sg_roles_of(int tA, int tB, long m, long n, long k, const float *A, long lda, const float *B, long ldb) {
+	sg_roles r;
+	double packPlain = (double)k * n * (tB ? 3 : 1), packSwap = (double)k * m * (tA ? 1 : 3);
+	r.swap = packSwap < packPlain;
+	if (!r.swap) {
+		r.prows = m, r.qcols = n, r.P0 = A, r.Q0 = B;
+		if (tA) r.prs = 1, r.pcs = lda;
+		else r.prs = lda, r.pcs = 1;
+		if (tB) r.qrs = 1, r.qcs = ldb;
+		else r.qrs = ldb, r.qcs = 1;
+	} else {
+		r.prows = n, r.qcols = m, r.P0 = B, r.Q0 = A;
+		if (tB) r.prs = ldb, r.pcs = 1;
+		else r.prs = 1, r.pcs = ldb;
+		if (tA) r.qrs = lda, r.qcs = 1;
+		else r.qrs = 1, r.qcs = lda;
+	}
+	return r;
+}
+#endif
+
 static inline __attribute__((always_inline)) void SG(sg_zero)(SG_V *c0, SG_V *c1) {
 	for (int r = 0; r < SG_MR; r++) {
 		c0[r] = SG_ZERO();
@@ -242,24 +276,10 @@ __attribute__((noinline)) static void SG(sg_store)(const float *tile, long mr, l
 static void SG(sg_sgemm)(int tA, int tB, long m, long n, long k, float alpha, const float *A, long lda, const float *B,
                      long ldb, float beta, float *C, long ldc, float *work) {
 	float *wk = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
-	double packPlain = (double)k * n * (tB ? 3 : 1), packSwap = (double)k * m * (tA ? 1 : 3);
-	int swap = packSwap < packPlain;
-	// P(r,kk) = P0[r*prs + kk*pcs] for r < prows; Q(kk,j) = Q0[kk*qrs + j*qcs] for j < qcols.
-	long prows, qcols, prs, pcs, qrs, qcs;
-	const float *P0, *Q0;
-	if (!swap) {
-		prows = m, qcols = n, P0 = A, Q0 = B;
-		if (tA) prs = 1, pcs = lda;
-		else prs = lda, pcs = 1;
-		if (tB) qrs = 1, qcs = ldb;
-		else qrs = ldb, qcs = 1;
-	} else {
-		prows = n, qcols = m, P0 = B, Q0 = A;
-		if (tB) prs = ldb, pcs = 1;
-		else prs = 1, pcs = ldb;
-		if (tA) qrs = lda, qcs = 1;
-		else qrs = 1, qcs = lda;
-	}
+	sg_roles ro = sg_roles_of(tA, tB, m, n, k, A, lda, B, ldb);
+	int swap = ro.swap;
+	long prows = ro.prows, qcols = ro.qcols, prs = ro.prs, pcs = ro.pcs, qrs = ro.qrs, qcs = ro.qcs;
+	const float *P0 = ro.P0, *Q0 = ro.Q0;
 	// VW rows (not MR) for the transposed store; rows MR.. stay zero.
 	float tile[SG_VW * SG_NR] __attribute__((aligned(64)));
 	memset(tile + SG_MR * SG_NR, 0, sizeof(float) * (SG_VW - SG_MR) * SG_NR);
