@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ulmfit-go/ulmfit/nn"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
 )
 
 // The FLOP model must match the PyTorch reference's (torch_awdlstm.py
@@ -70,7 +72,14 @@ func TestParseFlags(t *testing.T) {
 	if c := o.apply(o.configs[0]); c.Windows != 2 || c.MinTime != 4 {
 		t.Errorf("apply: windows %d min-time %g, want 2 and the default 4", c.Windows, c.MinTime)
 	}
-	for _, bad := range [][]string{{"--configs", "Z"}, {"--threads", "0"}, {"--threads", "x"}, {"--windows", "-1"}, {"extra"}} {
+	if len(o.precisions) != 1 || o.precisions[0] != "fp32" {
+		t.Errorf("precisions %q, want the default fp32", o.precisions)
+	}
+	if o, err := parseFlags([]string{"--precision", "bf16, fp32"}, io.Discard); err != nil || len(o.precisions) != 2 || o.precisions[0] != "bf16" {
+		t.Errorf("--precision 'bf16, fp32': %v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"--configs", "Z"}, {"--threads", "0"}, {"--threads", "x"}, {"--windows", "-1"}, {"extra"},
+		{"--precision", "fp16"}, {"--precision", ","}} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q): no error", bad)
 		} else if _, ok := err.(usageError); !ok {
@@ -240,5 +249,38 @@ func TestTorchQRNNTiny(t *testing.T) {
 		if !strings.Contains(log.String(), "   torch:   ["+c.Name+"] window 1:") {
 			t.Errorf("%s: progress lines not echoed:\n%s", c.Name, log.String())
 		}
+	}
+}
+
+// TestPrecisionRows: each precision is a row of its own; a bf16 row carries
+// its ratio over the fp32 row of the same run where the CPU has AVX512_BF16,
+// and an error (not a silent fp32 run) where it does not.
+func TestPrecisionRows(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	if err := run(context.Background(), []string{"--configs", "tiny", "--threads", "1", "--precision", "fp32,bf16", "--windows", "1",
+		"--min-time", "0", "--warmup", "0", "--tokenize-dir", "", "--out", out}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Precision != "fp32" || rep.Results[1].Precision != "bf16" {
+		t.Fatalf("rows %+v, want fp32 then bf16", rep.Results)
+	}
+	fp, bf := rep.Results[0], rep.Results[1]
+	if fp.Ours.Error != "" || fp.Ours.TokensPerS <= 0 {
+		t.Errorf("fp32 row: %+v", fp.Ours)
+	}
+	if cpu.HasBF16() {
+		if bf.Ours.Error != "" || bf.RatioFP32 <= 0 || !strings.Contains(bf.Backend, "avx512_bf16") {
+			t.Errorf("bf16 row: backend %q, ratio %v, %+v", bf.Backend, bf.RatioFP32, bf.Ours)
+		}
+	} else if bf.Ours.Error == "" || bf.RatioFP32 != 0 {
+		t.Errorf("bf16 row without AVX512_BF16: want an error and no ratio, got %+v", bf)
 	}
 }
