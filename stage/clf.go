@@ -16,6 +16,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/clftrain"
 	"github.com/ulmfit-go/ulmfit/stage/memcheck"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
@@ -137,7 +138,7 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	if err := f.com.Validate(); err != nil {
 		return err
 	}
-	resolvePrecision(fs, &f.com, Classifier, o.Stderr)
+	precision.Resolve(fs, &f.com, Classifier, o.Stderr)
 	if err := f.ckpt.Validate(); err != nil {
 		return err
 	}
@@ -234,7 +235,7 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	be := o.Backend
 	if be == nil {
 		var err error
-		if be, err = newBackend(f.com.Threads, f.com.Precision); err != nil {
+		if be, err = precision.Backend(f.com.Threads, f.com.Precision); err != nil {
 			return err
 		}
 	}

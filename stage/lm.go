@@ -24,6 +24,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/nn"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/memcheck"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
@@ -395,14 +396,14 @@ func RunLM(ctx context.Context, stage, synopsis, help string, args []string, o O
 	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
-	resolvePrecision(fs, &f.Common, stage, o.Stderr)
+	precision.Resolve(fs, &f.Common, stage, o.Stderr)
 	s, err := f.stageConfig(fs, fs.Args())
 	if err != nil {
 		return err
 	}
 	be := o.Backend
 	if be == nil {
-		if be, err = newBackend(f.Threads, f.Precision); err != nil {
+		if be, err = precision.Backend(f.Threads, f.Precision); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 	"github.com/ulmfit-go/ulmfit/stage/train"
 )
 
@@ -35,7 +36,7 @@ Example:
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags("evaluate lm", "--model LM.arrow --data TOKENS.arrow [--bs 64] [--bptt 70] [--json]", description)
 	var com cli.Common
-	com.Register(fs, "threads", "quiet")
+	com.Register(fs, "threads", "precision", "quiet")
 	model := fs.String("model", "", "lm `artifact` (or a training checkpoint of one)")
 	data := fs.String("data", "", "tokens `artifact` to measure on")
 	bs := fs.Int("bs", 64, "rows the stream is cut into (halved for a tiny corpus, as in validation)")
@@ -57,7 +58,11 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *bptt < 1:
 		return cli.UsageOf(fs, "--bptt %d: want >= 1", *bptt)
 	}
-	be := cpu.New(com.Threads)
+	precision.Resolve(fs, &com, "evaluate lm", stderr)
+	be, err := precision.Backend(com.Threads, com.Precision)
+	if err != nil {
+		return err
+	}
 	prog := train.NewProgress(stderr, train.ProgressOptions{Quiet: com.Quiet || *asJSON})
 	res, err := Evaluate(ctx, *model, *data, be, Options{BS: *bs, BPTT: *bptt, Progress: prog})
 	if err != nil {

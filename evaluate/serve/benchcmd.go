@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 	"github.com/ulmfit-go/ulmfit/tokenize/input"
 )
 
@@ -29,7 +31,7 @@ Example:
 func BenchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := cli.NewFlags("servebench", "--model CLF.arrow [--model CLF2.arrow] --texts FILE [flags]", benchDescription)
 	var com cli.Common
-	com.Register(fs, "threads")
+	com.Register(fs, "threads", "precision")
 	models := fs.StringArray("model", nil, "classifier `artifact` (repeat for an ensemble)")
 	textsPath := fs.String("texts", "", "texts `file` (CSV/TSV/JSONL/text, .zst/.gz)")
 	clients := fs.Int("clients", 16, "concurrent clients")
@@ -69,7 +71,11 @@ func BenchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(texts) == 0 {
 		return cli.BadInput(fmt.Errorf("%s: no texts", *textsPath))
 	}
-	be := cpu.New(com.Threads)
+	precision.Resolve(fs, &com, "servebench", os.Stderr)
+	be, err := precision.Backend(com.Threads, com.Precision)
+	if err != nil {
+		return err
+	}
 	m, err := LoadModel(*models, be, cfg.MaxBatch)
 	if err != nil {
 		return err

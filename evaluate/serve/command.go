@@ -10,6 +10,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 )
 
 const description = `Serves one classifier artifact, or the equal-weight ensemble of several
@@ -42,7 +43,7 @@ Example:
 func Command(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := cli.NewFlags("evaluate serve", "--model CLF.arrow [--model CLF2.arrow] [--addr HOST:PORT] [flags]", description)
 	var com cli.Common
-	com.Register(fs, "threads", "quiet")
+	com.Register(fs, "threads", "precision", "quiet")
 	d := DefaultConfig()
 	models := fs.StringArray("model", nil, "classifier `artifact` (repeat for an ensemble, e.g. forward and backward)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (port 0: any free port; the address is printed)")
@@ -80,7 +81,11 @@ func Command(ctx context.Context, args []string, stderr io.Writer) error {
 	case !(cfg.Threshold > 0 && cfg.Threshold < 1):
 		return cli.UsageOf(fs, "--threshold %g: want 0 < t < 1", cfg.Threshold)
 	}
-	be := cpu.New(com.Threads)
+	precision.Resolve(fs, &com, "evaluate serve", stderr)
+	be, err := precision.Backend(com.Threads, com.Precision)
+	if err != nil {
+		return err
+	}
 	m, err := LoadModel(*models, be, cfg.MaxBatch)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/evaluate/serve"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/metrics"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 )
 
 // Options are the streams of a run; nil means the process's own. Tests
@@ -59,7 +60,7 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 	fs := cli.NewFlags("evaluate", synopsis, help)
 	fs.SetOutput(o.Stdout)
 	var com cli.Common
-	com.Register(fs, "out", "threads", "quiet", "force")
+	com.Register(fs, "out", "threads", "precision", "quiet", "force")
 	model := fs.String("model", "", "classifier `artifact`")
 	data := fs.String("data", "", "tokens `artifact` to predict")
 	bs := fs.Int("bs", 64, "documents per batch")
@@ -70,6 +71,7 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 	if err := com.Validate(); err != nil {
 		return err
 	}
+	precision.Resolve(fs, &com, "evaluate", o.Stderr)
 	switch {
 	case fs.NArg() > 0:
 		return cli.Usage("unexpected arguments %q (subcommands: report, predict, plot, serve, lm)", fs.Args())
@@ -92,6 +94,11 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 	}
 	lineage := artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "evaluate",
 		Params: map[string]any{"model": *model, "data": *data, "bs": *bs}, Inputs: inputs}
+	if com.Precision == cli.PrecisionBF16 {
+		// Recorded only when bf16, as the training stages do (fp32: the
+		// bytes of every run before the flag).
+		lineage.Params["precision"] = com.Precision
+	}
 	com.Stderr = o.Stderr
 	chk := cli.SkipCheck{Out: com.Out, Lineage: lineage}
 	if *metricsOut != "" {
@@ -100,7 +107,11 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 	if inputsErr == nil && com.SkipIf("evaluate", chk) {
 		return nil
 	}
-	p, err := predict.Load(*model, cpu.New(com.Threads))
+	be, err := precision.Backend(com.Threads, com.Precision)
+	if err != nil {
+		return err
+	}
+	p, err := predict.Load(*model, be)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ulmfit-go/ulmfit/artifacts"
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
+	"github.com/ulmfit-go/ulmfit/nn/cpu"
 	"github.com/ulmfit-go/ulmfit/stage/clftest"
 	"github.com/ulmfit-go/ulmfit/tokenize/input"
 )
@@ -349,5 +350,59 @@ func TestMultiLabel(t *testing.T) {
 	code, _, msg = runCmd("", "--model", f.fwd, "--data", test, "--out", filepath.Join(dir, "x.arrow"))
 	if code != 2 || !strings.Contains(msg, "multi-label") {
 		t.Errorf("single-label model on multi-label data: exit %d: %s", code, msg)
+	}
+}
+
+// TestPrecision: evaluate records bf16 in its predictions' params (auto on
+// an AVX512_BF16 CPU), nothing for fp32; the two precisions agree on the
+// probabilities to bf16 rounding, and predict --precision fp32 gives
+// evaluate --precision fp32's probabilities.
+func TestPrecision(t *testing.T) {
+	f := fixtures(t)
+	dir := t.TempDir()
+	read := func(name string, extra ...string) *artifacts.Predictions {
+		out := filepath.Join(dir, name)
+		if code, _, msg := runCmd("", append([]string{"--model", f.fwd, "--data", f.test, "--out", out, "-q"}, extra...)...); code != 0 {
+			t.Fatalf("evaluate %q: exit %d: %s", extra, code, msg)
+		}
+		p, err := artifacts.ReadPredictions(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fp32, auto := read("fp32.arrow", "--precision", "fp32"), read("auto.arrow")
+	var want any
+	if cpu.CheckBF16() == nil {
+		want = "bf16"
+	}
+	if p := fp32.Lineage.Params["precision"]; p != nil {
+		t.Errorf("fp32: params precision %v, want none", p)
+	}
+	if p := auto.Lineage.Params["precision"]; p != want {
+		t.Errorf("auto: params precision %v, want %v", p, want)
+	}
+	worst := 0.0
+	for i, r := range fp32.Rows {
+		for c := range r.Probs {
+			worst = math.Max(worst, math.Abs(float64(r.Probs[c]-auto.Rows[i].Probs[c])))
+		}
+	}
+	t.Logf("largest probability difference, auto against fp32: %.2g", worst)
+	if worst > 0.02 {
+		t.Errorf("auto and fp32 probabilities differ by %.3g, more than bf16 rounding of a tiny model's products", worst)
+	}
+	code, stdout, msg := runCmd(f.texts[0]+"\n", "predict", "--model", f.fwd, "--precision", "fp32")
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, msg)
+	}
+	var jp jsonPred
+	if err := json.Unmarshal([]byte(stdout), &jp); err != nil {
+		t.Fatal(err)
+	}
+	for c, name := range fp32.LabelNames {
+		if math.Abs(jp.Probs[name]-float64(fp32.Rows[0].Probs[c])) > 1e-5 {
+			t.Errorf("P(%s): %.7f by predict --precision fp32, %.7f by evaluate --precision fp32", name, jp.Probs[name], fp32.Rows[0].Probs[c])
+		}
 	}
 }

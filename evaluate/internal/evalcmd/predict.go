@@ -10,6 +10,7 @@ import (
 	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/evaluate/predict"
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 )
 
 const predictDescription = `Classifies raw text with a classifier artifact, tokenizing it exactly as
@@ -29,7 +30,7 @@ func runPredict(ctx context.Context, args []string, o Options) error {
 	fs := cli.NewFlags("evaluate predict", "--model CLF.arrow [--text TEXT]... [--input FILE]", predictDescription)
 	fs.SetOutput(o.Stdout)
 	var com cli.Common
-	com.Register(fs, "threads")
+	com.Register(fs, "threads", "precision")
 	model := fs.String("model", "", "classifier `artifact`")
 	texts := fs.StringArray("text", nil, "a document to classify (repeatable)")
 	input := fs.String("input", "", "read documents from this `file`, one per line (- for stdin)")
@@ -52,7 +53,12 @@ func runPredict(ctx context.Context, args []string, o Options) error {
 	case *bs < 1:
 		return cli.Usage("--bs %d: want >= 1", *bs)
 	}
-	p, err := predict.Load(*model, cpu.New(com.Threads))
+	precision.Resolve(fs, &com, "evaluate predict", o.Stderr)
+	be, err := precision.Backend(com.Threads, com.Precision)
+	if err != nil {
+		return err
+	}
+	p, err := predict.Load(*model, be)
 	if err != nil {
 		return err
 	}

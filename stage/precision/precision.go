@@ -1,4 +1,7 @@
-package stage
+// Package precision settles a stage's --precision (auto, fp32, bf16) and
+// makes the CPU backend for it: one place for the training stages and
+// evaluate alike.
+package precision
 
 import (
 	"fmt"
@@ -10,12 +13,12 @@ import (
 	"github.com/ulmfit-go/ulmfit/nn/cpu"
 )
 
-// resolvePrecision settles --precision before anything records it: auto
+// Resolve settles --precision before anything records it: auto
 // becomes bf16 where this CPU can run the bf16 GEMM and fp32 elsewhere;
 // bf16 becomes fp32 where it cannot, with one line on stderr (unless quiet)
 // saying why. The flag is set too, so that the lineage records the precision
 // the run has.
-func resolvePrecision(fs *pflag.FlagSet, c *cli.Common, stage string, stderr io.Writer) {
+func Resolve(fs *pflag.FlagSet, c *cli.Common, stage string, stderr io.Writer) {
 	want := c.Precision
 	if want != cli.PrecisionAuto && want != cli.PrecisionBF16 {
 		return
@@ -32,9 +35,9 @@ func resolvePrecision(fs *pflag.FlagSet, c *cli.Common, stage string, stderr io.
 	}
 }
 
-// newBackend returns the CPU backend of --threads and --precision (after
-// resolvePrecision).
-func newBackend(threads int, precision string) (nn.Backend, error) {
+// Backend returns the CPU backend of --threads and --precision (after
+// Resolve).
+func Backend(threads int, precision string) (nn.Backend, error) {
 	if precision != cli.PrecisionBF16 {
 		return cpu.New(threads), nil
 	}
