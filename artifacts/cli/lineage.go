@@ -33,8 +33,9 @@ func Params(fs *pflag.FlagSet) map[string]any {
 			// make every earlier artifact look out of date.
 			return
 		}
-		if fl.Name == "precision" && fl.Value.String() == PrecisionFP32 {
+		if fl.Name == "precision" && fl.Value.String() != PrecisionBF16 {
 			// fp32, as every run before the flag existed: the same bytes.
+			// (Stages resolve auto first; an unresolved auto runs fp32.)
 			return
 		}
 		params[fl.Name] = fl.Value.String()

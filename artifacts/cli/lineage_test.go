@@ -49,6 +49,22 @@ func TestParams(t *testing.T) {
 	if p2 := Params(fs2); p2["arch"] != "qrnn" {
 		t.Errorf("params with --arch qrnn: %v", p2)
 	}
+	// --precision is recorded when bf16 only (auto is resolved by the
+	// stage before this; fp32 is every run before the flag).
+	for _, tc := range []struct {
+		arg  string
+		want any
+	}{{"auto", nil}, {"fp32", nil}, {"bf16", "bf16"}} {
+		fs3 := NewFlags("x", "", "")
+		var c3 Common
+		c3.Register(fs3, "precision")
+		if err := Parse(fs3, []string{"--precision", tc.arg}); err != nil {
+			t.Fatal(err)
+		}
+		if got := Params(fs3)["precision"]; got != tc.want {
+			t.Errorf("params with --precision %s: precision %v, want %v", tc.arg, got, tc.want)
+		}
+	}
 	for name, v := range want {
 		if p[name] != v {
 			t.Errorf("params[%q] = %v, want %q", name, p[name], v)
