@@ -300,7 +300,11 @@ func Info() string {
 		fmt.Fprintf(&sb, "openblas: %s (%s; core %s)", lib.path, lib.config, lib.corename)
 	}
 	if err == nil {
-		fmt.Fprintf(&sb, "; kernels: %s (cpu supports %s); avx512_bf16: %v", isaName(b.isa), isaName(bestISA()), HasBF16())
+		bf16 := "available"
+		if err := CheckBF16(); err != nil {
+			bf16 = "unavailable (" + strings.TrimPrefix(err.Error(), "cpu: ") + ")"
+		}
+		fmt.Fprintf(&sb, "; kernels: %s (cpu supports %s); bf16 products: %s", isaName(b.isa), isaName(bestISA()), bf16)
 		b.Close()
 	}
 	fmt.Fprintf(&sb, "; cpus: %d", runtime.NumCPU())
