@@ -381,7 +381,7 @@ func checkBetas(b []float64) error {
 // Options lets tests adjust a run.
 type Options struct {
 	Stdout, Stderr io.Writer
-	Backend        nn.Backend // nil: cpu.New(--threads)
+	Backend        nn.Backend // nil: precision.Backend(--threads, --precision); set, it overrides --precision
 	OnStep         func(*train.TrainState)
 	Progress       train.ProgressOptions
 }
