@@ -138,7 +138,7 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 	if err := f.com.Validate(); err != nil {
 		return err
 	}
-	precision.Resolve(fs, &f.com, Classifier, o.Stderr)
+	precisionNote := precision.Resolve(fs, &f.com)
 	if err := f.ckpt.Validate(); err != nil {
 		return err
 	}
@@ -437,6 +437,9 @@ func RunClassifier(ctx context.Context, synopsis, help string, args []string, o 
 		prog.Printf("resuming %s at epoch %d, step %d", resume, tn.State.Epoch+1, tn.State.Step)
 	}
 	if !f.com.Quiet {
+		if precisionNote != "" {
+			prog.Printf("%s: %s", Classifier, precisionNote)
+		}
 		prog.Printf("%s: %s, %d train / %d valid documents, %d classes, %d layer groups, %d parameters, backend %s",
 			Classifier, f.mode, len(tr), len(va), len(labels), model.NumGroups(), nn.NumParams(model.Params()), be.Name())
 	}

@@ -396,11 +396,12 @@ func RunLM(ctx context.Context, stage, synopsis, help string, args []string, o O
 	if err := cli.Parse(fs, args, cli.WithVersionInfo(cpu.Info)); err != nil {
 		return err
 	}
-	precision.Resolve(fs, &f.Common, stage, o.Stderr)
+	note := precision.Resolve(fs, &f.Common)
 	s, err := f.stageConfig(fs, fs.Args())
 	if err != nil {
 		return err
 	}
+	s.PrecisionNote = note
 	be := o.Backend
 	if be == nil {
 		if be, err = precision.Backend(f.Threads, f.Precision); err != nil {

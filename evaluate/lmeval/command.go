@@ -58,7 +58,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case *bptt < 1:
 		return cli.UsageOf(fs, "--bptt %d: want >= 1", *bptt)
 	}
-	precision.Resolve(fs, &com, "evaluate lm", stderr)
+	note := precision.Resolve(fs, &com)
 	be, err := precision.Backend(com.Threads, com.Precision)
 	if err != nil {
 		return err
@@ -67,6 +67,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	res, err := Evaluate(ctx, *model, *data, be, Options{BS: *bs, BPTT: *bptt, Progress: prog})
 	if err != nil {
 		return err
+	}
+	if note != "" && !com.Quiet {
+		fmt.Fprintf(stderr, "evaluate lm: %s\n", note)
 	}
 	if *asJSON {
 		js, err := json.Marshal(res)

@@ -71,7 +71,7 @@ func BenchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(texts) == 0 {
 		return cli.BadInput(fmt.Errorf("%s: no texts", *textsPath))
 	}
-	precision.Resolve(fs, &com, "servebench", os.Stderr)
+	note := precision.Resolve(fs, &com)
 	be, err := precision.Backend(com.Threads, com.Precision)
 	if err != nil {
 		return err
@@ -84,6 +84,9 @@ func BenchCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	res, err := lb.Run(ctx)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		fmt.Fprintf(os.Stderr, "servebench: %s\n", note)
 	}
 	fmt.Fprintf(stdout, "servebench: %s, %d distinct texts, max batch %d, max wait %s, backend %s\n%s\n",
 		strings.Join(*models, " + "), len(texts), cfg.MaxBatch, cfg.MaxWait, be.Name(), res)

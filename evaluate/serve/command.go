@@ -81,7 +81,7 @@ func Command(ctx context.Context, args []string, stderr io.Writer) error {
 	case !(cfg.Threshold > 0 && cfg.Threshold < 1):
 		return cli.UsageOf(fs, "--threshold %g: want 0 < t < 1", cfg.Threshold)
 	}
-	precision.Resolve(fs, &com, "evaluate serve", stderr)
+	note := precision.Resolve(fs, &com)
 	be, err := precision.Backend(com.Threads, com.Precision)
 	if err != nil {
 		return err
@@ -95,6 +95,9 @@ func Command(ctx context.Context, args []string, stderr io.Writer) error {
 		return cli.BadInput(fmt.Errorf("--addr %s: %w", *addr, err))
 	}
 	srv := New(m, cfg)
+	if note != "" && !com.Quiet {
+		fmt.Fprintf(stderr, "evaluate serve: %s\n", note)
+	}
 	if !com.Quiet {
 		fmt.Fprintf(stderr, "evaluate serve: listening on http://%s (%s; %d labels; max batch %d, max wait %s; backend %s)\n",
 			ln.Addr(), strings.Join(*models, " + "), len(m.LabelNames()), cfg.MaxBatch, cfg.MaxWait, be.Name())

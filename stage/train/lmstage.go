@@ -24,6 +24,9 @@ import (
 type LMStage struct {
 	Name     string // "pretrain" or "lmtune"
 	Producer string // e.g. "pretrain v0.1.0"
+	// PrecisionNote, if set, is printed once the inputs are checked: why
+	// an asked-for bf16 runs in fp32 (stage/precision.Resolve).
+	PrecisionNote string
 
 	TrainPaths []string // tokens artifacts to train on (one vocab)
 	ValidPath  string   // held-out tokens artifact ("" = none)
@@ -390,6 +393,9 @@ func RunLMStage(ctx context.Context, s *LMStage) (*LMStageResult, error) {
 	// After the inputs and the checkpoint are checked, so that bad input
 	// still gets its one line; the backend says which GEMM (and whether its
 	// inputs are rounded to bf16: ULMFIT_GEMM_BF16) the run gets.
+	if s.PrecisionNote != "" {
+		prog.Printf("%s: %s", s.Name, s.PrecisionNote)
+	}
 	prog.Printf("%s: %s LM, %s, %d train / %d valid documents, %d parameters, backend %s",
 		s.Name, lm.Cfg.ArchName(), direction(s.Train.Backward), len(trainDocs), len(validDocs), res.Params, be.Name())
 

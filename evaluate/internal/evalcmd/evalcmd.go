@@ -71,7 +71,7 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 	if err := com.Validate(); err != nil {
 		return err
 	}
-	precision.Resolve(fs, &com, "evaluate", o.Stderr)
+	note := precision.Resolve(fs, &com)
 	switch {
 	case fs.NArg() > 0:
 		return cli.Usage("unexpected arguments %q (subcommands: report, predict, plot, serve, lm)", fs.Args())
@@ -159,6 +159,9 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 				line += fmt.Sprintf(", error %.2f%% (accuracy %.2f%%, macro-F1 %.4f, log-loss %.4f; majority class %.2f%%)",
 					100*rep.ErrorRate, 100*rep.Accuracy, rep.MacroF1, rep.LogLoss, 100*rep.MajorityError)
 			}
+		}
+		if note != "" {
+			fmt.Fprintf(o.Stderr, "evaluate: %s\n", note)
 		}
 		fmt.Fprintf(o.Stderr, "%s, peak RSS %d MiB -> %s\n", line, cli.PeakRSS()>>20, com.Out)
 	}

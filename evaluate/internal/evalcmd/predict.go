@@ -26,7 +26,7 @@ Example:
   echo "What is the capital of France ?" | evaluate predict --model trec.clf.arrow`
 
 // runPredict is "evaluate predict": raw text in, JSON lines out.
-func runPredict(ctx context.Context, args []string, o Options) error {
+func runPredict(ctx context.Context, args []string, o Options) (err error) {
 	fs := cli.NewFlags("evaluate predict", "--model CLF.arrow [--text TEXT]... [--input FILE]", predictDescription)
 	fs.SetOutput(o.Stdout)
 	var com cli.Common
@@ -53,7 +53,14 @@ func runPredict(ctx context.Context, args []string, o Options) error {
 	case *bs < 1:
 		return cli.Usage("--bs %d: want >= 1", *bs)
 	}
-	precision.Resolve(fs, &com, "evaluate predict", o.Stderr)
+	// Said after the predictions, so that bad input keeps its one line.
+	if note := precision.Resolve(fs, &com); note != "" {
+		defer func() {
+			if err == nil {
+				fmt.Fprintf(o.Stderr, "evaluate predict: %s\n", note)
+			}
+		}()
+	}
 	be, err := precision.Backend(com.Threads, com.Precision)
 	if err != nil {
 		return err

@@ -100,3 +100,16 @@ func TestPrecision(t *testing.T) {
 		t.Error("two --precision bf16 runs wrote different bytes")
 	}
 }
+
+// TestPrecisionFallbackBadInput: bad input keeps its one line when an
+// asked-for bf16 falls back (the fallback is said once the inputs are
+// checked, not before).
+func TestPrecisionFallbackBadInput(t *testing.T) {
+	t.Setenv("ULMFIT_ISA", "avx2") // no bf16 products, whatever the CPU
+	dir := t.TempDir()
+	code, _, stderr := runCmd(t, context.Background(), stage.Options{}, "--preset", "tiny", "--precision", "bf16",
+		"-o", filepath.Join(dir, "out.arrow"), filepath.Join(dir, "missing.arrow"))
+	if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "missing.arrow") {
+		t.Errorf("exit %d, stderr %q: want 2 and one line naming the missing file", code, stderr)
+	}
+}
