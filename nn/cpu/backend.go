@@ -86,9 +86,10 @@ type Options struct {
 	BF16 bool
 }
 
-// HasBF16 says whether this CPU can run the bf16 GEMM (Options.BF16):
-// AVX512_BF16, the AVX-512 kernels, and a build with the C kernels (cgo).
-// ULMFIT_ISA below avx512 turns it off for the backends it caps.
+// HasBF16 says whether this CPU and build have what the bf16 GEMM
+// (Options.BF16) needs: AVX512_BF16, AVX-512, and the C kernels (cgo). It
+// does not look at ULMFIT_ISA or Options.ISA, which can still cap the
+// kernels below AVX-512; CheckBF16 does.
 func HasBF16() bool { return kernelsCompiled && hasBF16() }
 
 // CheckBF16 reports why a backend with Options.BF16 cannot be made here (no

@@ -150,11 +150,8 @@ static void sg_sgemm_bf16dp(int tA, int tB, long m, long n, long k, float alpha,
 	const float *P0 = ro.P0, *Q0 = ro.Q0;
 	float tile[16 * BD_NR] __attribute__((aligned(64)));
 	memset(tile + BD_MR * BD_NR, 0, sizeof(float) * (16 - BD_MR) * BD_NR);
-	long kcb = SG_KC, ncb = SG_NC;
-	if (k <= SG_KC_WHOLE) {
-		kcb = k;
-		ncb = SG_QBLOCK / k / BD_NR * BD_NR;
-	}
+	long kcb, ncb;
+	sg_blocks(k, BD_NR, &kcb, &ncb);
 	for (long jc = 0; jc < qcols; jc += ncb) {
 		long nc = qcols - jc < ncb ? qcols - jc : ncb;
 		for (long pc = 0; pc < k; pc += kcb) {

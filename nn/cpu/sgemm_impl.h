@@ -116,6 +116,18 @@ static inline sg_roles sg_roles_of(int tA, int tB, long m, long n, long k, const
 	}
 	return r;
 }
+
+// sg_blocks gives the blocking of a product with inner dimension k and Q
+// panels nr wide: kcb rows of k and ncb columns of Q per packed block (see
+// SG_KC). It depends on k alone, so every split of a product sums in the same
+// order; the bf16 GEMM blocks the same way.
+static inline void sg_blocks(long k, long nr, long *kcb, long *ncb) {
+	*kcb = SG_KC, *ncb = SG_NC;
+	if (k <= SG_KC_WHOLE) {
+		*kcb = k;
+		*ncb = SG_QBLOCK / k / nr * nr;
+	}
+}
 #endif
 
 static inline __attribute__((always_inline)) void SG(sg_zero)(SG_V *c0, SG_V *c1) {
@@ -283,12 +295,8 @@ static void SG(sg_sgemm)(int tA, int tB, long m, long n, long k, float alpha, co
 	// VW rows (not MR) for the transposed store; rows MR.. stay zero.
 	float tile[SG_VW * SG_NR] __attribute__((aligned(64)));
 	memset(tile + SG_MR * SG_NR, 0, sizeof(float) * (SG_VW - SG_MR) * SG_NR);
-	// Depends on k alone, so every split of a product sums in the same order.
-	long kcb = SG_KC, ncb = SG_NC;
-	if (k <= SG_KC_WHOLE) {
-		kcb = k;
-		ncb = SG_QBLOCK / k / SG_NR * SG_NR;
-	}
+	long kcb, ncb;
+	sg_blocks(k, SG_NR, &kcb, &ncb);
 	for (long jc = 0; jc < qcols; jc += ncb) {
 		long nc = qcols - jc < ncb ? qcols - jc : ncb;
 		for (long pc = 0; pc < k; pc += kcb) {
