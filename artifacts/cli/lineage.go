@@ -33,14 +33,23 @@ func Params(fs *pflag.FlagSet) map[string]any {
 			// make every earlier artifact look out of date.
 			return
 		}
-		if fl.Name == "precision" && fl.Value.String() != PrecisionBF16 {
-			// fp32, as every run before the flag existed: the same bytes.
-			// (Stages resolve auto first; an unresolved auto runs fp32.)
+		if fl.Name == "precision" {
+			PrecisionParam(params, fl.Value.String())
 			return
 		}
 		params[fl.Name] = fl.Value.String()
 	})
 	return params
+}
+
+// PrecisionParam records --precision's value in params when it is bf16.
+// fp32 is what every run before the flag did, so it is left out (the same
+// bytes, earlier artifacts still current); stages resolve auto first, and an
+// unresolved auto runs fp32.
+func PrecisionParam(params map[string]any, value string) {
+	if value == PrecisionBF16 {
+		params["precision"] = value
+	}
 }
 
 // Inputs returns the lineage inputs of the files a run reads (their sha256,

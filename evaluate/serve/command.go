@@ -95,10 +95,10 @@ func Command(ctx context.Context, args []string, stderr io.Writer) error {
 		return cli.BadInput(fmt.Errorf("--addr %s: %w", *addr, err))
 	}
 	srv := New(m, cfg)
-	if note != "" && !com.Quiet {
-		fmt.Fprintf(stderr, "evaluate serve: %s\n", note)
-	}
 	if !com.Quiet {
+		if note != "" {
+			fmt.Fprintf(stderr, "evaluate serve: %s\n", note)
+		}
 		fmt.Fprintf(stderr, "evaluate serve: listening on http://%s (%s; %d labels; max batch %d, max wait %s; backend %s)\n",
 			ln.Addr(), strings.Join(*models, " + "), len(m.LabelNames()), cfg.MaxBatch, cfg.MaxWait, be.Name())
 	}

@@ -94,11 +94,7 @@ func runEvaluate(ctx context.Context, synopsis, help string, args []string, o Op
 	}
 	lineage := artifacts.Lineage{Kind: artifacts.KindPredictions, Producer: "evaluate",
 		Params: map[string]any{"model": *model, "data": *data, "bs": *bs}, Inputs: inputs}
-	if com.Precision == cli.PrecisionBF16 {
-		// Recorded only when bf16, as the training stages do (fp32: the
-		// bytes of every run before the flag).
-		lineage.Params["precision"] = com.Precision
-	}
+	cli.PrecisionParam(lineage.Params, com.Precision)
 	com.Stderr = o.Stderr
 	chk := cli.SkipCheck{Out: com.Out, Lineage: lineage}
 	if *metricsOut != "" {

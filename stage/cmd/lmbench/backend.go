@@ -1,21 +1,22 @@
 package main
 
 import (
+	"github.com/ulmfit-go/ulmfit/artifacts/cli"
 	"github.com/ulmfit-go/ulmfit/nn"
-	"github.com/ulmfit-go/ulmfit/nn/cpu"
+	"github.com/ulmfit-go/ulmfit/stage/precision"
 )
 
 // newBackend returns the fast CPU backend with the given thread count and a
 // function that releases its workers; bf16: its products on AVX512_BF16's
-// VDPBF16PS (an error where the CPU lacks it).
+// VDPBF16PS (an error where the CPU lacks it, never a silent fp32 run).
 func newBackend(threads int, bf16 bool) (nn.Backend, func(), error) {
-	var be nn.Backend = cpu.New(threads)
+	p := cli.PrecisionFP32
 	if bf16 {
-		b, err := cpu.NewWithOptions(cpu.Options{Threads: threads, BF16: true})
-		if err != nil {
-			return nil, nil, err
-		}
-		be = b
+		p = cli.PrecisionBF16
+	}
+	be, err := precision.Backend(threads, p)
+	if err != nil {
+		return nil, nil, err
 	}
 	closer := func() {}
 	if c, ok := be.(interface{ Close() }); ok {
